@@ -1,0 +1,1 @@
+"""Composition root: settings, wiring, server and CLI. Nothing else imports this package."""

@@ -1,0 +1,5 @@
+"""`python -m bot` runs the Deskhand CLI."""
+
+from bot.cli import main
+
+raise SystemExit(main())

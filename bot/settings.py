@@ -1,0 +1,194 @@
+"""Deskhand's one validated settings tree, read from the environment and an optional `.env` file.
+
+This is the only module that reads environment variables. Everything else receives plain values
+from `bot.wiring`, never the settings object itself.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PACKAGE_ROOT / "knowledge" / "corpus"
+DEFAULT_POLICY = PACKAGE_ROOT / "graphs" / "policy.yaml"
+DEFAULT_SAMPLE_DATA = PACKAGE_ROOT / "tools" / "sample_data"
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class SlackSettings(_Base):
+    """Slack app credentials (the names Slack's own tooling uses)."""
+
+    model_config = SettingsConfigDict(env_prefix="SLACK_", env_file=".env", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None and self.signing_secret is not None
+
+
+class TeamsSettings(_Base):
+    """Microsoft Bot Framework credentials (the names the Bot Framework samples use)."""
+
+    model_config = SettingsConfigDict(env_prefix="MICROSOFT_", env_file=".env", extra="ignore")
+
+    app_id: str | None = None
+    app_password: SecretStr | None = None
+    app_tenant_id: str | None = None
+    app_type: str = Field(default="MultiTenant", pattern="^(MultiTenant|SingleTenant|UserAssignedMSI)$")
+    insecure_no_auth: bool = Field(
+        default=False, validation_alias=AliasChoices("DESKHAND_TEAMS_INSECURE_NO_AUTH")
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id) or self.insecure_no_auth
+
+
+class Settings(_Base):
+    """The whole configuration. Deskhand's own settings carry the `DESKHAND_` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="DESKHAND_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.development
+    data_dir: Path = Path(".deskhand")
+    knowledge_dir: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])
+    index_dir: Path | None = None
+    sample_data: Path = DEFAULT_SAMPLE_DATA
+    policy_file: Path = DEFAULT_POLICY
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    # Answering
+    min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
+    approval_ttl_minutes: int = Field(default=24 * 60, gt=0, le=60 * 24 * 30)
+
+    # Optional LLM (tool calling). Unset = the offline engine.
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+
+    # Provisioning directory (SCIM 2.0). Unset = the embedded in-memory SCIM server.
+    scim_url: str | None = None
+    scim_token: SecretStr | None = None
+
+    # Shared infrastructure under their usual names.
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL"))
+    sentry_dsn: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SENTRY_DSN"))
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias=AliasChoices("PORT"))
+
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+
+    @field_validator("knowledge_dir", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [Path(p) for p in value.split(":") if p]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.env is Environment.production and self.teams.insecure_no_auth:
+            raise ValueError(
+                "DESKHAND_TEAMS_INSECURE_NO_AUTH=true is refused when DESKHAND_ENV=production"
+            )
+        return self
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir or self.data_dir / "index"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'deskhand.db').resolve()}"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "checkpoints.sqlite"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the setting, never its value."""
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    names = {
+        "database_url": "DATABASE_URL",
+        "redis_url": "REDIS_URL",
+        "sentry_dsn": "SENTRY_DSN",
+        "port": "PORT",
+        "insecure_no_auth": "DESKHAND_TEAMS_INSECURE_NO_AUTH",
+    }
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    if not parts:
+        return "configuration"
+    if parts[0] in ("slack", "teams") and len(parts) > 1:
+        prefix = "SLACK_" if parts[0] == "slack" else "MICROSOFT_"
+        return names.get(parts[1], prefix + parts[1].upper())
+    return names.get(parts[0], "DESKHAND_" + parts[0].upper())
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise SettingsError naming each bad setting (no values)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_input=False, include_url=False):
+            lines.append(f"{_env_name(tuple(err['loc']))}: {err['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data with every secret masked."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return "********" if value.get_secret_value() else ""
+        if isinstance(value, BaseSettings):
+            return {k: walk(getattr(value, k)) for k in type(value).model_fields}
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, StrEnum):
+            return value.value
+        return value
+
+    data = walk(settings)
+    url = data.get("database_url")
+    if url and "@" in url:  # a password may sit in the URL
+        scheme, rest = url.split("://", 1)
+        data["database_url"] = f"{scheme}://********@{rest.split('@', 1)[1]}"
+    return data

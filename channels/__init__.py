@@ -1,0 +1,1 @@
+"""Chat channels (Slack, Teams, local): thin adapters around the neutral port in `channels.base`."""

@@ -1,0 +1,1 @@
+"""The maintainers' eval suite: datasets, metrics, reports and the release gate."""

@@ -1,0 +1,1 @@
+"""The LangGraph agent: understanding, routing, risk policy, approvals and the audit log."""

@@ -1,0 +1,47 @@
+"""Plain result types of the knowledge layer (no FAISS or numpy types cross this boundary)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed passage with the metadata a citation needs."""
+
+    id: int
+    source: str  # path relative to the source root, e.g. "onboarding/first-week.md"
+    title: str  # document title
+    heading: str  # heading path joined with " > "
+    text: str
+    doc_hash: str
+    chunk_hash: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused score, higher is better
+    dense: float = 0.0  # cosine similarity of the query with the chunk
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    title: str
+    heading: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer. `found` is False when the knowledge base does not answer it."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    confidence: float = 0.0
+    found: bool = False
+    team: str | None = None  # who to ask when not found ("HR", "Accounts Payable", ...)
+    hits: list[Hit] = field(default_factory=list)

@@ -1,0 +1,35 @@
+# Sourced by scripts/run.sh and scripts/test.sh: create .venv if needed and install the project.
+# Idempotent: it reinstalls only when pyproject.toml changed since the last install.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="${PYTHON:-python3}"
+
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "Deskhand needs Python 3.11 or newer ($PY is $("$PY" --version 2>&1))." >&2
+  exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  if ! "$PY" -m venv "$VENV" 2>/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+      "$PY" -m venv "$VENV"
+    else
+      echo "python3 -m venv failed: install your distribution's python3-venv package." >&2
+      exit 1
+    fi
+  fi
+fi
+EXTRAS="${DESKHAND_EXTRAS:-}"
+STAMP="$VENV/.deskhand-installed${EXTRAS:+-$EXTRAS}"
+WANT="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+  echo "Installing Deskhand into $VENV (first run takes a few minutes)..." >&2
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  # The CPU build of torch first, so nothing pulls a multi-GB CUDA build.
+  "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+  "$VENV/bin/python" -m pip install -q -e "$ROOT${EXTRAS:+[$EXTRAS]}"
+  echo "$WANT" > "$STAMP"
+fi
+export PATH="$VENV/bin:$PATH"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
