@@ -1,0 +1,384 @@
+"""The risk policy: decides from tool name, validated arguments and looked-up facts who must agree first."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Mode = Literal["auto", "confirm", "approve", "four_eyes", "deny"]
+REQUIRED_APPROVERS: dict[str, int] = {"auto": 0, "confirm": 0, "approve": 1, "four_eyes": 2, "deny": 0}
+PLACEHOLDERS = frozenset({"tool", "amount", "group"})
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class PolicyError(Exception):
+    """The policy file is missing or invalid; the message names the rule and the field."""
+
+
+class ApproverDirectory(Protocol):
+    """The directory look-ups the policy needs to turn approver sources into e-mails."""
+
+    async def group_members(self, group: str) -> list[str]: ...
+
+    async def group_owners(self, group: str) -> list[str]: ...
+
+    async def manager_of(self, email: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What must happen before a tool call runs, and why."""
+
+    mode: Mode
+    rule_id: str
+    reason: str  # a sentence for requester and approvers
+    approvers: tuple[str, ...] = ()  # eligible approvers' e-mails (never the requester)
+    required: int = 0  # approvals needed: 0, 1 or 2
+    policy_version: str = ""
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.mode in ("approve", "four_eyes")
+
+
+class ApproverSource(BaseModel):
+    """One place approvers come from; exactly one field is set (a bare string is an e-mail)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    group: str | None = Field(default=None, min_length=1)
+    group_owners: str | None = Field(default=None, min_length=1)
+    group_owners_of_arg: str | None = Field(default=None, min_length=1)
+    manager_of_requester: Literal[True] | None = None
+    email: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_email(cls, value: Any) -> Any:
+        return {"email": value} if isinstance(value, str) else value
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("must be an e-mail address")
+        return value.strip().lower() if value else value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ApproverSource:
+        if len(self.model_dump(exclude_none=True)) != 1:
+            raise ValueError(
+                "an approver source sets exactly one of group, group_owners, group_owners_of_arg, "
+                "manager_of_requester, email"
+            )
+        return self
+
+
+class Condition(BaseModel):
+    """When a rule applies; every condition given must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    always: Literal[True] | None = None
+    amount_over: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+    group_in: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _something(self) -> Condition:
+        given = self.model_dump(exclude_none=True)
+        if not given:
+            raise ValueError("a condition needs at least one of always, amount_over, group_in")
+        if self.always and len(given) > 1:
+            raise ValueError("always: true cannot be combined with other conditions")
+        return self
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    when: Condition | None = None
+    mode: Mode
+    approvers: list[ApproverSource] = Field(default_factory=list)
+    fallback: list[ApproverSource] | None = None
+    reason: str = Field(min_length=1, max_length=300)
+
+    @field_validator("reason")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        unknown = sorted(set(_PLACEHOLDER.findall(value)) - PLACEHOLDERS)
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}}; use {{tool}}, {{amount}} or {{group}}")
+        return value
+
+    @model_validator(mode="after")
+    def _approvers_fit_mode(self) -> Rule:
+        if self.mode in ("approve", "four_eyes") and not self.approvers:
+            raise ValueError(f"approvers: a {self.mode} rule needs at least one approver source")
+        if self.mode not in ("approve", "four_eyes") and (self.approvers or self.fallback):
+            raise ValueError(f"approvers: a {self.mode} rule takes no approvers")
+        return self
+
+    @property
+    def always_matches(self) -> bool:
+        return self.when is None or bool(self.when.always)
+
+
+class PolicyFile(BaseModel):
+    """The YAML file's shape."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_confidence_for_auto: float = Field(ge=0.0, le=1.0)
+    fallback_approvers: list[ApproverSource] = Field(min_length=1)
+    default: Rule
+    tools: dict[str, list[Rule]] = Field(default_factory=dict)
+
+    @field_validator("tools")
+    @classmethod
+    def _tool_names(cls, value: dict[str, list[Rule]]) -> dict[str, list[Rule]]:
+        for name, rules in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
+                raise ValueError(f"tool name {name!r} must be lower_snake_case")
+            if not rules:
+                raise ValueError(f"tool {name!r} needs at least one rule")
+        return value
+
+    @model_validator(mode="after")
+    def _default_is_strict(self) -> PolicyFile:
+        if self.default.mode not in ("approve", "four_eyes", "deny"):
+            raise ValueError("default: mode must be approve, four_eyes or deny (deny by default)")
+        if self.default.when is not None:
+            raise ValueError("default: the default rule takes no `when`")
+        return self
+
+
+class Policy:
+    """A validated risk policy. Build with `Policy.load(path)`."""
+
+    def __init__(self, spec: PolicyFile, version: str) -> None:
+        self._spec = spec
+        self.version = version
+
+    @property
+    def min_confidence_for_auto(self) -> float:
+        return self._spec.min_confidence_for_auto
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        return tuple(self._spec.tools)
+
+    @classmethod
+    def load(cls, path: Path | str) -> Policy:
+        """Read and validate the policy file; raise PolicyError naming the rule and field at fault."""
+        path = Path(path)
+        try:
+            raw_bytes = path.read_bytes()
+        except OSError:
+            raise PolicyError(f"{path}: cannot read the policy file") from None
+        try:
+            raw = yaml.safe_load(raw_bytes.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" (line {where.line + 1})" if where is not None else ""
+            raise PolicyError(f"{path}: not valid YAML{line}") from None
+        if not isinstance(raw, dict):
+            raise PolicyError(f"{path}: the policy must be a mapping with min_confidence_for_auto, default, tools")
+        try:
+            spec = PolicyFile.model_validate(raw)
+        except ValidationError as exc:
+            raise PolicyError(_explain(path, raw, exc)) from None
+        _check_order(path, spec)
+        return cls(spec, hashlib.sha256(raw_bytes).hexdigest()[:12])
+
+    def check_tools(self, known: Iterable[str]) -> None:
+        """Refuse a policy naming a tool that doesn't exist (a typo would silently fall to the default)."""
+        unknown = sorted(set(self._spec.tools) - set(known))
+        if unknown:
+            raise PolicyError(f"the policy names tools that don't exist: {', '.join(unknown)}")
+
+    async def decide(
+        self,
+        tool: str,
+        args: Mapping[str, Any],
+        *,
+        requester: str,
+        confidence: float,
+        facts: Mapping[str, Any],
+        directory: ApproverDirectory,
+    ) -> Requirement:
+        """The requirement for running `tool(args)` for `requester`.
+
+        Only the tool name, the validated arguments, facts looked up by code (e.g. the invoice amount
+        from the ledger) and the understanding confidence count; no free text can lower the outcome.
+        """
+        requester = _norm(requester)
+        rule = self._pick(tool, args, facts)
+        mode: Mode = rule.mode
+        reason = _render(rule.reason, tool, args, facts)
+        if mode == "auto" and _safe_confidence(confidence) < self._spec.min_confidence_for_auto:
+            mode = "confirm"
+            reason += (
+                f" The request was understood with confidence {_safe_confidence(confidence):.2f}"
+                f" (below {self._spec.min_confidence_for_auto:.2f}), so the requester must confirm it."
+            )
+        if mode not in ("approve", "four_eyes"):
+            return Requirement(mode, rule.id, reason, policy_version=self.version)
+
+        needed = REQUIRED_APPROVERS[mode]
+        named = await _resolve(rule.approvers, args, requester, directory)
+        approvers = [a for a in named if a != requester]
+        if requester in named:
+            reason += " The requester can't approve their own request."
+        if len(approvers) < needed:
+            sources = rule.fallback or self._spec.fallback_approvers
+            extra = [
+                a for a in await _resolve(sources, args, requester, directory) if a != requester and a not in approvers
+            ]
+            approvers += extra
+            if extra:
+                reason += f" Too few other approvers, so it also goes to {', '.join(extra)}."
+        if len(approvers) < needed:
+            reason += " There aren't enough eligible approvers, so it can't go ahead; ask an administrator."
+            return Requirement("deny", rule.id, reason, policy_version=self.version)
+        return Requirement(mode, rule.id, reason, tuple(approvers), needed, self.version)
+
+    def _pick(self, tool: str, args: Mapping[str, Any], facts: Mapping[str, Any]) -> Rule:
+        for rule in self._spec.tools.get(tool, ()):
+            if _matches(rule.when, args, facts):
+                return rule
+        return self._spec.default
+
+
+def _norm(email: str) -> str:
+    return email.strip().lower()
+
+
+def _safe_confidence(value: Any) -> float:
+    """NaN, infinities and non-numbers count as no confidence at all."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0.0
+    return min(max(float(value), 0.0), 1.0)
+
+
+def fact_amount(facts: Mapping[str, Any]) -> Decimal | None:
+    """The looked-up amount as a Decimal, or None when absent or unusable."""
+    value = facts.get("amount")
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _matches(when: Condition | None, args: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
+    if when is None or when.always:
+        return True
+    if when.amount_over is not None:
+        amount = fact_amount(facts)
+        # An amount we could not look up counts as over: the stricter rule applies.
+        if amount is not None and not amount > when.amount_over:
+            return False
+    if when.group_in is not None:
+        group = args.get("group")
+        allowed = {g.strip().lower() for g in when.group_in}
+        if not isinstance(group, str) or group.strip().lower() not in allowed:
+            return False
+    return True
+
+
+async def _resolve(
+    sources: Iterable[ApproverSource], args: Mapping[str, Any], requester: str, directory: ApproverDirectory
+) -> list[str]:
+    found: list[str] = []
+    for source in sources:
+        if source.group:
+            found += await directory.group_members(source.group)
+        elif source.group_owners:
+            found += await directory.group_owners(source.group_owners)
+        elif source.group_owners_of_arg:
+            group = args.get(source.group_owners_of_arg)
+            if isinstance(group, str) and group.strip():
+                found += await directory.group_owners(group.strip())
+        elif source.manager_of_requester:
+            manager = await directory.manager_of(requester)
+            if manager:
+                found.append(manager)
+        elif source.email:
+            found.append(source.email)
+    unique: list[str] = []
+    for email in (_norm(e) for e in found if isinstance(e, str) and e.strip()):
+        if email not in unique:
+            unique.append(email)
+    return unique
+
+
+def _money(amount: Decimal | None, currency: Any) -> str:
+    if amount is None:
+        return "an amount that could not be looked up"
+    if isinstance(currency, str) and currency and currency.upper() != "USD":
+        return f"{amount:,.2f} {currency.upper()[:3]}"
+    return f"${amount:,.2f}"
+
+
+def _render(template: str, tool: str, args: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
+    group = args.get("group")
+    values = {
+        "tool": tool[:64],
+        "amount": _money(fact_amount(facts), facts.get("currency")),
+        "group": " ".join(group.split())[:64] if isinstance(group, str) and group.strip() else "the group",
+    }
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def _rule_label(raw: Mapping[str, Any], loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """Name the rule a validation error points into, and return the rest of the location."""
+    if loc and loc[0] == "default":
+        rule = raw.get("default")
+        rid = rule.get("id") if isinstance(rule, dict) else None
+        return f"rule '{rid or 'default'}' (default)", loc[1:]
+    if len(loc) >= 3 and loc[0] == "tools" and isinstance(loc[2], int):
+        rules = (raw.get("tools") or {}).get(loc[1])
+        rule = rules[loc[2]] if isinstance(rules, list) and loc[2] < len(rules) else None
+        rid = rule.get("id") if isinstance(rule, dict) else None
+        name = f"rule '{rid}'" if rid else f"rule #{loc[2] + 1}"
+        return f"{name} (tools.{loc[1]}[{loc[2]}])", loc[3:]
+    if len(loc) >= 2 and loc[0] == "tools":
+        return f"tool '{loc[1]}'", loc[2:]
+    return "policy", loc
+
+
+def _explain(path: Path, raw: Mapping[str, Any], exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        where, rest = _rule_label(raw, tuple(err["loc"]))
+        field = ".".join(str(p) for p in rest if not str(p).startswith(("function-", "tagged-")))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+    return f"{path}: invalid risk policy:\n  " + "\n  ".join(lines)
+
+
+def _check_order(path: Path, spec: PolicyFile) -> None:
+    seen: dict[str, str] = {spec.default.id: "default"}
+    for tool, rules in spec.tools.items():
+        for i, rule in enumerate(rules):
+            if rule.id in seen:
+                raise PolicyError(f"{path}: rule '{rule.id}' (tools.{tool}[{i}]): id: already used by {seen[rule.id]}")
+            seen[rule.id] = f"tools.{tool}"
+            if rule.always_matches and i < len(rules) - 1:
+                raise PolicyError(
+                    f"{path}: rule '{rules[i + 1].id}' (tools.{tool}[{i + 1}]): when: can never match, "
+                    f"because rule '{rule.id}' before it always matches"
+                )
