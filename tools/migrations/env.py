@@ -2,7 +2,7 @@
 
 from alembic import context
 
-import tools.db  # noqa: F401  (registers the metadata)
+import tools.db
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only `tools.db.migrate` is supported

@@ -1,0 +1,1 @@
+"""Tests of the provisioning and accounts-payable tools."""
