@@ -68,10 +68,12 @@ class Settings(_Base):
 
     env: Environment = Environment.development
     data_dir: Path = Path(".deskhand")
+    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "deskhand")  # derived files only
     knowledge_dir: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])
     index_dir: Path | None = None
     sample_data: Path = DEFAULT_SAMPLE_DATA
     policy_file: Path = DEFAULT_POLICY
+    embedder_backend: str = Field(default="auto", pattern="^(auto|torch|onnx|onnx-int8)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     # Answering
@@ -136,6 +138,14 @@ class Settings(_Base):
     @property
     def checkpoint_path(self) -> Path:
         return self.data_dir / "checkpoints.sqlite"
+
+
+def offline_runtime() -> None:
+    """Nothing may download models at run time: tell the Hugging Face libraries so, process-wide."""
+    import os
+
+    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(name, value)
 
 
 class SettingsError(Exception):

@@ -1,0 +1,89 @@
+"""Deskhand's command line: `deskhand --help` lists every command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from bot.settings import Settings, SettingsError, load_settings, masked, offline_runtime
+
+EPILOG = """Settings come from the environment and an optional .env file (see `deskhand config`).
+Quick start: scripts/run.sh (terminal chat)  ·  scripts/test.sh (whole test suite)."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "index", None):
+        overrides["index_dir"] = args.index
+    settings = load_settings(**overrides)
+    offline_runtime()
+    return settings
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(json.dumps(masked(settings), indent=2, default=str))
+    return 0
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", metavar="DIR", help="index directory (default: DESKHAND_INDEX_DIR or DATA_DIR/index)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot import cli_agent, cli_audit, cli_index
+
+    parser = argparse.ArgumentParser(
+        prog="deskhand",
+        description="Deskhand: answers HR/IT/AP questions with citations and runs provisioning and AP "
+        "actions behind a risk policy with human approvals.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    p = sub.add_parser("config", help="print the effective configuration (secrets masked)")
+    p.set_defaults(func=cmd_config)
+    cli_index.register(sub, load_settings)
+    cli_agent.register(sub, _settings, _add_common)
+    cli_audit.register(sub, load_settings)
+    _optional_commands(sub)
+    return parser
+
+
+def _optional_commands(sub: Any) -> None:
+    """Commands owned by packages that may pull heavy imports: registered lazily."""
+    from bot import cli_serve
+
+    cli_serve.register(sub, _settings)
+    try:
+        from channels.teams import cli as teams_cli
+    except ImportError:  # pragma: no cover - the Teams channel is part of the default install
+        return
+    teams_cli.register(sub, load_settings)
+    try:
+        from evals import cli as evals_cli
+    except ImportError:  # pragma: no cover
+        return
+    from bot.wiring import open_runtime
+
+    evals_cli.register(sub, _settings, open_runtime)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return int(func(args) or 0)
+    except SettingsError as exc:
+        print(f"deskhand: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,255 @@
+"""CLI commands that talk to the agent: `ask`, `chat` and `approvals`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+from channels.base import InboundMessage
+from channels.local import reply_to_json, reply_to_text
+
+CHAT_HELP = """Commands:
+  /help                              this help
+  /approvals                         pending approvals
+  /approve ID --as EMAIL [comment]   approve as EMAIL
+  /reject ID --as EMAIL [comment]    reject as EMAIL
+  /new                               start a new conversation
+  /quit                              leave (Ctrl-D works too)
+Anything else is a question or request for Deskhand."""
+
+
+def _message(text: str, user: str | None, conversation: str) -> InboundMessage:
+    return InboundMessage(channel="local", conversation_key=f"local:{conversation}", user_id=user or "anonymous",
+                          user_email=user, text=text, conversation_ref={"conversation": conversation})
+
+
+def _runtime(settings: Settings) -> Any:
+    from bot.wiring import open_runtime
+
+    return open_runtime(settings)
+
+
+def _fail(exc: Exception) -> int:
+    """Expected start-up failures (no index, bad policy file…) as one clear line."""
+    print(f"deskhand: {exc}", file=sys.stderr)
+    return 2
+
+
+async def _identify(rt: Any, user: str | None) -> str | None:
+    if not user:
+        return None
+    return await rt.agent.identify(user) or user.lower()
+
+
+async def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    conversation = args.conversation or secrets.token_hex(6)
+    async with _runtime(settings) as rt:
+        user = await _identify(rt, args.user)
+        await rt.agent.expire_due()
+        if args.batch:
+            for line in _batch_lines(Path(args.batch)):
+                reply = await rt.agent.handle(_message(line, user, args.conversation or secrets.token_hex(6)))
+                print(json.dumps(reply_to_json(reply)), flush=True)
+            return 0
+        question = " ".join(args.question)
+        reply = await rt.agent.handle(_message(question, user, conversation))
+        if args.json:
+            out = reply_to_json(reply)
+            out["conversation"] = conversation
+            print(json.dumps(out))
+        else:
+            print(reply_to_text(reply))
+            if not args.conversation and reply.route in ("clarify", "confirm"):
+                print(f"\n(continue with: deskhand ask --conversation {conversation} --user {user} \"...\")")
+        return 0 if reply.route != "error" else 1
+
+
+def _batch_lines(path: Path) -> list[str]:
+    out = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            line = str(json.loads(line).get("question", "")).strip()
+        out.append(line)
+    return out
+
+
+def cmd_ask(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace], Settings]) -> int:
+    if not args.batch and not " ".join(args.question).strip():
+        print("deskhand: please give a question, e.g. deskhand ask \"how many PTO days do I get?\"",
+              file=sys.stderr)
+        return 2
+    settings = settings_fn(args)
+    try:
+        return asyncio.run(_ask(args, settings))
+    except _expected_errors() as exc:
+        return _fail(exc)
+
+
+def _expected_errors() -> tuple[type[Exception], ...]:
+    from graphs.policy import PolicyError
+    from knowledge.embedder import EmbedderUnavailable
+    from knowledge.errors import KnowledgeError
+
+    return (KnowledgeError, EmbedderUnavailable, PolicyError, FileNotFoundError)
+
+
+# -- chat ---------------------------------------------------------------------------------------
+async def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    with contextlib.suppress(ImportError):  # line editing and history for input(), where available
+        import readline  # noqa: F401
+    conversation = args.conversation or secrets.token_hex(6)
+    print("Loading Deskhand…", flush=True)
+    async with _runtime(settings) as rt:
+        user = await _identify(rt, args.user)
+        print(f"Deskhand is ready. You are {user or 'anonymous'}. Type /help for commands, /quit to leave.")
+        while True:
+            await rt.agent.expire_due()
+            for note in rt.local_outbox.drain(conversation):
+                print(f"\n[update] {note['text']}\n")
+            try:
+                text = await asyncio.to_thread(input, "you> ")
+            except EOFError:
+                print()
+                return 0
+            text = text.strip()
+            if not text:
+                continue
+            if text.startswith("/"):
+                done, conversation = await _chat_command(rt, text, conversation)
+                if done:
+                    return 0
+                continue
+            reply = await rt.agent.handle(_message(text, user, conversation))
+            print("\n" + reply_to_text(reply) + "\n")
+
+
+async def _chat_command(rt: Any, text: str, conversation: str) -> tuple[bool, str]:
+    parts = text.split()
+    cmd = parts[0].lower()
+    if cmd in ("/quit", "/exit", "/q"):
+        return True, conversation
+    if cmd == "/help":
+        print(CHAT_HELP)
+    elif cmd == "/new":
+        conversation = secrets.token_hex(6)
+        print("Started a new conversation.")
+    elif cmd == "/approvals":
+        _print_approvals(await asyncio.to_thread(rt.approvals.list, "pending"))
+    elif cmd in ("/approve", "/reject") and len(parts) >= 4 and parts[2] == "--as":
+        outcome = await rt.agent.decide(parts[1], await _identify(rt, parts[3]), cmd == "/approve",
+                                        " ".join(parts[4:]))
+        print(outcome.message)
+        for note in rt.local_outbox.drain(conversation):
+            print(f"[update] {note['text']}")
+    else:
+        print("I didn't understand that command.\n" + CHAT_HELP)
+    return False, conversation
+
+
+def cmd_chat(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace], Settings]) -> int:
+    settings = settings_fn(args)
+    try:
+        return asyncio.run(_chat(args, settings))
+    except _expected_errors() as exc:
+        return _fail(exc)
+
+
+# -- approvals ----------------------------------------------------------------------------------
+def _print_approvals(items: list[Any]) -> None:
+    if not items:
+        print("No approvals.")
+        return
+    for a in items:
+        print(f"{a.id}  {a.status:<9} {a.mode:<9} {a.requester:<28} {a.title}  (expires {a.expires_at:%Y-%m-%d %H:%M})")
+
+
+async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
+    async with _runtime(settings) as rt:
+        await rt.agent.expire_due()
+        if args.action == "list":
+            items = await asyncio.to_thread(rt.approvals.list, None if args.status == "all" else args.status)
+            if args.json:
+                print(json.dumps([_approval_json(rt, a) for a in items]))
+            else:
+                _print_approvals(items)
+            return 0
+        approval = await asyncio.to_thread(rt.approvals.get, args.id)
+        if approval is None:
+            print(f"deskhand: no approval {args.id}", file=sys.stderr)
+            return 1
+        if args.action == "show":
+            print(json.dumps(_approval_json(rt, approval), indent=2))
+            return 0
+        outcome = await rt.agent.decide(args.id, await _identify(rt, args.as_), args.approve, args.comment or "")
+        view = outcome.approval
+        print(json.dumps({"accepted": outcome.accepted, "message": outcome.message,
+                          "status": view.status if view else None}))
+        return 0 if outcome.accepted else 1
+
+
+def _approval_json(rt: Any, approval: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    view = rt.approvals.to_view(approval)
+    data = json.loads(json.dumps(asdict(view), default=str))
+    data["result"] = approval.result
+    return data
+
+
+def cmd_approvals(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace], Settings]) -> int:
+    settings = settings_fn(args)
+    try:
+        return asyncio.run(_approvals(args, settings))
+    except _expected_errors() as exc:
+        return _fail(exc)
+
+
+def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings],
+             add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser("ask", help="answer one question or request and exit",
+                       description="Ask Deskhand one question (or run one request) and print the reply.")
+    p.add_argument("question", nargs="*", help="the question or request")
+    p.add_argument("--json", action="store_true", help="print one JSON object (answer, citations, confidence, route…)")
+    p.add_argument("--user", metavar="EMAIL", help="who is asking (the directory identity used by the policy)")
+    p.add_argument("--conversation", metavar="ID", help="continue a conversation (follow-ups, clarifications)")
+    p.add_argument("--batch", metavar="FILE", help="answer every line of FILE (text or JSONL with 'question') "
+                   "in one warm process; prints one JSON object per line")
+    add_common(p)
+    p.set_defaults(func=lambda a: cmd_ask(a, settings_fn))
+
+    p = sub.add_parser("chat", help="terminal chat with Deskhand",
+                       description="Interactive terminal chat. " + CHAT_HELP.replace("\n", " "))
+    p.add_argument("--user", metavar="EMAIL", help="who you are (e.g. bob.martin@example.com)")
+    p.add_argument("--conversation", metavar="ID", help="resume a conversation")
+    add_common(p)
+    p.set_defaults(func=lambda a: cmd_chat(a, settings_fn))
+
+    p = sub.add_parser("approvals", help="list, show and decide approval requests")
+    asub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = asub.add_parser("list", help="list approvals")
+    q.add_argument("--status", default="pending",
+                   choices=["pending", "approved", "rejected", "expired", "executed", "failed", "all"])
+    q.add_argument("--json", action="store_true")
+    q = asub.add_parser("show", help="show one approval as JSON")
+    q.add_argument("id")
+    q = asub.add_parser("decide", help="approve or reject as an approver")
+    q.add_argument("id")
+    q.add_argument("--as", dest="as_", required=True, metavar="EMAIL", help="the approver's e-mail")
+    g = q.add_mutually_exclusive_group(required=True)
+    g.add_argument("--approve", dest="approve", action="store_true")
+    g.add_argument("--reject", dest="approve", action="store_false")
+    q.add_argument("--comment", default="")
+    for parser in (p,):
+        add_common(parser)
+    p.set_defaults(func=lambda a: cmd_approvals(a, settings_fn))

@@ -1,0 +1,132 @@
+"""`deskhand serve`: one aiohttp server with the Slack and Teams endpoints, health checks and the
+background sweeper that expires overdue approvals."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 30.0
+
+
+async def _sweeper(agent: Any, every: float) -> None:
+    while True:
+        try:
+            await agent.expire_due()
+        except Exception:
+            log.exception("expiring approvals failed; will retry")
+        await asyncio.sleep(every)
+
+
+async def serve(settings: Settings, host: str, port: int, socket_mode: bool,
+                started: Callable[[int], None] | None = None) -> int:
+    from bot.server import build_web_app
+    from bot.wiring import configure_logging, init_sentry, open_runtime
+    from channels.coordination import CoordinationUnavailable, build_coordinator
+
+    configure_logging(settings.log_level)
+    init_sentry(settings)
+    try:
+        coordinator = build_coordinator(settings.redis_url)
+        await coordinator.ping()
+    except CoordinationUnavailable as exc:
+        print(f"deskhand: {exc}", file=sys.stderr)
+        return 2
+    async with open_runtime(settings) as rt:
+        attach, ready = [], [coordinator.ping]
+        closers = []
+        if settings.slack.enabled:
+            from channels.slack import build_slack_channel
+
+            assert settings.slack.bot_token is not None and settings.slack.signing_secret is not None
+            slack = build_slack_channel(
+                rt.agent, bot_token=settings.slack.bot_token.get_secret_value(),
+                signing_secret=settings.slack.signing_secret.get_secret_value(),
+                api_url=settings.slack.api_url, coordinator=coordinator,
+            )
+            attach.append(slack.attach)
+            rt.fanout.outboxes["slack"] = slack.outbox
+            closers.append(slack.close)
+            if socket_mode:
+                if settings.slack.app_token is None:
+                    print("deskhand: --slack-socket-mode needs SLACK_APP_TOKEN", file=sys.stderr)
+                    return 2
+                await slack.start_socket_mode(settings.slack.app_token.get_secret_value())
+        if settings.teams.enabled:
+            from channels.teams import TeamsConfigError, build_teams_channel
+
+            try:
+                teams = build_teams_channel(
+                    rt.agent, app_id=settings.teams.app_id,
+                    app_password=settings.teams.app_password.get_secret_value()
+                    if settings.teams.app_password else None,
+                    tenant_id=settings.teams.app_tenant_id, app_type=settings.teams.app_type,
+                    insecure_no_auth=settings.teams.insecure_no_auth, coordinator=coordinator,
+                )
+            except TeamsConfigError as exc:
+                print(f"deskhand: {exc}", file=sys.stderr)
+                return 2
+            attach.append(teams.attach)
+            rt.fanout.outboxes["teams"] = teams.outbox
+            closers.append(teams.drain)
+        app = build_web_app(attach=attach, ready=ready)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1] if runner.addresses else port
+        log.info("Deskhand listening on http://%s:%s (slack=%s, teams=%s)", host, bound,
+                 settings.slack.enabled, settings.teams.enabled)
+        print(f"Deskhand listening on http://{host}:{bound}", flush=True)
+        if started:
+            started(bound)
+        sweeper = asyncio.create_task(_sweeper(rt.agent, SWEEP_SECONDS))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            sweeper.cancel()
+            for close in closers:
+                await close()
+            await runner.cleanup()
+            await coordinator.close()
+    return 0
+
+
+def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings]) -> None:
+    p = sub.add_parser(
+        "serve", help="run the web server (Slack /slack/events, Teams /api/messages, /healthz, /readyz)",
+        description="Start one aiohttp server with the Slack and Teams endpoints that are configured. "
+        "Slack needs SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET; Teams needs MICROSOFT_APP_ID (+ password) "
+        "or DESKHAND_TEAMS_INSECURE_NO_AUTH=true outside production.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: $PORT, else 3000; 0 = any free port)")
+    p.add_argument("--slack-socket-mode", action="store_true",
+                   help="receive Slack events over Socket Mode (needs SLACK_APP_TOKEN) instead of HTTP")
+    p.add_argument("--index", metavar="DIR", help="index directory")
+
+    def run(args: argparse.Namespace) -> int:
+        settings = settings_fn(args)
+        port = settings.port if args.port is None else args.port
+        try:
+            return asyncio.run(serve(settings, args.host, port, args.slack_socket_mode))
+        except KeyboardInterrupt:
+            return 0
+
+    p.set_defaults(func=run)

@@ -1,0 +1,188 @@
+"""The composition root: turns validated settings into a running agent with its stores and channels."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.settings import Settings
+from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply
+from channels.local import LocalOutbox
+from graphs.agent import Agent
+from graphs.approvals import ApprovalStore
+from graphs.audit import AuditLog
+from graphs.checkpoint import open_checkpointer
+from graphs.context import AgentDeps
+from graphs.graph import build_agent
+from graphs.intents import IntentRouter, load_examples
+from graphs.policy import Policy
+from graphs.slots import Entities, Person, SlotExtractor
+from knowledge.answer import KnowledgeBase
+from knowledge.embedder import Embedder, load_embedder
+from tools.catalog import build_tools
+from tools.db import build_engine, build_sessionmaker, migrate
+from tools.directory import Directory, build_directory
+from tools.ledger import Ledger
+from tools.ledger_data import seed_ledger
+
+log = logging.getLogger(__name__)
+
+CONTACTS = {
+    "HR": "the HR help desk in #ask-hr (hr-help@example.com)",
+    "IT": "the IT service desk in #it-help (it-help@example.com)",
+    "Accounts Payable": "Accounts Payable in #ap-help (ap@example.com)",
+}
+ENTITY_TTL_S = 60.0
+
+
+class ChannelFanout:
+    """Sends approval refreshes and requester notifications to whichever channel holds each message."""
+
+    def __init__(self, outboxes: dict[str, ChannelOutbox]) -> None:
+        self.outboxes = outboxes
+
+    async def refresh(self, view: ApprovalView, refs: list[MessageRef]) -> None:
+        for ref in refs:
+            outbox = self.outboxes.get(ref.channel)
+            if outbox is None:
+                continue
+            try:
+                await outbox.refresh_approval(ref, view)
+            except Exception:
+                log.exception("refreshing approval %s in %s failed", view.approval_id, ref.channel)
+
+    async def notify(self, channel: str, conversation_ref: dict[str, Any], reply: Reply) -> None:
+        outbox = self.outboxes.get(channel)
+        if outbox is not None:
+            await outbox.notify(conversation_ref, reply)
+
+
+class EntityCache:
+    """People, groups and vendors for slot matching, refreshed at most once a minute."""
+
+    def __init__(self, directory: Directory, ledger: Ledger) -> None:
+        self.directory, self.ledger = directory, ledger
+        self._entities = Entities()
+        self._at = 0.0
+
+    async def refresh(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self._at < ENTITY_TTL_S:
+            return
+        people = [Person(email=p.email, name=p.display_name) for p in await self.directory.known_people()]
+        groups = {g.name: [g.display_name] for g in await self.directory.known_groups()}
+        vendors = {v.name: list(v.aliases) for v in await asyncio.to_thread(self.ledger.vendors)}
+        self._entities = Entities(people=people, groups=groups, vendors=vendors)
+        self._at = time.monotonic()
+
+    def extractor(self) -> SlotExtractor:
+        return SlotExtractor(self._entities, today=date.today())
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    agent: Agent
+    deps: AgentDeps
+    embedder: Embedder
+    directory: Directory
+    ledger: Ledger
+    approvals: ApprovalStore
+    audit: AuditLog
+    fanout: ChannelFanout
+    local_outbox: LocalOutbox
+    entities: EntityCache
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "sentence_transformers", "transformers", "aiosqlite", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def init_sentry(settings: Settings) -> None:
+    if settings.sentry_dsn is not None:
+        import sentry_sdk
+
+        sentry_sdk.init(dsn=settings.sentry_dsn.get_secret_value(), environment=settings.env.value,
+                        send_default_pii=False)
+
+
+def _seed_ledger(sessions: Any, sample_data: Path) -> None:
+    """Load the sample ledger into an empty database (another process may win the race: fine)."""
+    try:
+        with sessions.begin() as session:
+            seed_ledger(session, sample_data / "ledger.yaml")
+    except IntegrityError:
+        log.info("another process seeded the AP ledger first")
+
+
+@dataclass
+class Components:
+    deps: AgentDeps
+    embedder: Embedder
+    directory: Directory
+    ledger: Ledger
+    approvals: ApprovalStore
+    audit: AuditLog
+    entities: EntityCache
+    engine: Any
+
+
+def build_components(settings: Settings, embedder: Embedder | None = None) -> Components:
+    """Build the agent's dependencies (stores migrated, sample data seeded) without a checkpointer."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    embedder = embedder or load_embedder(settings.embedder_backend, cache_dir=settings.cache_dir / "models")
+    kb = KnowledgeBase.open(settings.resolved_index_dir, embedder, min_confidence=settings.min_confidence,
+                            contacts=CONTACTS)
+    engine = build_engine(settings.resolved_database_url)
+    migrate(engine)
+    sessions = build_sessionmaker(engine)
+    ledger = Ledger(sessions)
+    _seed_ledger(sessions, settings.sample_data)
+    directory = build_directory(
+        settings.scim_url, settings.scim_token.get_secret_value() if settings.scim_token else None,
+        settings.data_dir, settings.sample_data,
+    )
+    tools = build_tools(directory, ledger)
+    policy = Policy.load(settings.policy_file)
+    policy.check_tools(tools)  # a misspelt tool name in the policy file stops start-up
+    approvals, audit = ApprovalStore(sessions), AuditLog(sessions)
+    router = IntentRouter(load_examples(), embedder.encode, cache_dir=settings.cache_dir / "router",
+                          embedder_name=embedder.name)
+    entities = EntityCache(directory, ledger)
+
+    deps = AgentDeps(
+        knowledge=kb, embed_query=embedder.encode_query, router=router, slots=entities.extractor,
+        tools=tools, policy=policy, approver_directory=directory, approvals=approvals, audit=audit,
+        refresh_entities=entities.refresh, approval_ttl_minutes=settings.approval_ttl_minutes,
+        contacts=CONTACTS,
+    )
+    return Components(deps=deps, embedder=embedder, directory=directory, ledger=ledger, approvals=approvals,
+                      audit=audit, entities=entities, engine=engine)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, embedder: Embedder | None = None) -> AsyncIterator[Runtime]:
+    """Build every component from settings, with a durable checkpointer; close them on exit."""
+    c = build_components(settings, embedder)
+    local_outbox = LocalOutbox(settings.data_dir / "inbox")
+    fanout = ChannelFanout({"local": local_outbox})
+    try:
+        async with open_checkpointer(settings.database_url, settings.checkpoint_path) as saver:
+            agent = Agent(build_agent(c.deps, saver), c.deps, fanout)
+            yield Runtime(settings=settings, agent=agent, deps=c.deps, embedder=c.embedder,
+                          directory=c.directory, ledger=c.ledger, approvals=c.approvals, audit=c.audit,
+                          fanout=fanout, local_outbox=local_outbox, entities=c.entities)
+    finally:
+        await c.directory.aclose()
+        c.engine.dispose()

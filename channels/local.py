@@ -1,0 +1,86 @@
+"""The local channel: the terminal chat and scripted CLI use, plus an inbox file for outcomes that
+arrive later (an approval decided by someone else is shown at the requester's next prompt)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from channels.base import ApprovalView, MessageRef, Reply
+
+CITATION = re.compile(r"\[(\d+)\]")
+
+
+class LocalOutbox:
+    """`ChannelOutbox` for the local channel: appends notifications to a per-conversation inbox file."""
+
+    name = "local"
+
+    def __init__(self, inbox_dir: Path) -> None:
+        self.inbox_dir = inbox_dir
+
+    def _path(self, conversation: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", conversation)[:120]
+        return self.inbox_dir / f"{safe}.jsonl"
+
+    async def refresh_approval(self, ref: MessageRef, view: ApprovalView) -> None:
+        return None  # the terminal has no message to edit; outcomes go through notify()
+
+    async def notify(self, conversation_ref: dict[str, Any], reply: Reply) -> None:
+        conversation = str(conversation_ref.get("conversation", "default"))
+        self.inbox_dir.mkdir(parents=True, exist_ok=True)
+        with self._path(conversation).open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"text": reply.text, "route": reply.route, "tool": reply.tool}) + "\n")
+
+    def drain(self, conversation: str) -> list[dict[str, Any]]:
+        """Read and clear the notifications waiting for `conversation`."""
+        path = self._path(conversation)
+        if not path.exists():
+            return []
+        claimed = path.with_suffix(".reading")
+        path.replace(claimed)
+        lines = [json.loads(line) for line in claimed.read_text(encoding="utf-8").splitlines() if line.strip()]
+        claimed.unlink()
+        return lines
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    """The `deskhand ask --json` shape."""
+    out: dict[str, Any] = {
+        "answer": reply.text,
+        "citations": [{"n": c.n, "source": c.source, "title": c.title, "heading": c.heading,
+                       "score": round(c.score, 4)} for c in reply.citations],
+        "confidence": round(reply.confidence or 0.0, 4),
+        "route": reply.route,
+    }
+    if reply.tool:
+        out["tool"] = reply.tool
+    if reply.route == "tool":
+        out["result"] = reply.data
+    if reply.approval is not None:
+        view = asdict(reply.approval)
+        out["approval_id"] = reply.approval.approval_id
+        out["approval"] = json.loads(json.dumps(view, default=str))
+    if reply.audit_id:
+        out["audit_id"] = reply.audit_id
+    if reply.reference_id:
+        out["reference_id"] = reply.reference_id
+    return out
+
+
+def reply_to_text(reply: Reply) -> str:
+    """Plain-text rendering for the terminal: answer, then numbered sources."""
+    lines = [reply.text]
+    if reply.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in reply.citations:
+            heading = f" — {c.heading}" if c.heading and c.heading != c.title else ""
+            lines.append(f"  [{c.n}] {c.title}{heading} ({c.source})")
+    if reply.approval is not None and reply.approval.open:
+        lines.append("")
+        lines.append(f"Approvers can decide with: /approve {reply.approval.approval_id} --as EMAIL")
+    return "\n".join(lines)

@@ -1,0 +1,202 @@
+"""The agent as the channels see it: a `TurnHandler` that runs turns, decisions and expiries on the graph."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any, Protocol
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+
+from channels.base import (
+    ApprovalView,
+    DecisionOutcome,
+    InboundMessage,
+    MessageRef,
+    Reply,
+    SourceRef,
+)
+from graphs import messages as msg
+from graphs.context import AgentDeps
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_CHARS = 4000
+
+
+class Fanout(Protocol):
+    """Delivers what happens outside a user's turn to every channel that shows it."""
+
+    async def refresh(self, view: ApprovalView, refs: list[MessageRef]) -> None: ...
+
+    async def notify(self, channel: str, conversation_ref: dict[str, Any], reply: Reply) -> None: ...
+
+
+class NoFanout:
+    async def refresh(self, view: ApprovalView, refs: list[MessageRef]) -> None:
+        return None
+
+    async def notify(self, channel: str, conversation_ref: dict[str, Any], reply: Reply) -> None:
+        return None
+
+
+def new_reference() -> str:
+    return secrets.token_hex(4).upper()
+
+
+class Agent:
+    """Implements `channels.base.TurnHandler` on top of the compiled graph."""
+
+    def __init__(self, graph: CompiledStateGraph, deps: AgentDeps, fanout: Fanout | None = None) -> None:
+        self.graph = graph
+        self.deps = deps
+        self.fanout: Fanout = fanout or NoFanout()
+        self.identify_cache: dict[str, str | None] = {}
+
+    # -- turns -------------------------------------------------------------------------------
+    async def handle(self, message: InboundMessage) -> Reply:
+        text = message.text.strip()
+        if not text:
+            return Reply(text="Please type a question or a request.", route="clarify")
+        if len(text) > MAX_MESSAGE_CHARS:
+            return Reply(text=f"That message is too long; please keep it under {MAX_MESSAGE_CHARS} characters.",
+                         route="clarify")
+        request_id = new_reference()
+        turn = {"text": text, "user": message.user_email, "channel": message.channel,
+                "conversation_ref": message.conversation_ref, "request_id": request_id, "mode": "turn",
+                "reply": {}, "action": None, "requirement": None, "approval_id": None}
+        config: RunnableConfig = {"configurable": {"thread_id": message.conversation_key}}
+        try:
+            snapshot = await self.graph.aget_state(config)
+            if snapshot.interrupts:
+                out = await self.graph.ainvoke(Command(resume=text, update={"request_id": request_id}), config)
+                if out.get("reply", {}).get("redo"):
+                    out = await self.graph.ainvoke(turn, config)
+            else:
+                out = await self.graph.ainvoke(turn, config)
+            return await self._reply(out, message.user_email)
+        except Exception:
+            ref = new_reference()
+            log.exception("turn failed (reference %s, request %s)", ref, request_id)
+            return Reply(text=msg.ERROR.format(ref=ref), route="error", reference_id=ref)
+
+    async def _reply(self, out: dict[str, Any], user: str | None) -> Reply:
+        interrupts = out.get("__interrupt__")
+        if interrupts:
+            value = interrupts[0].value
+            return Reply(text=value["text"], route="confirm", tool=value.get("tool"))
+        r = out.get("reply") or {}
+        if r.get("route") == "approval" and r.get("approval_id"):
+            approval = await asyncio.to_thread(self.deps.approvals.get, r["approval_id"])
+            await self._pause(approval)
+            view = self.deps.approvals.to_view(approval)
+            text = msg.APPROVAL_REQUESTED.format(
+                title=view.title, reason=view.reason, approvers=", ".join(view.approvers) or "the approvers",
+                approval_id=view.approval_id, expires=view.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+            return Reply(text=text, route="approval", approval=view, tool=approval.tool,
+                         data={"approval_id": view.approval_id})
+        cites = tuple(SourceRef(n=c["n"], title=c["title"], source=c["source"], heading=c["heading"],
+                                score=float(c["score"])) for c in r.get("citations", []))
+        return Reply(text=r.get("text", ""), route=r.get("route", "answer"), citations=cites,
+                     sensitive=bool(r.get("sensitive")), audit_id=r.get("audit_id"),
+                     confidence=r.get("confidence"), tool=r.get("tool"), data=r.get("data") or {})
+
+    async def _pause(self, approval: Any) -> None:
+        """Start the approval's own graph thread and let it pause at the approval interrupt."""
+        config = self._approval_config(approval.id)
+        snapshot = await self.graph.aget_state(config)
+        if snapshot.interrupts:
+            return
+        await self.graph.ainvoke({"mode": "approval", "approval_id": approval.id, "user": approval.requester,
+                                  "action": {"tool": approval.tool, "args": approval.args},
+                                  "request_id": new_reference(), "channel": approval.channel,
+                                  "conversation_ref": approval.conversation_ref}, config)
+
+    @staticmethod
+    def _approval_config(approval_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": f"approval:{approval_id}"}}
+
+    # -- approvals ---------------------------------------------------------------------------
+    async def decide(self, approval_id: str, approver_email: str | None, approve: bool,
+                     comment: str = "") -> DecisionOutcome:
+        if not approver_email:
+            return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
+        now = self.deps.clock()
+        result = await asyncio.to_thread(self.deps.approvals.decide, approval_id, approver_email, approve,
+                                         comment, now)
+        await asyncio.to_thread(self.deps.audit.append, "approval_decision", actor=approver_email,
+                                request_id=approval_id, policy_version=self.deps.policy.version,
+                                payload={"approval_id": approval_id, "approve": approve,
+                                         "accepted": result.accepted, "became": result.became,
+                                         "message": result.message})
+        approval = result.approval
+        if approval is None:
+            return DecisionOutcome(accepted=False, message=result.message)
+        if result.became == "expired":  # this click found it overdue: exactly one caller gets here
+            await self._finish(approval, "expired")
+        if not result.accepted:
+            return DecisionOutcome(False, result.message, self.deps.approvals.to_view(approval))
+        if result.became in ("approved", "rejected"):
+            await self._finish(approval, result.became, who=approver_email)
+        else:
+            await self._refresh(approval)
+        latest = await asyncio.to_thread(self.deps.approvals.get, approval_id)
+        return DecisionOutcome(True, result.message, self.deps.approvals.to_view(latest))
+
+    async def _finish(self, approval: Any, status: str, who: str = "") -> None:
+        """Resume the approval's thread with the outcome, then update every message and the requester."""
+        await self._pause(approval)  # a record whose thread never started (crash) still resumes cleanly
+        out = await self.graph.ainvoke(Command(resume={"status": status}), self._approval_config(approval.id))
+        r = out.get("reply") or {}
+        title = approval.title
+        if status == "approved":
+            text = f"Approved by {who}. {r.get('text', '')}".strip()
+            reply = Reply(text=text, route="tool", tool=approval.tool, sensitive=bool(r.get("sensitive")),
+                          audit_id=r.get("audit_id"), data=r.get("data") or {})
+        elif status == "rejected":
+            reply = Reply(text=msg.APPROVAL_REJECTED.format(title=title, who=who), route="approval")
+        else:
+            reply = Reply(text=msg.APPROVAL_EXPIRED.format(title=title), route="approval")
+        await self._refresh(approval)
+        try:
+            await self.fanout.notify(approval.channel, approval.conversation_ref, reply)
+        except Exception:
+            log.exception("could not tell the requester about approval %s", approval.id)
+
+    async def _refresh(self, approval: Any) -> None:
+        latest = await asyncio.to_thread(self.deps.approvals.get, approval.id)
+        refs = [MessageRef(channel=c, data=d)
+                for c, d in await asyncio.to_thread(self.deps.approvals.message_refs, approval.id)]
+        try:
+            await self.fanout.refresh(self.deps.approvals.to_view(latest), refs)
+        except Exception:
+            log.exception("could not refresh the messages of approval %s", approval.id)
+
+    async def expire_due(self) -> list[str]:
+        """Expire overdue approvals: tell requesters and update every message showing them."""
+        expired = await asyncio.to_thread(self.deps.approvals.expire_due, self.deps.clock())
+        for approval in expired:
+            await asyncio.to_thread(self.deps.audit.append, "approval_decision", actor="system",
+                                    request_id=approval.id, policy_version=self.deps.policy.version,
+                                    payload={"approval_id": approval.id, "became": "expired"})
+            await self._finish(approval, "expired")
+        return [a.id for a in expired]
+
+    async def remember_approval_message(self, approval_id: str, ref: MessageRef) -> None:
+        await asyncio.to_thread(self.deps.approvals.add_message_ref, approval_id, ref.channel, ref.data)
+
+    # -- identity and feedback -----------------------------------------------------------------
+    async def identify(self, email: str) -> str | None:
+        key = email.strip().lower()
+        if key not in self.identify_cache:
+            person = await self.deps.approver_directory.get(key)
+            self.identify_cache[key] = person.email.lower() if person else None
+        return self.identify_cache[key]
+
+    async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
+        await asyncio.to_thread(self.deps.audit.append, "feedback", actor=user_email or "anonymous",
+                                request_id=audit_id, policy_version=self.deps.policy.version,
+                                payload={"answer": audit_id, "helpful": helpful})
+

@@ -1,0 +1,48 @@
+"""Durable LangGraph checkpointers: SQLite for one process, PostgreSQL for several."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+
+def open_checkpointer(
+    database_url: str | None, sqlite_path: Path
+) -> AbstractAsyncContextManager[BaseCheckpointSaver[Any]]:
+    """PostgreSQL (`langgraph-checkpoint-postgres`) when the database is PostgreSQL, else a SQLite file."""
+    if database_url and database_url.startswith(("postgresql", "postgres")):
+        return _postgres(database_url)
+    return _sqlite(sqlite_path)
+
+
+@asynccontextmanager
+async def _sqlite(path: Path):  # type: ignore[no-untyped-def]
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(str(path), timeout=30) as conn:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA busy_timeout=30000")
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        yield saver
+
+
+@asynccontextmanager
+async def _postgres(url: str):  # type: ignore[no-untyped-def]
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    url = url.replace("postgresql+psycopg://", "postgresql://")
+    async with AsyncConnectionPool(
+        url, min_size=1, max_size=5, open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+    ) as pool:
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await saver.setup()
+        yield saver

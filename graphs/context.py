@@ -1,0 +1,47 @@
+"""What the agent's nodes reach: small interfaces to knowledge, tools, policy, approvals and audit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from graphs.intents import IntentRouter
+from graphs.slots import SlotExtractor
+from knowledge.types import Answer
+
+
+class KnowledgePort(Protocol):
+    def answer(self, question: str, *, query_vec: np.ndarray | None = None) -> Answer: ...
+
+
+class Understander(Protocol):
+    """An optional LLM that turns a message into a tool call (or none) using the same tool schemas."""
+
+    async def understand(self, text: str, history: list[dict[str, str]]) -> tuple[str, dict[str, Any]] | None:
+        """Return (intent or tool name, arguments), or None to fall back to the offline router."""
+        ...
+
+
+@dataclass
+class AgentDeps:
+    """Everything the graph's nodes need, built once by the composition root."""
+
+    knowledge: KnowledgePort
+    embed_query: Callable[[str], np.ndarray]
+    router: IntentRouter
+    slots: Callable[[], SlotExtractor]  # a fresh extractor over the current directory/ledger entities
+    tools: dict[str, Any]  # name -> tools.catalog.ToolSpec
+    policy: Any  # graphs.policy.Policy
+    approver_directory: Any  # graphs.policy.ApproverDirectory
+    approvals: Any  # graphs.approvals.ApprovalStore
+    audit: Any  # graphs.audit.AuditLog
+    approval_ttl_minutes: int = 24 * 60
+    min_intent_confidence: float = 0.45
+    contacts: dict[str, str] = field(default_factory=dict)  # team -> how to reach it
+    understander: Understander | None = None
+    refresh_entities: Callable[[], Awaitable[None]] | None = None  # keeps slot matching current
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -1,0 +1,148 @@
+"""Intent routing without an LLM: a classifier over embeddings of example utterances (graphs/intents.yaml)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from scipy.sparse import csr_matrix, hstack
+
+DEFAULT_INTENTS = Path(__file__).resolve().parent / "intents.yaml"
+
+# The slots each tool intent needs before it can run, and the tool it maps to.
+TOOL_INTENTS: dict[str, tuple[str, ...]] = {
+    "create_user": ("name", "department", "start_date"),
+    "find_user": ("user",),
+    "add_to_group": ("user", "group"),
+    "remove_from_group": ("user", "group"),
+    "deactivate_user": ("user",),
+    "invoice_status": ("invoice_id",),
+    "vendor_payments": ("vendor",),
+    "hold_payment": ("invoice_id",),
+    "release_hold": ("invoice_id",),
+    "vendor_bank_change": ("vendor",),
+}
+# Which extracted entity kinds make an intent more plausible (a soft prior, never a rule).
+ENTITY_AFFINITY: dict[str, tuple[str, ...]] = {
+    "invoice_id": ("invoice_status", "hold_payment", "release_hold"),
+    "vendor": ("vendor_payments", "vendor_bank_change"),
+    "group": ("add_to_group", "remove_from_group", "create_user"),
+    "iban": ("vendor_bank_change",),
+    "account_number": ("vendor_bank_change",),
+}
+AFFINITY_BONUS = 0.5  # relative boost of an intent whose entity kind is present
+MODEL_VERSION = 1
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+_INVOICE = re.compile(r"\b(?:inv(?:oice)?)[\s#:.-]*(\d{4,6})\b", re.I)
+
+
+@dataclass(frozen=True)
+class IntentGuess:
+    name: str
+    confidence: float  # 0..1
+    similarity: float  # margin over the runner-up
+    runner_up: str
+
+
+def load_examples(path: Path = DEFAULT_INTENTS) -> dict[str, list[str]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    intents = data.get("intents", {}) if isinstance(data, dict) else {}
+    out = {name: [str(e) for e in spec.get("examples", [])] for name, spec in intents.items()}
+    if not out or any(not v for v in out.values()):
+        raise ValueError(f"{path}: every intent needs at least one example")
+    return out
+
+
+def mask_entities(text: str) -> str:
+    """Replace values that vary per request (e-mails, invoice numbers) with stable tokens, so the router
+    learns the request's shape rather than its particular values."""
+    text = _EMAIL.sub(" someone@email ", text)
+    return _INVOICE.sub(" invoice INV ", text)
+
+
+class IntentRouter:
+    """A linear classifier over each example's sentence embedding and its character n-grams.
+
+    The embedding carries meaning ("take the hold off" ≈ "release"), the n-grams carry the verbs and
+    typos that MiniLM blurs (hold/release, add/remove). Trained at start-up from the YAML examples
+    (deterministic, about a second) and cached in `cache_dir` by a hash of the examples.
+    """
+
+    def __init__(
+        self,
+        examples: dict[str, list[str]],
+        embed: Callable[[list[str]], np.ndarray],
+        *,
+        cache_dir: Path | None = None,
+        embedder_name: str = "",
+    ) -> None:
+        texts, labels = [], []
+        for name, items in sorted(examples.items()):
+            for text in items:
+                texts.append(mask_entities(text))
+                labels.append(name)
+        self.intents = sorted(examples)
+        key = hashlib.sha256(json.dumps([embedder_name, texts, labels, MODEL_VERSION]).encode()).hexdigest()[:16]
+        path = cache_dir / f"router-{key}.pkl" if cache_dir else None
+        model = self._load(path)
+        if model is None:
+            model = self._train(texts, labels, embed)
+            self._save(path, model)
+        self.ngrams, self.classifier = model
+
+    @staticmethod
+    def _train(texts: list[str], labels: list[str], embed: Callable[[list[str]], np.ndarray]) -> tuple[Any, Any]:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+        grams = ngrams.fit_transform(texts)
+        features = hstack([csr_matrix(np.asarray(embed(texts), dtype=np.float32)), grams]).tocsr()
+        classifier = LogisticRegression(C=20.0, max_iter=3000).fit(features, labels)
+        return ngrams, classifier
+
+    @staticmethod
+    def _load(path: Path | None) -> tuple[Any, Any] | None:
+        if path is None or not path.exists():
+            return None
+        try:
+            with path.open("rb") as fh:
+                return pickle.load(fh)  # noqa: S301 - our own cache file, written below
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            return None  # a damaged or outdated cache is rebuilt
+
+    @staticmethod
+    def _save(path: Path | None, model: tuple[Any, Any]) -> None:
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(model, fh)
+        tmp.replace(path)
+
+    def classify(self, masked_text: str, vector: np.ndarray, entities: Sequence[str] = ()) -> IntentGuess:
+        """`vector` is the embedding of `masked_text` (see `mask_entities`)."""
+        features = hstack([csr_matrix(vector.reshape(1, -1).astype(np.float32)),
+                           self.ngrams.transform([masked_text])]).tocsr()
+        probs = self.classifier.predict_proba(features)[0]
+        classes = list(self.classifier.classes_)
+        scores = np.array([probs[classes.index(i)] for i in self.intents], dtype=np.float64)
+        for kind in entities:
+            for intent in ENTITY_AFFINITY.get(kind, ()):
+                if intent in self.intents:
+                    scores[self.intents.index(intent)] *= 1 + AFFINITY_BONUS
+        scores = scores / scores.sum()
+        order = np.argsort(scores)[::-1]
+        top, second = int(order[0]), int(order[1])
+        return IntentGuess(name=self.intents[top], confidence=round(float(scores[top]), 3),
+                           similarity=round(float(scores[top] - scores[second]), 3),
+                           runner_up=self.intents[second])

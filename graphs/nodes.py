@@ -1,0 +1,266 @@
+"""The agent's steps: understand → route → (answer | clarify | hand-off | decline | policy → confirm or
+approval → execute). Side effects happen only in `execute`, after any interrupt."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+from langgraph.types import Command, interrupt
+from pydantic import ValidationError
+
+from graphs import messages as msg
+from graphs.approvals import compute_digest
+from graphs.args import slots_to_args, title_for
+from graphs.context import AgentDeps
+from graphs.intents import TOOL_INTENTS, mask_entities
+from graphs.state import Action, AgentState
+from tools.tool_spec import ToolContext
+
+UNDERSTAND, ANSWER, CLARIFY, HANDOFF, DECLINE = "understand", "answer", "clarify", "handoff", "decline"
+POLICY, CONFIRM, REQUEST_APPROVAL, AWAIT_APPROVAL, EXECUTE = (
+    "policy", "confirm", "request_approval", "await_approval", "execute"
+)
+FOLLOW_UP = re.compile(r"^\s*(and|also|same|what about|how about|now)\b|\btoo\s*\??\s*$", re.I)
+YES = re.compile(r"^\s*(y|yes|yep|yeah|confirm(ed)?|go ahead|do it|ok(ay)?|sure|approve)\b", re.I)
+NO = re.compile(r"^\s*(n|no|nope|cancel|stop|don'?t|abort)\b", re.I)
+ENTITY_SLOTS = ("invoice_id", "vendor", "group", "iban", "account_number")
+TEAM_WORDS = {
+    "Accounts Payable": ("invoice", "payment", "vendor", "pay", "ap ", "bank", "expense", "card", "po "),
+    "IT": ("laptop", "password", "vpn", "account", "access", "sso", "mfa", "login"),
+}
+
+# A query vector computed in `understand` is reused by `answer` in the same request.
+_query_vectors: dict[str, Any] = {}
+
+
+def _team_for(text: str) -> str:
+    low = f" {text.lower()} "
+    for team, words in TEAM_WORDS.items():
+        if any(w in low for w in words):
+            return team
+    return "HR"
+
+
+async def _audit(deps: AgentDeps, kind: str, state: AgentState, payload: dict[str, Any]) -> str:
+    return str(
+        await asyncio.to_thread(
+            deps.audit.append,
+            kind,
+            actor=state.get("user") or "anonymous",
+            request_id=state.get("request_id", ""),
+            payload=payload,
+            policy_version=deps.policy.version,
+        )
+    )
+
+
+# --- understand ---------------------------------------------------------------------------------
+async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+    text = state["text"]
+    if deps.refresh_entities is not None:
+        await deps.refresh_entities()
+    extractor = deps.slots()
+    found = extractor.extract(text)
+    slots, slot_conf = dict(found.values), dict(found.confidence)
+    masked = mask_entities(text)
+    vec = deps.embed_query(masked)
+    if masked == text:  # the knowledge answer reuses this embedding
+        _query_vectors[state.get("request_id", "")] = vec
+    kinds = [k for k in ENTITY_SLOTS if k in slots]
+    guess = deps.router.classify(masked, vec, kinds)
+    intent, confidence = guess.name, guess.confidence
+
+    if deps.understander is not None:
+        llm = await deps.understander.understand(text, state.get("history", []))
+        if llm is not None and llm[0] in deps.tools:
+            # The model chose a tool: its arguments still go through schema validation and the policy.
+            return {"intent": llm[0], "confidence": 0.9, "slots": slots, "slot_confidence": slot_conf,
+                    "tool_args": llm[1], "pending": None}
+
+    pending = state.get("pending")
+    history = [*state.get("history", []), {"role": "user", "text": text}][-10:]
+    if pending:
+        missing = pending["missing"]
+        if "name" in missing and "name" not in slots and "user" not in slots and 1 <= len(text.split()) <= 4:
+            slots["name"], slot_conf["name"] = text.strip().title(), 0.8  # the answer is the name itself
+        if any(s in slots for s in missing):
+            merged = {**pending["slots"], **slots}
+            merged_conf = {**pending.get("slot_confidence", {}), **slot_conf}
+            return {"intent": pending["intent"], "confidence": pending["confidence"], "slots": merged,
+                    "slot_confidence": merged_conf, "pending": None, "tool_args": None, "history": history}
+
+    last = state.get("last_action")
+    is_follow_up = FOLLOW_UP.search(text) and len(text.split()) <= 8
+    if last and is_follow_up and set(slots) & {"user", "invoice_id", "vendor", "group"}:
+        # "and for Sam too?": the previous action again, with the newly named entity swapped in.
+        base = dict(last.get("slots", {}))
+        base.pop("name", None)
+        intent, confidence = last["tool"], 0.8
+        slots = {**base, **{k: v for k, v in slots.items() if k != "name"}}
+        slot_conf = {**{k: 0.9 for k in base}, **slot_conf}
+    return {"intent": intent, "confidence": confidence, "slots": slots, "slot_confidence": slot_conf,
+            "pending": None, "tool_args": None, "history": history}
+
+
+def route(state: AgentState, deps: AgentDeps) -> Literal["answer", "clarify", "handoff", "decline", "policy"]:
+    intent = state["intent"]
+    if intent == "out_of_scope":
+        return DECLINE  # type: ignore[return-value]
+    if intent == "handoff":
+        return HANDOFF  # type: ignore[return-value]
+    if intent in TOOL_INTENTS:
+        if state["confidence"] < deps.min_intent_confidence:
+            return CLARIFY  # type: ignore[return-value]
+        if not state.get("tool_args") and any(s not in state["slots"] for s in TOOL_INTENTS[intent]):
+            return CLARIFY  # type: ignore[return-value]
+        return POLICY  # type: ignore[return-value]
+    return ANSWER  # type: ignore[return-value]
+
+
+# --- knowledge, clarification, hand-off -----------------------------------------------------------
+async def answer(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+    vec = _query_vectors.pop(state.get("request_id", ""), None)
+    result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
+    cites = [c.__dict__ for c in result.citations] if result.found else []
+    audit_id = await _audit(deps, "answer", state, {
+        "question": state["text"], "found": result.found, "confidence": round(result.confidence, 3),
+        "sources": [c["source"] for c in cites], "intent": state.get("intent"),
+    })
+    return {"reply": {"route": "answer" if result.found else "no_answer", "text": result.text,
+                      "citations": cites, "confidence": result.confidence, "audit_id": audit_id}}
+
+
+async def decline(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+    # A message the router calls off-topic may still be answered well by the knowledge base.
+    vec = _query_vectors.get(state.get("request_id", ""))
+    result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
+    if result.found and result.confidence >= 0.6:
+        return await answer(state, deps)
+    _query_vectors.pop(state.get("request_id", ""), None)
+    audit_id = await _audit(deps, "answer", state, {"question": state["text"], "found": False,
+                                                      "intent": "out_of_scope"})
+    return {"reply": {"route": "no_answer", "text": msg.DECLINE, "confidence": 0.0, "audit_id": audit_id}}
+
+
+async def handoff(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+    _query_vectors.pop(state.get("request_id", ""), None)
+    team = _team_for(state["text"])
+    contact = deps.contacts.get(team, "the service desk")
+    audit_id = await _audit(deps, "handoff", state, {"team": team, "question": state["text"]})
+    return {"reply": {"route": "handoff", "text": msg.HANDOFF.format(team=team, contact=contact),
+                      "audit_id": audit_id, "data": {"team": team}}}
+
+
+async def clarify(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+    _query_vectors.pop(state.get("request_id", ""), None)
+    intent = state["intent"]
+    if intent not in TOOL_INTENTS or state["confidence"] < deps.min_intent_confidence:
+        return {"reply": {"route": "clarify", "text": msg.CLARIFY_INTENT}, "pending": None}
+    missing = [s for s in TOOL_INTENTS[intent] if s not in state["slots"]]
+    question = msg.CLARIFY[missing[0]].format(name=state["slots"].get("name", "the new hire"))
+    pending = {"intent": intent, "confidence": state["confidence"], "slots": state["slots"],
+               "slot_confidence": state.get("slot_confidence", {}), "missing": missing}
+    return {"reply": {"route": "clarify", "text": question, "data": {"missing": missing}}, "pending": pending}
+
+
+# --- policy, confirmation, approval, execution ----------------------------------------------------
+async def policy(state: AgentState, deps: AgentDeps) -> Command[Any]:
+    tool_name = state["intent"]
+    requester = state.get("user")
+    if not requester:
+        return Command(goto="__end__", update={"reply": {"route": "handoff", "text": msg.UNKNOWN_REQUESTER}})
+    spec = deps.tools[tool_name]
+    raw = state.get("tool_args") or slots_to_args(tool_name, state["slots"])
+    try:
+        args = spec.parse(raw).model_dump(mode="json", exclude_none=True)
+    except ValidationError as exc:
+        problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return Command(goto="__end__", update={"reply": {"route": "clarify",
+                                                          "text": msg.INVALID_ARGS.format(problem=problem)}})
+    facts = await spec.facts(args)
+    if "error" in facts:  # unknown invoice, person or group: say so before anyone is asked to approve
+        return Command(goto="__end__", update={"reply": {"route": "tool", "tool": tool_name, "ok": False,
+                                                          "text": facts.get("message", ""), "data": facts}})
+    confidence = min([state["confidence"], *state.get("slot_confidence", {}).values()])
+    req = await deps.policy.decide(tool_name, args, requester=requester, confidence=confidence, facts=facts,
+                                   directory=deps.approver_directory)
+    requirement = {"mode": req.mode, "rule_id": req.rule_id, "reason": req.reason,
+                   "approvers": list(req.approvers), "required": req.required}
+    await _audit(deps, "policy_decision", state, {"tool": tool_name, "args": spec.redact(args),
+                                                  "confidence": confidence, "facts": facts, **requirement})
+    action: Action = {"tool": tool_name, "args": args}
+    last = {"tool": tool_name, "args": args, "slots": state["slots"]}
+    update = {"action": action, "requirement": requirement, "last_action": last, "facts": facts}
+    if req.mode == "deny":
+        update["reply"] = {"route": "handoff", "text": req.reason, "tool": tool_name}
+        return Command(goto="__end__", update=update)
+    goto = {"auto": EXECUTE, "confirm": CONFIRM}.get(req.mode, REQUEST_APPROVAL)
+    return Command(goto=goto, update=update)
+
+
+async def confirm(state: AgentState, deps: AgentDeps) -> Command[Any]:
+    action = state["action"]
+    assert action is not None
+    title = title_for(action["tool"], action["args"])
+    answer_text = interrupt({"route": "confirm", "text": msg.CONFIRM.format(title=title), "tool": action["tool"]})
+    if YES.search(str(answer_text)):
+        return Command(goto=EXECUTE)
+    reply: dict[str, Any] = {"route": "answer", "text": msg.CANCELLED}
+    if not NO.search(str(answer_text)):
+        reply["redo"] = str(answer_text)  # not an answer to the question: treat it as a new message
+    return Command(goto="__end__", update={"reply": reply, "action": None})
+
+
+async def request_approval(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+    action, req = state["action"], state["requirement"]
+    assert action is not None and req is not None
+    now = deps.clock()
+    approval = await asyncio.to_thread(
+        deps.approvals.create,
+        tool=action["tool"], args=action["args"], requester=state["user"],
+        channel=state.get("channel", "local"), conversation_ref=state.get("conversation_ref", {}),
+        thread_id=None, rule_id=req["rule_id"], mode=req["mode"], reason=req["reason"],
+        approvers=req["approvers"], required=req["required"],
+        title=title_for(action["tool"], action["args"]), facts=state.get("facts") or {},
+        policy_version=deps.policy.version,
+        expires_at=now + timedelta(minutes=deps.approval_ttl_minutes), now=now,
+    )
+    await _audit(deps, "approval_requested", state, {"approval_id": approval.id, "tool": action["tool"],
+                                                     "args_digest": approval.args_digest, **req})
+    return {"reply": {"route": "approval", "approval_id": approval.id}, "approval_id": approval.id}
+
+
+async def await_approval(state: AgentState, deps: AgentDeps) -> Command[Any]:
+    """Pause until the approvers decide; on resume, run the action only if approved."""
+    decision = interrupt({"approval_id": state["approval_id"]})
+    if decision.get("status") == "approved":
+        return Command(goto=EXECUTE, update={"approval_id": state["approval_id"]})
+    return Command(goto="__end__", update={"reply": {"route": "approval", "status": decision.get("status"),
+                                                     "approval_id": state["approval_id"]}})
+
+
+async def execute(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+    action = state["action"]
+    assert action is not None
+    approval_id = state.get("approval_id") if state.get("mode") == "approval" else None
+    spec = deps.tools[action["tool"]]
+    if approval_id:
+        # Bound to the exact arguments and to the facts decided on (e.g. the invoice amount now).
+        facts = await spec.facts(action["args"])
+        digest = compute_digest(action["tool"], action["args"], facts)
+        claimed = await asyncio.to_thread(deps.approvals.claim_execution, approval_id, digest)
+        if not claimed:
+            return {"reply": {"route": "tool", "text": msg.APPROVAL_ALREADY_USED, "tool": action["tool"]}}
+    key = f"approval:{approval_id}" if approval_id else f"{state.get('request_id')}:{action['tool']}"
+    ctx = ToolContext(requester=state.get("user") or "", idempotency_key=key,
+                      request_id=state.get("request_id", ""))
+    result = await spec.run(action["args"], ctx)
+    if approval_id:
+        await asyncio.to_thread(deps.approvals.finish_execution, approval_id, result.ok, result.data)
+    audit_id = await _audit(deps, "execution", state, {"tool": action["tool"], "args": spec.redact(action["args"]),
+                                                       "ok": result.ok, "approval_id": approval_id})
+    return {"reply": {"route": "tool", "text": result.summary, "tool": action["tool"], "ok": result.ok,
+                      "data": result.data, "sensitive": bool(spec.sensitive), "audit_id": audit_id}}
