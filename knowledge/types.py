@@ -24,6 +24,7 @@ class Hit:
     score: float  # fused score, higher is better
     dense: float = 0.0  # cosine similarity of the query with the chunk
     rank: int = 0
+    lexical: float = 0.0  # BM25 score relative to the best BM25 score of the query (0..1)
 
 
 @dataclass(frozen=True)
