@@ -60,6 +60,13 @@ class ChannelFanout:
             except Exception:
                 log.exception("refreshing approval %s in %s failed", view.approval_id, ref.channel)
 
+    async def offer(self, view: ApprovalView, origin: str) -> None:
+        for name, outbox in self.outboxes.items():
+            try:
+                await outbox.offer_approval(view, origin)
+            except Exception:
+                log.exception("offering approval %s in %s failed", view.approval_id, name)
+
     async def notify(self, channel: str, conversation_ref: dict[str, Any], reply: Reply) -> None:
         outbox = self.outboxes.get(channel)
         if outbox is not None:
@@ -180,9 +187,12 @@ async def open_runtime(settings: Settings, embedder: Embedder | None = None) -> 
     try:
         async with open_checkpointer(settings.database_url, settings.checkpoint_path) as saver:
             agent = Agent(build_agent(c.deps, saver), c.deps, fanout)
-            yield Runtime(settings=settings, agent=agent, deps=c.deps, embedder=c.embedder,
-                          directory=c.directory, ledger=c.ledger, approvals=c.approvals, audit=c.audit,
-                          fanout=fanout, local_outbox=local_outbox, entities=c.entities)
+            try:
+                yield Runtime(settings=settings, agent=agent, deps=c.deps, embedder=c.embedder,
+                              directory=c.directory, ledger=c.ledger, approvals=c.approvals, audit=c.audit,
+                              fanout=fanout, local_outbox=local_outbox, entities=c.entities)
+            finally:
+                await agent.drain()
     finally:
         await c.directory.aclose()
         c.engine.dispose()

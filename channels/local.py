@@ -29,6 +29,9 @@ class LocalOutbox:
     async def refresh_approval(self, ref: MessageRef, view: ApprovalView) -> None:
         return None  # the terminal has no message to edit; outcomes go through notify()
 
+    async def offer_approval(self, view: ApprovalView, origin: str) -> None:
+        return None  # approvers use `deskhand approvals` or the chat's /approve
+
     async def notify(self, conversation_ref: dict[str, Any], reply: Reply) -> None:
         conversation = str(conversation_ref.get("conversation", "default"))
         self.inbox_dir.mkdir(parents=True, exist_ok=True)

@@ -31,11 +31,16 @@ class Fanout(Protocol):
 
     async def refresh(self, view: ApprovalView, refs: list[MessageRef]) -> None: ...
 
+    async def offer(self, view: ApprovalView, origin: str) -> None: ...
+
     async def notify(self, channel: str, conversation_ref: dict[str, Any], reply: Reply) -> None: ...
 
 
 class NoFanout:
     async def refresh(self, view: ApprovalView, refs: list[MessageRef]) -> None:
+        return None
+
+    async def offer(self, view: ApprovalView, origin: str) -> None:
         return None
 
     async def notify(self, channel: str, conversation_ref: dict[str, Any], reply: Reply) -> None:
@@ -54,6 +59,12 @@ class Agent:
         self.deps = deps
         self.fanout: Fanout = fanout or NoFanout()
         self.identify_cache: dict[str, str | None] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def drain(self) -> None:
+        """Wait for background deliveries (approval offers) to finish."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     # -- turns -------------------------------------------------------------------------------
     async def handle(self, message: InboundMessage) -> Reply:
@@ -92,6 +103,10 @@ class Agent:
             approval = await asyncio.to_thread(self.deps.approvals.get, r["approval_id"])
             await self._pause(approval)
             view = self.deps.approvals.to_view(approval)
+            # Reach the approvers in every channel; failures there never lose the request.
+            task = asyncio.get_running_loop().create_task(self._offer(view, approval.channel))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
             text = msg.APPROVAL_REQUESTED.format(
                 title=view.title, reason=view.reason, approvers=", ".join(view.approvers) or "the approvers",
                 approval_id=view.approval_id, expires=view.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
@@ -102,6 +117,12 @@ class Agent:
         return Reply(text=r.get("text", ""), route=r.get("route", "answer"), citations=cites,
                      sensitive=bool(r.get("sensitive")), audit_id=r.get("audit_id"),
                      confidence=r.get("confidence"), tool=r.get("tool"), data=r.get("data") or {})
+
+    async def _offer(self, view: ApprovalView, origin: str) -> None:
+        try:
+            await self.fanout.offer(view, origin)
+        except Exception:
+            log.exception("offering approval %s to its approvers failed", view.approval_id)
 
     async def _pause(self, approval: Any) -> None:
         """Start the approval's own graph thread and let it pause at the approval interrupt."""

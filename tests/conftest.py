@@ -150,3 +150,24 @@ def redis_url() -> str:
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite file URL in this test's temporary folder."""
     return f"sqlite:///{tmp_path / 'deskhand.db'}"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    """The real embedding model, loaded once per test session (offline)."""
+    from bot.settings import offline_runtime
+    from knowledge.embedder import load_embedder
+
+    offline_runtime()
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Path:
+    """The sample handbook indexed once per session."""
+    from bot.settings import DEFAULT_CORPUS
+    from knowledge.index import build_index
+
+    out = tmp_path_factory.mktemp("sample-index")
+    build_index([DEFAULT_CORPUS], out, embedder, progress=False)
+    return out

@@ -10,27 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.settings import DEFAULT_CORPUS, Settings, offline_runtime
+from bot.settings import Settings, offline_runtime
 from bot.wiring import Runtime, open_runtime
 from channels.base import InboundMessage, Reply
 
 offline_runtime()
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Any:
-    from knowledge.embedder import load_embedder
-
-    return load_embedder()
-
-
-@pytest.fixture(scope="session")
-def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Path:
-    from knowledge.index import build_index
-
-    out = tmp_path_factory.mktemp("agent-index")
-    build_index([DEFAULT_CORPUS], out, embedder, progress=False)
-    return out
 
 
 @pytest.fixture

@@ -1,0 +1,259 @@
+"""Cross-process coordination for channels: exactly-once claims, per-conversation locks, a small cache.
+
+Redis-backed when a URL is given (safe with several server processes), in-process otherwise (one
+process only). Channels use `claim` before doing any work for a delivered event, so a retried or
+duplicated delivery is acknowledged and dropped; `lock` keeps one turn at a time per conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.lock import Lock as RedisLock
+from redis.exceptions import LockError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAMESPACE = "deskhand"
+
+
+class CoordinationError(Exception):
+    """Base class for coordination failures."""
+
+
+class CoordinationUnavailable(CoordinationError):
+    """The coordination store (Redis) cannot be reached."""
+
+
+class LockTimeout(CoordinationError):
+    """A conversation lock could not be acquired in time (another turn is still running)."""
+
+
+class Coordinator(Protocol):
+    """What channels need to stay correct when events are redelivered or handled by several processes."""
+
+    async def claim(self, key: str, ttl_s: int = 86400) -> bool:
+        """True only the first time `key` is claimed within `ttl_s` seconds."""
+        ...
+
+    def lock(self, key: str, timeout_s: float = 120.0) -> AbstractAsyncContextManager[None]:
+        """Hold `key` exclusively: waits at most `timeout_s` (then `LockTimeout`); a holder that dies
+        releases it after `timeout_s`. Waiters in one process enter in arrival order."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise `CoordinationUnavailable` when the store is down (for readiness checks)."""
+        ...
+
+    async def remember(self, key: str, value: str, ttl_s: int) -> None:
+        """Store a small value for `ttl_s` seconds (caches, thread membership)."""
+        ...
+
+    async def recall(self, key: str) -> str | None:
+        """The value stored under `key`, or None when absent or expired."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class _KeyedLocks:
+    """In-process FIFO locks per key, dropped when nobody holds or waits for them."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str, timeout_s: float) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            try:
+                await asyncio.wait_for(lock.acquire(), timeout_s)
+            except TimeoutError as exc:
+                raise LockTimeout(f"conversation {key!r} is busy") from exc
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class InProcessCoordinator:
+    """Coordination for a single process: dicts with expiry times and asyncio locks."""
+
+    def __init__(self) -> None:
+        self._claims: dict[str, float] = {}
+        self._values: dict[str, tuple[str, float]] = {}
+        self._locks = _KeyedLocks()
+
+    async def claim(self, key: str, ttl_s: int = 86400) -> bool:
+        now = time.monotonic()
+        self._evict(now)
+        expires = self._claims.get(key)
+        if expires is not None and expires > now:
+            return False
+        self._claims[key] = now + ttl_s
+        return True
+
+    def lock(self, key: str, timeout_s: float = 120.0) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(key, timeout_s)
+
+    async def ping(self) -> None:
+        return None
+
+    async def remember(self, key: str, value: str, ttl_s: int) -> None:
+        now = time.monotonic()
+        if len(self._values) > 10_000:
+            self._values = {k: entry for k, entry in self._values.items() if entry[1] > now}
+        self._values[key] = (value, now + ttl_s)
+
+    async def recall(self, key: str) -> str | None:
+        entry = self._values.get(key)
+        if entry is None or entry[1] <= time.monotonic():
+            self._values.pop(key, None)
+            return None
+        return entry[0]
+
+    async def close(self) -> None:
+        return None
+
+    def _evict(self, now: float) -> None:
+        # Amortised clean-up: only when the dict has grown, so claims stay O(1) on average.
+        if len(self._claims) > 10_000:
+            self._claims = {k: exp for k, exp in self._claims.items() if exp > now}
+
+
+class RedisCoordinator:
+    """Coordination shared by every process using the same Redis (SET NX EX claims, token locks)."""
+
+    def __init__(self, client: aioredis.Redis, namespace: str = DEFAULT_NAMESPACE) -> None:
+        self._redis = client
+        self._ns = namespace
+        self._local = _KeyedLocks()  # FIFO within the process before competing across processes
+
+    async def claim(self, key: str, ttl_s: int = 86400) -> bool:
+        try:
+            created = await self._redis.set(f"{self._ns}:claim:{key}", "1", nx=True, ex=ttl_s)
+        except redis.RedisError as exc:
+            raise CoordinationUnavailable("Redis is unreachable: cannot deduplicate events") from exc
+        return bool(created)
+
+    def lock(self, key: str, timeout_s: float = 120.0) -> AbstractAsyncContextManager[None]:
+        return self._hold(key, timeout_s)
+
+    @asynccontextmanager
+    async def _hold(self, key: str, timeout_s: float) -> AsyncIterator[None]:
+        started = time.monotonic()
+        async with self._local.hold(key, timeout_s):
+            remaining = max(0.01, timeout_s - (time.monotonic() - started))
+            lock = RedisLock(
+                self._redis,
+                f"{self._ns}:lock:{key}",
+                timeout=timeout_s,
+                sleep=0.02,
+                blocking_timeout=remaining,
+                thread_local=False,
+            )
+            try:
+                acquired = await lock.acquire()
+            except redis.RedisError as exc:
+                raise CoordinationUnavailable("Redis is unreachable: cannot lock the conversation") from exc
+            if not acquired:
+                raise LockTimeout(f"conversation {key!r} is busy")
+            try:
+                yield
+            finally:
+                try:
+                    await lock.release()
+                except LockError:
+                    log.warning("lock %s expired before release (turn longer than %ss)", key, timeout_s)
+                except redis.RedisError:
+                    log.warning("could not release lock %s; it expires in %ss", key, timeout_s)
+
+    async def ping(self) -> None:
+        try:
+            await self._redis.ping()
+        except redis.RedisError as exc:
+            raise CoordinationUnavailable("Redis is unreachable") from exc
+
+    async def remember(self, key: str, value: str, ttl_s: int) -> None:
+        try:
+            await self._redis.set(f"{self._ns}:kv:{key}", value, ex=ttl_s)
+        except redis.RedisError:
+            log.warning("could not cache %s in Redis", key)
+
+    async def recall(self, key: str) -> str | None:
+        try:
+            value = await self._redis.get(f"{self._ns}:kv:{key}")
+        except redis.RedisError:
+            log.warning("could not read %s from Redis", key)
+            return None
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def close(self) -> None:
+        await self._redis.aclose()  # type: ignore[attr-defined]  # stubs predate redis 5
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for error messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def build_coordinator(
+    redis_url: str | None,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    connect_timeout_s: float = 2.0,
+    max_connections: int = 50,
+) -> Coordinator:
+    """Redis-backed coordination when `redis_url` is set (checked now: `CoordinationUnavailable` when
+    down), in-process otherwise."""
+    if not redis_url:
+        return InProcessCoordinator()
+    probe = redis.Redis.from_url(redis_url, socket_connect_timeout=connect_timeout_s, socket_timeout=connect_timeout_s)
+    try:
+        probe.ping()
+    except redis.RedisError as exc:
+        raise CoordinationUnavailable(
+            f"Cannot reach Redis at {redact_url(redis_url)} (REDIS_URL). Start Redis or fix REDIS_URL; "
+            "unset it to run a single process without Redis."
+        ) from exc
+    finally:
+        probe.close()
+    # A blocking pool: under a burst, commands wait for a free connection instead of failing
+    # (the default pool raises MaxConnectionsError past 100 concurrent commands).
+    pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
+        redis_url,
+        max_connections=max_connections,
+        timeout=10,
+        socket_connect_timeout=connect_timeout_s,
+        socket_timeout=10.0,
+        health_check_interval=30,
+    )
+    return RedisCoordinator(aioredis.Redis(connection_pool=pool), namespace=namespace)
+
+
+def new_namespace(prefix: str = DEFAULT_NAMESPACE) -> str:
+    """A unique namespace (tests and benchmarks sharing one Redis database)."""
+    return f"{prefix}:{uuid.uuid4().hex[:12]}"

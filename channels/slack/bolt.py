@@ -1,0 +1,138 @@
+"""The Bolt app: request verification, the exactly-once claim, and listeners that ack then hand work off."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from channels.coordination import CoordinationUnavailable, Coordinator
+from channels.slack.events import Click, SlackMessage, dedup_key, parse_click, parse_message
+from channels.slack.webapi import SlackApi
+
+log = logging.getLogger(__name__)
+
+OnMessage = Callable[[SlackMessage, str | None], None]
+OnClick = Callable[[Click], None]
+
+
+class BotIdentity:
+    """Who the bot is (from `auth.test`, once), for Bolt's authorisation and for ignoring our own posts."""
+
+    def __init__(self, api: SlackApi, bot_token: str, bot_user_id: str | None = None) -> None:
+        self._api = api
+        self._token = bot_token
+        self._info: dict[str, Any] = {"user_id": bot_user_id} if bot_user_id else {}
+        self._loaded = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def bot_user_id(self) -> str | None:
+        value = self._info.get("user_id")
+        return str(value) if value else None
+
+    async def load(self) -> dict[str, Any]:
+        """`auth.test`, called once (concurrent callers share it); raises `SlackApiError` on a bad token."""
+        if self._loaded:
+            return self._info
+        async with self._lock:
+            if not self._loaded:
+                info = await self._api.auth_test()
+                self._info = {**info, **{k: v for k, v in self._info.items() if v}}
+                self._loaded = True
+        return self._info
+
+    async def authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        info = self._info
+        if not self.bot_user_id or not self._loaded:
+            try:
+                info = await self.load()
+            except SlackApiError:
+                if not self.bot_user_id:
+                    raise
+                log.warning("auth.test failed; using the configured bot user id")
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or info.get("team_id"),
+            bot_user_id=self.bot_user_id,
+            bot_id=info.get("bot_id"),
+            bot_token=self._token,
+        )
+
+
+def build_bolt_app(
+    *,
+    signing_secret: str,
+    api_url: str,
+    identity: BotIdentity,
+    coordinator: Coordinator,
+    on_message: OnMessage,
+    on_click: OnClick,
+    claim_ttl_s: int = 86400,
+) -> AsyncApp:
+    """A Bolt `AsyncApp` that verifies every request, claims each delivery once, acks at once
+    (`process_before_response=False`) and passes the work to `on_message` / `on_click`."""
+
+    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        return await identity.authorize(enterprise_id, team_id)
+
+    app = AsyncApp(
+        signing_secret=signing_secret,
+        # Bolt's own client carries no token: `authorize` supplies it per request.
+        client=AsyncWebClient(base_url=api_url if api_url.endswith("/") else api_url + "/"),
+        authorize=authorize,
+        process_before_response=False,
+        request_verification_enabled=True,
+        ignoring_self_events_enabled=True,
+        attaching_conversation_kwargs_enabled=False,  # we reply through our own outbox: less work per ack
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    async def claim_once(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        key = dedup_key(body)
+        if key is None:
+            await next()
+            return None
+        try:
+            first = await coordinator.claim(key, claim_ttl_s)
+        except CoordinationUnavailable:
+            log.error("cannot claim %s: coordination store down; Slack will retry", key)
+            return BoltResponse(status=503, body="")
+        if not first:
+            log.info("duplicate delivery %s acknowledged and dropped", key)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    app.use(claim_once)
+
+    async def message_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
+        bot_user_id = context.bot_user_id or identity.bot_user_id
+        msg = parse_message(body, bot_user_id)
+        if msg is not None:
+            on_message(msg, bot_user_id)
+
+    async def other_event() -> None:
+        return None  # acknowledged so Slack does not retry; nothing to do
+
+    async def button(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        click = parse_click(body)
+        if click is not None:
+            on_click(click)
+
+    app.event("app_mention")(message_event)
+    app.event("message")(message_event)
+    app.event(re.compile(".*"))(other_event)
+    app.action(re.compile(".*"))(button)
+    return app

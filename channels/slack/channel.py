@@ -1,0 +1,230 @@
+"""The Slack channel object the composition root wires: routes, outbox, Socket Mode, background work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from channels.base import TurnHandler
+from channels.coordination import Coordinator
+from channels.slack.bolt import BotIdentity, build_bolt_app
+from channels.slack.endpoint import Handler, build_events_endpoint
+from channels.slack.events import Click, SlackMessage
+from channels.slack.outbox import SlackOutbox
+from channels.slack.turns import SlackTurns
+from channels.slack.webapi import Directory, SlackApi, build_web_client
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+class AckFirst:
+    """Acks before work: background work starts once no Slack request has been waiting for its ack for
+    `quiet_s` (at most `max_wait_s` later), so a burst is acknowledged before its turns compete for the loop."""
+
+    def __init__(self, quiet_s: float = 0.005, max_wait_s: float = 0.5) -> None:
+        self._acking = 0
+        self._last_ack = 0.0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._quiet = quiet_s
+        self._max_wait = max_wait_s
+
+    def wrap(self, handler: Handler) -> Handler:
+        async def acked_first(request: web.Request) -> web.StreamResponse:
+            self._acking += 1
+            self._idle.clear()
+            try:
+                return await handler(request)
+            finally:
+                self._acking -= 1
+                self._last_ack = time.monotonic()
+                if self._acking == 0:
+                    self._idle.set()
+
+        return acked_first
+
+    async def settled(self) -> None:
+        deadline = time.monotonic() + self._max_wait
+        while (now := time.monotonic()) < deadline:
+            if self._acking:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), deadline - now)
+                continue
+            quiet_for = now - self._last_ack
+            if quiet_for >= self._quiet:
+                return
+            await asyncio.sleep(min(self._quiet - quiet_for, deadline - now))  # yield to a burst's next acks
+
+
+class SlackChannel:
+    """Slack for Deskhand: `attach` adds POST /slack/events to the web app; `outbox` serves the agent core."""
+
+    def __init__(
+        self,
+        *,
+        turns: SlackTurns,
+        outbox: SlackOutbox,
+        api: SlackApi,
+        identity: BotIdentity,
+        coordinator: Coordinator,
+        signing_secret: str,
+        api_url: str,
+        bolt_factory: Callable[..., AsyncApp],
+    ) -> None:
+        self.outbox = outbox
+        self._turns = turns
+        self._api = api
+        self._identity = identity
+        self._coordinator = coordinator
+        self._api_url = api_url
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last: dict[str, asyncio.Task[None]] = {}  # conversation → its latest queued turn
+        self._socket: AsyncSocketModeHandler | None = None
+        self._closed = False
+        self.bolt: AsyncApp = bolt_factory(on_message=self._on_message, on_click=self._on_click)
+        self._ack_first = AckFirst()
+        endpoint = build_events_endpoint(self.bolt, signing_secret)
+
+        async def events(request: web.Request) -> web.StreamResponse:
+            if self._closed:  # shutting down: Slack retries, and another instance takes it
+                return web.Response(status=503, text="shutting down")
+            return await endpoint(request)
+
+        self._endpoint = self._ack_first.wrap(events)
+
+    def attach(self, app: web.Application) -> None:
+        app.router.add_post(EVENTS_PATH, self._endpoint)
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
+
+    async def start(self) -> None:
+        """Open the HTTP session and learn the bot's identity (`auth.test`); a failure is logged, and
+        retried on the first event."""
+        self._api.ensure_session()
+        try:
+            await self._identity.load()
+        except SlackApiError as exc:
+            data = exc.response.data
+            reason = data.get("error") if isinstance(data, dict) else f"HTTP {exc.response.status_code}"
+            log.error("Slack auth.test failed (%s): check SLACK_BOT_TOKEN and SLACK_API_URL", reason)
+
+    async def ready(self) -> None:
+        """Readiness check for /readyz: raises when the coordination store is down."""
+        await self._coordinator.ping()
+
+    async def start_socket_mode(self, app_token: str) -> None:
+        """Receive events over Socket Mode instead of HTTP (no public URL needed; one deployment)."""
+        await self.start()
+        web_client = build_web_client("", self._api_url)
+        web_client.session = self._api.client.session
+        self._socket = AsyncSocketModeHandler(self.bolt, app_token, web_client=web_client)
+        await self._socket.connect_async()
+
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        """Wait for the work started by acknowledged events and clicks."""
+        while self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
+            if pending:
+                log.warning("%d Slack tasks still running after %ss", len(pending), timeout_s)
+                return
+
+    async def close(self, timeout_s: float = 30.0) -> None:
+        """Stop Socket Mode, finish in-flight work, close the HTTP session (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._socket is not None:
+            await self._socket.close_async()
+        await self.drain(timeout_s)
+        for task in list(self._tasks):
+            task.cancel()
+        await self._api.close()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], after: asyncio.Task[None] | None = None) -> asyncio.Task[None]:
+        async def in_turn() -> None:
+            if after is not None:  # the previous message of the same conversation goes first
+                await asyncio.wait([after])
+            await self._ack_first.settled()
+            await work
+
+        task = asyncio.create_task(in_turn())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _on_message(self, msg: SlackMessage, bot_user_id: str | None) -> None:
+        # Chained per conversation at arrival, so a thread's messages run in the order they came
+        # (the coordinator's lock adds mutual exclusion across processes).
+        key = msg.conversation_key
+        task = self._spawn(self._turns.on_message(msg, bot_user_id), after=self._last.get(key))
+        self._last[key] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._last.get(key) is done:
+                del self._last[key]
+
+        task.add_done_callback(forget)
+
+    def _on_click(self, click: Click) -> None:
+        self._spawn(self._turns.on_click(click))
+
+    async def _on_startup(self, _app: web.Application) -> None:
+        await self.start()
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        await self.close()
+
+
+def build_slack_channel(
+    handler: TurnHandler,
+    *,
+    bot_token: str,
+    signing_secret: str,
+    api_url: str,
+    coordinator: Coordinator,
+    bot_user_id: str | None = None,
+    lock_timeout_s: float = 120.0,
+) -> SlackChannel:
+    """Assemble the Slack channel around a `TurnHandler` (plain values only; no settings object)."""
+    client: AsyncWebClient = build_web_client(bot_token, api_url)
+    api = SlackApi(client)
+    directory = Directory(api, coordinator)
+    outbox = SlackOutbox(api, directory, handler.remember_approval_message)
+    turns = SlackTurns(handler, api, directory, outbox, coordinator, lock_timeout_s=lock_timeout_s)
+    identity = BotIdentity(api, bot_token, bot_user_id)
+
+    def bolt_factory(**callbacks: Any) -> AsyncApp:
+        return build_bolt_app(
+            signing_secret=signing_secret,
+            api_url=api_url,
+            identity=identity,
+            coordinator=coordinator,
+            **callbacks,
+        )
+
+    return SlackChannel(
+        turns=turns,
+        outbox=outbox,
+        api=api,
+        identity=identity,
+        coordinator=coordinator,
+        signing_secret=signing_secret,
+        api_url=api_url,
+        bolt_factory=bolt_factory,
+    )

@@ -1,0 +1,183 @@
+"""Slack payloads → typed values: which events are ours, conversation keys, clean text, dedup keys."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# Message subtypes that are still a person talking to us; edits, deletions, joins, bot posts are not.
+_USER_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>")
+_MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
+_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+
+
+def conversation_key(team: str, channel: str, thread_ts: str) -> str:
+    """The agent's thread id for a Slack thread: `slack:{team}:{channel}:{thread_ts}`."""
+    return f"slack:{team}:{channel}:{thread_ts}"
+
+
+def thread_marker(team: str, channel: str, thread_ts: str) -> str:
+    """Coordinator key recording that the bot takes part in a thread."""
+    return f"slack:thread:{team}:{channel}:{thread_ts}"
+
+
+def is_direct(channel: str, channel_type: str | None) -> bool:
+    """A one-to-one DM (not a group DM or a channel)."""
+    if channel_type:
+        return channel_type == "im"
+    return channel.startswith("D")
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A message event addressed to the bot (or possibly so: thread replies still need a membership check)."""
+
+    team: str
+    channel: str
+    user: str
+    text: str  # raw Slack text
+    ts: str
+    thread_ts: str  # the thread root: the message's own ts when it starts a thread
+    event_id: str
+    direct: bool
+    mention: bool  # an app_mention event
+    in_thread: bool  # a reply inside an existing thread
+    parent_user_id: str | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        return conversation_key(self.team, self.channel, self.thread_ts)
+
+    @property
+    def shared(self) -> bool:
+        return not self.direct
+
+    def conversation_ref(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "channel": self.channel,
+            "thread_ts": self.thread_ts,
+            "user": self.user,
+            "shared": self.shared,
+        }
+
+
+def mentions_user(text: str, user_id: str | None) -> bool:
+    return bool(user_id) and any(m.group(1) == user_id for m in _USER_MENTION.finditer(text))
+
+
+def mentioned_users(text: str) -> list[str]:
+    return list(dict.fromkeys(m.group(1) for m in _USER_MENTION.finditer(text)))
+
+
+def clean_text(text: str, bot_user_id: str | None, emails: dict[str, str] | None = None) -> str:
+    """Slack markup → plain text: drop the bot's mention, other mentions → e-mail when known,
+    links and e-mails unwrapped, entities decoded, whitespace collapsed."""
+    known = emails or {}
+
+    def user(m: re.Match[str]) -> str:
+        uid = m.group(1)
+        if uid == bot_user_id:
+            return " "
+        return known.get(uid) or f"@{uid}"
+
+    out = _USER_MENTION.sub(user, text)
+    out = _MAILTO.sub(r"\1", out)
+    out = _LINK.sub(lambda m: m.group(1), out)
+    out = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", out)
+    out = _SPECIAL.sub(lambda m: f"@{m.group(1)}", out)
+    out = html.unescape(out)
+    return re.sub(r"[ \t]+", " ", out).strip()
+
+
+def parse_message(body: dict[str, Any], bot_user_id: str | None) -> SlackMessage | None:
+    """The message in an `app_mention` or `message` event callback, or None when it is not for us
+    (the bot's own posts, edits and other subtypes, plain channel chatter, mentions handled as app_mention)."""
+    event = body.get("event")
+    if not isinstance(event, dict):
+        return None
+    kind = event.get("type")
+    if kind not in ("app_mention", "message"):
+        return None
+    if event.get("subtype") not in _USER_SUBTYPES or event.get("bot_id") or event.get("bot_profile"):
+        return None
+    user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+    if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
+        return None
+    if bot_user_id and user == bot_user_id:
+        return None
+    text = str(event.get("text") or "")
+    direct = is_direct(channel, event.get("channel_type"))
+    thread_ts = str(event.get("thread_ts") or ts)
+    in_thread = thread_ts != ts
+    # In channels only thread replies count; messages mentioning the bot arrive again as app_mention.
+    if kind == "message" and not direct and (not in_thread or mentions_user(text, bot_user_id)):
+        return None
+    team = str(body.get("team_id") or event.get("team") or "")
+    parent = event.get("parent_user_id")
+    return SlackMessage(
+        team=team,
+        channel=channel,
+        user=user,
+        text=text,
+        ts=ts,
+        thread_ts=thread_ts,
+        event_id=str(body.get("event_id") or ""),
+        direct=direct,
+        mention=kind == "app_mention",
+        in_thread=in_thread,
+        parent_user_id=parent if isinstance(parent, str) else None,
+    )
+
+
+@dataclass(frozen=True)
+class Click:
+    """One button click from a `block_actions` payload."""
+
+    user: str
+    channel: str
+    message_ts: str
+    thread_ts: str | None
+    action_id: str
+    value: str
+    action_ts: str
+
+
+def parse_click(body: dict[str, Any]) -> Click | None:
+    acts = body.get("actions")
+    if body.get("type") != "block_actions" or not isinstance(acts, list) or not acts:
+        return None
+    action = acts[0] if isinstance(acts[0], dict) else {}
+    user = (body.get("user") or {}).get("id")
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    message = body.get("message") or {}
+    message_ts = message.get("ts") or (body.get("container") or {}).get("message_ts")
+    if not (user and channel and message_ts and action.get("action_id")):
+        return None
+    return Click(
+        user=str(user),
+        channel=str(channel),
+        message_ts=str(message_ts),
+        thread_ts=message.get("thread_ts"),
+        action_id=str(action["action_id"]),
+        value=str(action.get("value") or ""),
+        action_ts=str(action.get("action_ts") or ""),
+    )
+
+
+def dedup_key(body: dict[str, Any]) -> str | None:
+    """What identifies one delivery, so a retry or duplicate is recognised: the event id for events,
+    the click (time, user, action) for interactivity. None for payloads we do not deduplicate."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"slack:event:{body['event_id']}"
+    if body.get("type") == "block_actions":
+        click = parse_click(body)
+        if click is not None:
+            return f"slack:action:{click.action_ts}:{click.user}:{click.action_id}"
+    return None

@@ -1,0 +1,102 @@
+"""The output half of the Slack channel: deliver replies (privately when needed) and refresh approval messages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from channels.base import ApprovalView, MessageRef, Reply
+from channels.slack import messages
+from channels.slack.render import Rendered, render_approval, render_reply, render_text
+from channels.slack.webapi import Directory, SlackApi
+
+log = logging.getLogger(__name__)
+
+# chat.update errors after which a fresh post cannot duplicate what the user sees
+_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+RememberApproval = Callable[[str, MessageRef], Awaitable[None]]
+
+
+class SlackOutbox:
+    """Implements `channels.base.ChannelOutbox` for Slack, and delivers the replies of turns."""
+
+    name = "slack"
+
+    def __init__(self, api: SlackApi, directory: Directory, remember: RememberApproval | None = None) -> None:
+        self._api = api
+        self._directory = directory
+        self._remember = remember
+
+    async def refresh_approval(self, ref: MessageRef, view: ApprovalView) -> None:
+        """Redraw an approval message (decision stamp, buttons removed once closed) with `chat.update`."""
+        channel, ts = ref.data.get("channel"), ref.data.get("ts")
+        if ref.channel != self.name or not channel or not ts:
+            raise ValueError(f"not a Slack message reference: {ref!r}")
+        await self._api.update(str(channel), str(ts), await self.approval_message(view))
+
+    async def notify(self, conversation_ref: dict[str, Any], reply: Reply) -> None:
+        """Post a reply into the conversation a turn came from (privately if sensitive and shared)."""
+        await self.deliver(conversation_ref, reply)
+
+    async def offer_approval(self, view: ApprovalView, origin: str) -> None:
+        """An approval requested in another channel: DM it to each approver who has a Slack account.
+        (Requested in Slack, it is already in the thread with the approvers mentioned.)"""
+        if origin == self.name:
+            return
+        message = await self.approval_message(view)
+        for email in view.approvers:
+            user = await self._directory.user_id_of(email)
+            if not user:
+                continue
+            dm = await self._api.open_dm(user)
+            ts = await self._api.post(dm, message)
+            if self._remember is not None:
+                await self._remember(view.approval_id, MessageRef(self.name, {"channel": dm, "ts": ts}))
+
+    async def approval_message(self, view: ApprovalView) -> Rendered:
+        people = [view.requester, *view.approvers, *(d.approver for d in view.decisions)]
+        return render_approval(view, await self._directory.mentions(people))
+
+    async def deliver(self, ref: dict[str, Any], reply: Reply, placeholder_ts: str | None = None) -> None:
+        """Show `reply` in the thread of `ref` (replacing the placeholder when there is one); a sensitive
+        reply in a shared conversation goes to the user by DM with a pointer in the thread; an approval
+        request is posted as its own message in the thread and remembered for later refreshes."""
+        channel, thread_ts, user = _target(ref)
+        if reply.sensitive and ref.get("shared", True):
+            if not user:
+                raise ValueError("a sensitive reply needs the user to send it to privately")
+            dm = await self._api.open_dm(user)
+            await self._api.post(dm, render_reply(reply))
+            await self.show(channel, thread_ts, render_text(messages.SENT_PRIVATELY), placeholder_ts)
+        else:
+            await self.show(channel, thread_ts, render_reply(reply), placeholder_ts)
+        if reply.approval is not None:
+            ts = await self._api.post(channel, await self.approval_message(reply.approval), thread_ts)
+            if self._remember is not None:
+                ref_data = {"channel": channel, "ts": ts, "thread_ts": thread_ts}
+                await self._remember(reply.approval.approval_id, MessageRef(self.name, ref_data))
+
+    async def show(self, channel: str, thread_ts: str | None, message: Rendered, placeholder_ts: str | None) -> None:
+        """Replace the placeholder (post once, then update) or post when there is none."""
+        if placeholder_ts:
+            try:
+                await self._api.update(channel, placeholder_ts, message)
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") not in _GONE:
+                    raise
+                log.warning("placeholder %s is gone (%s): posting anew", placeholder_ts, exc.response.get("error"))
+        await self._api.post(channel, message, thread_ts)
+
+
+def _target(ref: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    channel = ref.get("channel")
+    if not isinstance(channel, str) or not channel:
+        raise ValueError("conversation_ref has no Slack channel")
+    thread_ts = ref.get("thread_ts")
+    user = ref.get("user")
+    return channel, thread_ts if isinstance(thread_ts, str) else None, user if isinstance(user, str) else None

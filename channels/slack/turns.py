@@ -1,0 +1,132 @@
+"""The work done after an ack: one turn per message (in order per thread), approval and feedback clicks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from slack_sdk.errors import SlackApiError
+
+from channels.base import InboundMessage, TurnHandler
+from channels.coordination import Coordinator, LockTimeout
+from channels.slack import actions, messages
+from channels.slack.events import Click, SlackMessage, clean_text, mentioned_users, thread_marker
+from channels.slack.outbox import SlackOutbox
+from channels.slack.render import render_text
+from channels.slack.webapi import Directory, SlackApi
+
+log = logging.getLogger(__name__)
+
+
+def _reference() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+class SlackTurns:
+    """Runs turns and clicks against the `TurnHandler`; one error boundary per unit of work."""
+
+    def __init__(
+        self,
+        handler: TurnHandler,
+        api: SlackApi,
+        directory: Directory,
+        outbox: SlackOutbox,
+        coordinator: Coordinator,
+        *,
+        lock_timeout_s: float = 120.0,
+        thread_ttl_s: int = 7 * 86400,
+    ) -> None:
+        self._handler = handler
+        self._api = api
+        self._directory = directory
+        self._outbox = outbox
+        self._coordinator = coordinator
+        self._lock_timeout = lock_timeout_s
+        self._thread_ttl = thread_ttl_s
+
+    async def takes_part(self, msg: SlackMessage, bot_user_id: str | None) -> bool:
+        """Whether to answer: mentions and DMs always; thread replies only in threads the bot is in."""
+        if msg.mention or msg.direct:
+            return True
+        if bot_user_id and msg.parent_user_id == bot_user_id:
+            return True
+        return await self._coordinator.recall(thread_marker(msg.team, msg.channel, msg.thread_ts)) is not None
+
+    async def on_message(self, msg: SlackMessage, bot_user_id: str | None) -> None:
+        if not await self.takes_part(msg, bot_user_id):
+            return
+        ref = msg.conversation_ref()
+        placeholder: str | None = None
+        try:
+            await self._coordinator.remember(thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._thread_ttl)
+            placeholder = await self._api.post(msg.channel, render_text(messages.THINKING), msg.thread_ts)
+            async with self._coordinator.lock(msg.conversation_key, timeout_s=self._lock_timeout):
+                inbound = await self._inbound(msg, bot_user_id)
+                reply = await self._handler.handle(inbound)
+                await self._outbox.deliver(ref, reply, placeholder)
+        except LockTimeout:
+            await self._tell(ref, messages.BUSY, placeholder)
+        except Exception:
+            reference = _reference()
+            log.exception("Slack turn failed (reference %s, conversation %s)", reference, msg.conversation_key)
+            await self._tell(ref, messages.APOLOGY.format(ref=reference), placeholder)
+
+    async def _inbound(self, msg: SlackMessage, bot_user_id: str | None) -> InboundMessage:
+        others = [uid for uid in mentioned_users(msg.text) if uid != bot_user_id]
+        lookups = await asyncio.gather(self._directory.email_of(msg.user), *map(self._directory.email_of, others))
+        email, other_emails = lookups[0], lookups[1:]
+        known = {uid: e for uid, e in zip(others, other_emails, strict=True) if e}
+        identity = await self._handler.identify(email) if email else None
+        return InboundMessage(
+            channel="slack",
+            conversation_key=msg.conversation_key,
+            user_id=msg.user,
+            user_email=identity,
+            text=clean_text(msg.text, bot_user_id, known),
+            message_id=msg.event_id,
+            shared=msg.shared,
+            conversation_ref=msg.conversation_ref(),
+        )
+
+    async def _tell(self, ref: dict[str, object], text: str, placeholder: str | None) -> None:
+        try:
+            thread_ts = ref.get("thread_ts")
+            thread = thread_ts if isinstance(thread_ts, str) else None
+            await self._outbox.show(str(ref["channel"]), thread, render_text(text), placeholder)
+        except SlackApiError:
+            log.warning("could not tell the user in %s", ref.get("channel"), exc_info=True)
+
+    async def on_click(self, click: Click) -> None:
+        try:
+            if click.action_id in actions.APPROVAL_ACTIONS:
+                await self._decide(click)
+            elif click.action_id in actions.FEEDBACK_ACTIONS:
+                await self._feedback(click)
+        except Exception:
+            reference = _reference()
+            log.exception("Slack click %s failed (reference %s)", click.action_id, reference)
+            await self._whisper(click, messages.CLICK_FAILED.format(ref=reference))
+
+    async def _identity(self, user_id: str) -> str | None:
+        email = await self._directory.email_of(user_id)
+        return await self._handler.identify(email) if email else None
+
+    async def _decide(self, click: Click) -> None:
+        approver = await self._identity(click.user)
+        outcome = await self._handler.decide(click.value, approver, click.action_id == actions.APPROVE)
+        if not outcome.accepted:
+            # Nothing changed: only the clicker learns why. Refreshing every copy of an accepted
+            # decision is the agent core's job (through each channel's outbox).
+            await self._whisper(click, outcome.message)
+
+    async def _feedback(self, click: Click) -> None:
+        user = await self._identity(click.user)
+        await self._handler.feedback(click.value, user, click.action_id == actions.FEEDBACK_HELPFUL)
+        await self._whisper(click, messages.FEEDBACK_THANKS)
+
+    async def _whisper(self, click: Click, text: str) -> None:
+        try:
+            await self._api.ephemeral(click.channel, click.user, render_text(text), click.thread_ts)
+        except SlackApiError:
+            log.warning("could not send an ephemeral message to %s", click.user, exc_info=True)

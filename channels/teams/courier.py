@@ -1,0 +1,157 @@
+"""Sending to Teams in a turn or proactively: replies (private when they must be), approval cards, card updates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import aiohttp
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, ErrorResponseException
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from channels.base import ApprovalView, MessageRef, Reply, TurnHandler
+from channels.teams import render
+from channels.teams.memory import TeamsMemory
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "teams"
+THROTTLE_ATTEMPTS = 4
+MAX_RETRY_AFTER_S = 10.0
+
+T = TypeVar("T")
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Throttled by Teams (429) or never connected: in both cases nothing was posted."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return True
+    if not isinstance(exc, ErrorResponseException):
+        return False
+    response = exc.response
+    return (getattr(response, "status", None) or getattr(response, "status_code", None)) == 429
+
+
+def _retry_after(state: RetryCallState) -> float:
+    """Teams' Retry-After when it sends one (bounded), else a short growing pause."""
+    exc = state.outcome.exception() if state.outcome else None
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    try:
+        return min(float(headers.get("Retry-After", "")), MAX_RETRY_AFTER_S)
+    except ValueError:
+        return min(0.5 * state.attempt_number, MAX_RETRY_AFTER_S)
+
+
+async def throttled(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a Bot Connector call, retrying a few times when Teams throttles it (429) or the connection
+    could not be made. Nothing else is retried: a POST whose answer was lost may have been posted."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(_retryable), stop=stop_after_attempt(THROTTLE_ATTEMPTS), wait=_retry_after,
+        reraise=True,
+    )  # fmt: skip
+    async for attempt in retrying:
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+def is_shared(activity: Activity) -> bool:
+    """A channel or group chat (anything but a one-to-one chat with the bot)."""
+    conversation = activity.conversation
+    kind = (conversation.conversation_type if conversation else None) or "personal"
+    return kind != "personal"
+
+
+def tenant_of(activity: Activity) -> str | None:
+    """The Azure AD tenant of the conversation (Teams sends it in `channelData.tenant`)."""
+    conversation = activity.conversation
+    if conversation is not None and conversation.tenant_id:
+        return str(conversation.tenant_id)
+    if isinstance(activity.channel_data, dict):
+        tenant = activity.channel_data.get("tenant")
+        if isinstance(tenant, dict) and tenant.get("id"):
+            return str(tenant["id"])
+    return None
+
+
+class Courier:
+    """Puts neutral replies and approval views in front of Teams users."""
+
+    def __init__(self, handler: TurnHandler, memory: TeamsMemory, *, app_id: str | None) -> None:
+        self._handler = handler
+        self._memory = memory
+        self._app_id = app_id
+
+    async def deliver(self, ctx: TurnContext, reply: Reply) -> None:
+        """Send `reply` in the turn's conversation; personal or financial results asked for in a channel
+        or group chat go to a private chat with the user, with a pointer left in the conversation."""
+        if reply.sensitive and is_shared(ctx.activity):
+            answer = render.answer_activity(reply)
+            await self.send_privately(ctx, lambda dm: self.send(dm, answer))
+            await self.send(ctx, render.text_activity(render.PRIVATE_POINTER))
+        elif reply.text or reply.approval is None:
+            await self.send(ctx, render.answer_activity(reply))
+        if reply.approval is not None:
+            # The card stays where it was asked for: the approvers act on it there. It shows what
+            # and why, never the tool's arguments.
+            await self.post_approval(ctx, reply.approval)
+
+    async def post_approval(self, ctx: TurnContext, view: ApprovalView) -> None:
+        ids = await self.approver_ids(view)
+        response = await self.send(ctx, render.approval_activity(view, ids))
+        await self._memory.remember_view(view)
+        if response is None or not response.id:
+            log.warning("Teams returned no id for approval card %s; it cannot be refreshed", view.approval_id)
+            return
+        ref = MessageRef(
+            CHANNEL,
+            {
+                "service_url": ctx.activity.service_url,
+                "conversation_id": ctx.activity.conversation.id,
+                "activity_id": response.id,
+            },
+        )
+        await self._handler.remember_approval_message(view.approval_id, ref)
+
+    async def update_approval(self, ctx: TurnContext, activity_id: str, view: ApprovalView) -> None:
+        """Replace the card `activity_id` in the turn's conversation with the current view, for everyone."""
+        activity = render.approval_activity(view, await self.approver_ids(view))
+        activity.id = activity_id
+        await throttled(lambda: ctx.update_activity(activity))
+        await self._memory.remember_view(view)
+
+    async def send(self, ctx: TurnContext, activity: Activity) -> Any:
+        """Post `activity` in the turn's conversation (a reply to the turn's activity)."""
+        return await throttled(lambda: ctx.send_activity(activity))
+
+    async def approver_ids(self, view: ApprovalView) -> Mapping[str, str]:
+        return await self._memory.aad_ids(view.approvers)
+
+    async def send_privately(self, ctx: TurnContext, send: Callable[[TurnContext], Awaitable[object]]) -> None:
+        """Open (or reuse: Teams returns the same id) the one-to-one chat with the turn's user and run
+        `send` in it."""
+        activity = ctx.activity
+        tenant_id = tenant_of(activity)
+        params = ConversationParameters(
+            is_group=False,
+            bot=activity.recipient,
+            members=[ChannelAccount(id=activity.from_property.id)],
+            tenant_id=tenant_id,
+            channel_data={"tenant": {"id": tenant_id}} if tenant_id else None,
+        )
+
+        async def in_private_chat(dm: TurnContext) -> None:
+            await send(dm)
+
+        adapter = ctx.adapter
+        await throttled(
+            lambda: adapter.create_conversation(  # type: ignore[call-arg]
+                self._app_id,
+                in_private_chat,
+                params,
+                channel_id=activity.channel_id,
+                service_url=activity.service_url,
+            )
+        )

@@ -1,0 +1,107 @@
+"""What the Teams channel remembers between turns (in the coordinator): member identities, last approval views."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from channels.base import ApprovalView, Decision
+from channels.coordination import Coordinator
+
+MEMBER_TTL_S = 3600  # a directory change (new e-mail, deactivation) is picked up within the hour
+AAD_TTL_S = 30 * 86400
+VIEW_GRACE_S = 86400  # keep a closed card answerable for a day after it expired
+
+
+class TeamsMemory:
+    """Small key/value facts under the `teams:` prefix of the coordinator."""
+
+    def __init__(self, coordinator: Coordinator) -> None:
+        self._coordinator = coordinator
+
+    async def member_email(self, user_id: str) -> str | None:
+        """The canonical directory e-mail resolved earlier for a Teams user id ("" = known unknown)."""
+        return await self._coordinator.recall(f"teams:member:{user_id}")
+
+    async def remember_member(self, user_id: str, email: str | None, aad_object_id: str | None) -> None:
+        await self._coordinator.remember(f"teams:member:{user_id}", email or "", MEMBER_TTL_S)
+        if email and aad_object_id:
+            await self._coordinator.remember(f"teams:aad:{email.lower()}", aad_object_id, AAD_TTL_S)
+
+    async def aad_ids(self, emails: tuple[str, ...]) -> dict[str, str]:
+        """E-mail -> AAD object id for those of `emails` seen in Teams before (card refresh, mentions)."""
+        found = {}
+        for email in emails:
+            aad = await self._coordinator.recall(f"teams:aad:{email.lower()}")
+            if aad:
+                found[email] = aad
+        return found
+
+    async def remember_personal_chat(self, email: str, reference: dict[str, Any]) -> None:
+        """Where to reach `email` privately (their personal chat with the bot)."""
+        await self._coordinator.remember(f"teams:chat:{email.lower()}", json.dumps(reference), AAD_TTL_S)
+
+    async def personal_chat(self, email: str) -> dict[str, Any] | None:
+        raw = await self._coordinator.recall(f"teams:chat:{email.lower()}")
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
+
+    async def remember_view(self, view: ApprovalView) -> None:
+        remaining = (view.expires_at - datetime.now(UTC)).total_seconds()
+        ttl = max(int(remaining), 0) + VIEW_GRACE_S
+        await self._coordinator.remember(f"teams:view:{view.approval_id}", json.dumps(view_to_data(view)), ttl)
+
+    async def view(self, approval_id: str) -> ApprovalView | None:
+        raw = await self._coordinator.recall(f"teams:view:{approval_id}")
+        if not raw:
+            return None
+        try:
+            return view_from_data(json.loads(raw))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def view_to_data(view: ApprovalView) -> dict[str, Any]:
+    return {
+        "approval_id": view.approval_id,
+        "title": view.title,
+        "requester": view.requester,
+        "reason": view.reason,
+        "rule": view.rule,
+        "mode": view.mode,
+        "approvers": list(view.approvers),
+        "required": view.required,
+        "expires_at": view.expires_at.isoformat(),
+        "status": view.status,
+        "decisions": [
+            {"approver": d.approver, "approve": d.approve, "at": d.at.isoformat(), "comment": d.comment}
+            for d in view.decisions
+        ],
+    }
+
+
+def view_from_data(data: dict[str, Any]) -> ApprovalView:
+    return ApprovalView(
+        approval_id=data["approval_id"],
+        title=data["title"],
+        requester=data["requester"],
+        reason=data["reason"],
+        rule=data["rule"],
+        mode=data["mode"],
+        approvers=tuple(data["approvers"]),
+        required=int(data["required"]),
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+        status=data["status"],
+        decisions=tuple(
+            Decision(
+                approver=d["approver"],
+                approve=bool(d["approve"]),
+                at=datetime.fromisoformat(d["at"]),
+                comment=d.get("comment", ""),
+            )
+            for d in data["decisions"]
+        ),
+    )

@@ -1,0 +1,66 @@
+"""The Teams outbox: decisions made elsewhere and expiries reach Teams as proactive messages and card updates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+
+from channels.base import ApprovalView, MessageRef, Reply
+from channels.teams.courier import CHANNEL, Courier
+from channels.teams.memory import TeamsMemory
+
+TEAMS_CHANNEL_ID = "msteams"
+
+
+class TeamsOutbox:
+    """`channels.base.ChannelOutbox` for Teams."""
+
+    name = CHANNEL
+
+    def __init__(
+        self, adapter: CloudAdapter, courier: Courier, *, app_id: str | None, memory: TeamsMemory | None = None
+    ) -> None:
+        self._adapter = adapter
+        self._courier = courier
+        self._app_id = app_id
+        self._memory = memory
+
+    async def offer_approval(self, view: ApprovalView, origin: str) -> None:
+        """Post the approval card in the personal chat of each approver who has talked to the bot in
+        Teams (the bot can only start a chat with a user whose conversation it knows)."""
+        if self._memory is None:
+            return
+        for email in view.approvers:
+            reference = await self._memory.personal_chat(email)
+            if reference:
+                await self.notify(reference, Reply(text=view.title, route="approval", approval=view))
+
+    async def refresh_approval(self, ref: MessageRef, view: ApprovalView) -> None:
+        """Replace the card at `ref` with the current view (for everyone in that conversation)."""
+        service_url = str(ref.data["service_url"])
+        conversation_id = str(ref.data["conversation_id"])
+        activity_id = str(ref.data["activity_id"])
+        reference = ConversationReference(
+            channel_id=TEAMS_CHANNEL_ID,
+            service_url=service_url,
+            conversation=ConversationAccount(id=conversation_id),
+            bot=ChannelAccount(id=self._app_id or "deskhand"),
+        )
+
+        async def update(ctx: TurnContext) -> None:
+            await self._courier.update_approval(ctx, activity_id, view)
+
+        await self._adapter.continue_conversation(reference, update, bot_app_id=self._app_id)  # type: ignore[arg-type]
+
+    async def notify(self, conversation_ref: dict[str, Any], reply: Reply) -> None:
+        """Tell the user of an earlier turn (`InboundMessage.conversation_ref`) about `reply`, with the
+        same privacy rule as within a turn."""
+        reference = ConversationReference().deserialize(conversation_ref)
+
+        async def send(ctx: TurnContext) -> None:
+            await self._courier.deliver(ctx, reply)
+
+        await self._adapter.continue_conversation(reference, send, bot_app_id=self._app_id)  # type: ignore[arg-type]

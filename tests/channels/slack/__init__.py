@@ -1,0 +1,1 @@
+"""Slack channel tests over real HTTP."""

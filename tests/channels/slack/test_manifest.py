@@ -1,0 +1,28 @@
+"""The Slack app manifest asks for what the channel uses, and points Slack at the route it serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from channels.slack import EVENTS_PATH
+
+MANIFEST = Path(__file__).resolve().parents[3] / "channels" / "slack" / "manifest.yml"
+
+
+def test_manifest_scopes_events_and_urls() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "chat:write", "im:history", "im:write", "users:read", "users:read.email"} <= scopes
+    settings = manifest["settings"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_mention",
+        "message.im",
+        "message.channels",
+        "message.groups",
+    }
+    assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
+    assert settings["socket_mode_enabled"] is False

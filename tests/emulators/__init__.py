@@ -1,0 +1,1 @@
+"""Local emulators of external services (Slack Web API) for tests and benchmarks."""
