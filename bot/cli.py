@@ -54,21 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _optional_commands(sub: Any) -> None:
-    """Commands owned by packages that may pull heavy imports: registered lazily."""
+    """Commands of the serving and evaluation packages (their heavy imports happen when they run)."""
     from bot import cli_serve
+    from bot.wiring import open_runtime
+    from channels.teams import cli as teams_cli
+    from evals import cli as evals_cli
 
     cli_serve.register(sub, _settings)
-    try:
-        from channels.teams import cli as teams_cli
-    except ImportError:  # pragma: no cover - the Teams channel is part of the default install
-        return
     teams_cli.register(sub, load_settings)
-    try:
-        from evals import cli as evals_cli
-    except ImportError:  # pragma: no cover
-        return
-    from bot.wiring import open_runtime
-
     evals_cli.register(sub, _settings, open_runtime)
 
 

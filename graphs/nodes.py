@@ -16,6 +16,8 @@ from graphs.approvals import compute_digest
 from graphs.args import slots_to_args, title_for
 from graphs.context import AgentDeps
 from graphs.intents import TOOL_INTENTS, mask_entities
+from graphs.privacy import DECLINE as PRIVACY_DECLINE
+from graphs.privacy import asks_for_someone_elses_private_data
 from graphs.state import Action, AgentState
 from tools.tool_spec import ToolContext
 
@@ -23,6 +25,9 @@ UNDERSTAND, ANSWER, CLARIFY, HANDOFF, DECLINE = "understand", "answer", "clarify
 POLICY, CONFIRM, REQUEST_APPROVAL, AWAIT_APPROVAL, EXECUTE = (
     "policy", "confirm", "request_approval", "await_approval", "execute"
 )
+QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|which|who|whom|why|is|are|does|do|should|must|"
+                      r"can i|may i|am i|will i|whose)\b|\?\s*$", re.I)
+IDENTIFIERS = ("invoice_id", "user", "email", "vendor", "iban", "account_number")  # what makes a request specific
 FOLLOW_UP = re.compile(r"^\s*(and|also|same|what about|how about|now)\b|\btoo\s*\??\s*$", re.I)
 YES = re.compile(r"^\s*(y|yes|yep|yeah|confirm(ed)?|go ahead|do it|ok(ay)?|sure|approve)\b", re.I)
 NO = re.compile(r"^\s*(n|no|nope|cancel|stop|don'?t|abort)\b", re.I)
@@ -92,6 +97,13 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
             return {"intent": pending["intent"], "confidence": pending["confidence"], "slots": merged,
                     "slot_confidence": merged_conf, "pending": None, "tool_args": None, "history": history}
 
+    if asks_for_someone_elses_private_data(text, slots.get("user"), state.get("user")):
+        intent, confidence = "private_data", 1.0
+    elif intent in TOOL_INTENTS and QUESTION.search(text) and not any(k in slots for k in IDENTIFIERS):
+        # A general question about a process ("how do I get added to the finance group?") is for the
+        # handbook, not a tool: nothing specific (an invoice, a person, a vendor) was named.
+        intent = "knowledge_question"
+
     last = state.get("last_action")
     is_follow_up = FOLLOW_UP.search(text) and len(text.split()) <= 8
     if last and is_follow_up and set(slots) & {"user", "invoice_id", "vendor", "group"}:
@@ -107,7 +119,7 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
 
 def route(state: AgentState, deps: AgentDeps) -> Literal["answer", "clarify", "handoff", "decline", "policy"]:
     intent = state["intent"]
-    if intent == "out_of_scope":
+    if intent in ("out_of_scope", "private_data"):
         return DECLINE  # type: ignore[return-value]
     if intent == "handoff":
         return HANDOFF  # type: ignore[return-value]
@@ -134,6 +146,11 @@ async def answer(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
 
 
 async def decline(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+    if state["intent"] == "private_data":
+        _query_vectors.pop(state.get("request_id", ""), None)
+        audit_id = await _audit(deps, "answer", state, {"question": state["text"], "found": False,
+                                                          "intent": "private_data"})
+        return {"reply": {"route": "no_answer", "text": PRIVACY_DECLINE, "confidence": 0.0, "audit_id": audit_id}}
     # A message the router calls off-topic may still be answered well by the knowledge base.
     vec = _query_vectors.get(state.get("request_id", ""))
     result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
@@ -184,6 +201,8 @@ async def policy(state: AgentState, deps: AgentDeps) -> Command[Any]:
     if "error" in facts:  # unknown invoice, person or group: say so before anyone is asked to approve
         return Command(goto="__end__", update={"reply": {"route": "tool", "tool": tool_name, "ok": False,
                                                           "text": facts.get("message", ""), "data": facts}})
+    if isinstance(facts.get("group"), str) and "group" in args:
+        args["group"] = facts["group"]  # the directory's canonical name ("IT Admins" → it-admins) for the policy
     confidence = min([state["confidence"], *state.get("slot_confidence", {}).values()])
     req = await deps.policy.decide(tool_name, args, requester=requester, confidence=confidence, facts=facts,
                                    directory=deps.approver_directory)
