@@ -17,6 +17,10 @@ from knowledge.types import Answer
 class KnowledgePort(Protocol):
     def answer(self, question: str, *, query_vec: np.ndarray | None = None) -> Answer: ...
 
+    def query_text(self, question: str) -> str:
+        """The part of a message the knowledge base embeds (the last question of a long message)."""
+        ...
+
 
 class Understander(Protocol):
     """An optional LLM that turns a message into a tool call (or none) using the same tool schemas."""

@@ -72,7 +72,7 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     slots, slot_conf = dict(found.values), dict(found.confidence)
     masked = mask_entities(text)
     vec = deps.embed_query(masked)
-    if masked == text:  # the knowledge answer reuses this embedding
+    if masked == text and deps.knowledge.query_text(text) == text:  # the knowledge answer reuses this embedding
         _query_vectors[state.get("request_id", "")] = vec
     kinds = [k for k in ENTITY_SLOTS if k in slots]
     guess = deps.router.classify(masked, vec, kinds)
