@@ -56,9 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _optional_commands(sub: Any) -> None:
     """Commands of the serving and evaluation packages (their heavy imports happen when they run)."""
     from bot import cli_serve
-    from bot.wiring import open_runtime
     from channels.teams import cli as teams_cli
     from evals import cli as evals_cli
+
+    def open_runtime(*args: Any, **kwargs: Any) -> Any:
+        from bot.wiring import open_runtime as opener  # imported only when a command runs
+
+        return opener(*args, **kwargs)
 
     cli_serve.register(sub, _settings)
     teams_cli.register(sub, load_settings)
