@@ -163,6 +163,11 @@ async def decline(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
 
 
 async def handoff(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+    if QUESTION.search(state["text"]):  # "which channel do I use for AP questions?" is in the handbook
+        vec = _query_vectors.get(state.get("request_id", ""))
+        result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
+        if result.found:
+            return await answer(state, deps)
     _query_vectors.pop(state.get("request_id", ""), None)
     team = _team_for(state["text"])
     contact = deps.contacts.get(team, "the service desk")

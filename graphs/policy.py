@@ -292,7 +292,8 @@ def _matches(when: Condition | None, args: Mapping[str, Any], facts: Mapping[str
         if amount is not None and not amount > when.amount_over:
             return False
     if when.group_in is not None:
-        group = args.get("group")
+        # The directory's canonical name (a fact), so "IT Admins" and "it-admins" are the same group.
+        group = facts.get("group") or args.get("group")
         allowed = {g.strip().lower() for g in when.group_in}
         if not isinstance(group, str) or group.strip().lower() not in allowed:
             return False

@@ -7,7 +7,8 @@ import re
 
 # Topics that are private to each employee, whatever tool or document could be stretched to answer them.
 _TOPICS = [
-    r"salar(y|ies)", r"paid", r"pay ?(rate|check|slip)", r"wages?", r"compensation", r"bonus(es)?",
+    r"salar(y|ies)", r"paid", r"earn\w*", r"how much (does|do|did) .{1,40} (make|get)",
+    r"pay ?(rate|check|slip)", r"wages?", r"compensation", r"bonus(es)?",
     r"(street|postal|mailing|home) address", r"home phone", r"phone number", r"mobile", r"personal (e-?mail|phone)",
     r"(pto|vacation|holiday|leave|sick)\b.{0,40}\b(balance|left|remaining|taken)", r"days? (off )?left",
     r"performance (review|rating)", r"disciplinary", r"medical", r"health", r"diagnos\w*", r"pregnan\w*",

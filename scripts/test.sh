@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Quick start 2/2: install what the tests need, start Redis/PostgreSQL if they are not running,
-# lint, type-check and run the whole suite. Extra arguments go to pytest.
+# lint, type-check, run the whole suite, then the eval gate. Extra arguments go to pytest.
 set -euo pipefail
 DESKHAND_EXTRAS=dev source "$(dirname "$0")/_venv.sh"
 source "$ROOT/scripts/services.sh"
 cd "$ROOT"
 echo "== ruff" && ruff check .
 echo "== mypy" && mypy
-echo "== pytest" && exec pytest -q -p no:cacheprovider "$@"
+echo "== pytest" && pytest -q -p no:cacheprovider "$@"
+# The release gate: every eval suite against the real agent, compared with evals/baseline.json.
+echo "== eval gate" && deskhand eval --out "${DESKHAND_EVAL_OUT:-eval-report}"
