@@ -10,8 +10,8 @@ import redis.asyncio as aioredis
 
 from channels.coordination import RedisCoordinator, build_coordinator, new_namespace
 from channels.slack import actions
+from tests.channels.conftest import REDIS_URL
 from tests.channels.scripted_handler import ScriptedHandler
-from tests.channels.slack.conftest import REDIS_URL
 from tests.channels.slack.support import GENERAL, click, event_callback, mention, start_server, wait_for
 from tests.emulators.slack_api import APP_TOKEN, SlackApiEmulator
 
