@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import yaml
-from scipy.sparse import csr_matrix, hstack
 
 DEFAULT_INTENTS = Path(__file__).resolve().parent / "intents.yaml"
 
@@ -39,7 +37,7 @@ ENTITY_AFFINITY: dict[str, tuple[str, ...]] = {
     "account_number": ("vendor_bank_change",),
 }
 AFFINITY_BONUS = 0.5  # relative boost of an intent whose entity kind is present
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 _INVOICE = re.compile(r"\b(?:inv(?:oice)?)[\s#:.-]*(\d{4,6})\b", re.I)
 
@@ -59,6 +57,18 @@ def load_examples(path: Path = DEFAULT_INTENTS) -> dict[str, list[str]]:
     if not out or any(not v for v in out.values()):
         raise ValueError(f"{path}: every intent needs at least one example")
     return out
+
+
+def char_ngrams(text: str, low: int = 2, high: int = 5) -> list[str]:
+    """Character n-grams of each word padded with spaces (the "char_wb" scheme), lower-cased."""
+    grams: list[str] = []
+    for word in text.lower().split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            grams.extend(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+            if len(padded) <= n:
+                break  # a short word is its own (single) n-gram
+    return grams
 
 
 def mask_entities(text: str) -> str:
@@ -91,32 +101,21 @@ class IntentRouter:
                 labels.append(name)
         self.intents = sorted(examples)
         key = hashlib.sha256(json.dumps([embedder_name, texts, labels, MODEL_VERSION]).encode()).hexdigest()[:16]
-        path = cache_dir / f"router-{key}.pkl" if cache_dir else None
+        path = cache_dir / f"router-{key}.npz" if cache_dir else None
         model = self._load(path)
         if model is None:
             model = self._train(texts, labels, embed)
             self._save(path, model)
-        self.ngrams, self.classifier = model
-        self._compile()
-
-    def _compile(self) -> None:
-        """Flatten the fitted model for the hot path: sklearn's per-call input validation costs ~10x
-        more than the arithmetic for one short message."""
-        dim = int(self.classifier.coef_.shape[1] - len(self.ngrams.vocabulary_))
-        coef = np.asarray(self.classifier.coef_, dtype=np.float64)
-        self._w_dense = coef[:, :dim]
-        self._w_grams = coef[:, dim:]
-        self._bias = np.asarray(self.classifier.intercept_, dtype=np.float64)
-        self._vocab: dict[str, int] = dict(self.ngrams.vocabulary_)
-        self._idf = np.asarray(self.ngrams.idf_, dtype=np.float64)
-        self._analyse = self.ngrams.build_analyzer()
-        classes = list(self.classifier.classes_)
+        self._w_dense, self._w_grams, self._bias, self._idf = (
+            model["w_dense"], model["w_grams"], model["bias"], model["idf"])
+        self._vocab: dict[str, int] = json.loads(str(model["vocab"]))
+        classes = [str(c) for c in model["classes"]]
         self._order = np.array([classes.index(i) for i in self.intents])
 
     def probabilities(self, masked_text: str, vector: np.ndarray) -> np.ndarray:
         """P(intent) in `self.intents` order: softmax of the linear model over [embedding, tf-idf n-grams]."""
         counts: dict[int, int] = {}
-        for gram in self._analyse(masked_text):
+        for gram in char_ngrams(masked_text):
             index = self._vocab.get(gram)
             if index is not None:
                 counts[index] = counts.get(index, 0) + 1
@@ -131,34 +130,43 @@ class IntentRouter:
         return np.asarray(probs[self._order] / probs.sum())
 
     @staticmethod
-    def _train(texts: list[str], labels: list[str], embed: Callable[[list[str]], np.ndarray]) -> tuple[Any, Any]:
+    def _train(texts: list[str], labels: list[str], embed: Callable[[list[str]], np.ndarray]) -> dict[str, Any]:
+        """Fit with scikit-learn (imported only here), keep plain arrays: loading them needs numpy only."""
+        from scipy.sparse import csr_matrix, hstack
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+        ngrams = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True)
         grams = ngrams.fit_transform(texts)
-        features = hstack([csr_matrix(np.asarray(embed(texts), dtype=np.float32)), grams]).tocsr()
+        dense = np.asarray(embed(texts), dtype=np.float32)
+        features = hstack([csr_matrix(dense), grams]).tocsr()
         classifier = LogisticRegression(C=20.0, max_iter=3000).fit(features, labels)
-        return ngrams, classifier
+        coef = np.asarray(classifier.coef_, dtype=np.float64)
+        return {
+            "w_dense": coef[:, : dense.shape[1]], "w_grams": coef[:, dense.shape[1] :],
+            "bias": np.asarray(classifier.intercept_, dtype=np.float64),
+            "idf": np.asarray(ngrams.idf_, dtype=np.float64),
+            "vocab": np.array(json.dumps({k: int(v) for k, v in ngrams.vocabulary_.items()})),
+            "classes": np.array([str(c) for c in classifier.classes_]),
+        }
 
     @staticmethod
-    def _load(path: Path | None) -> tuple[Any, Any] | None:
+    def _load(path: Path | None) -> dict[str, Any] | None:
         if path is None or not path.exists():
             return None
         try:
-            with path.open("rb") as fh:
-                return pickle.load(fh)  # noqa: S301 - our own cache file, written below
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except (OSError, ValueError, KeyError):
             return None  # a damaged or outdated cache is rebuilt
 
     @staticmethod
-    def _save(path: Path | None, model: tuple[Any, Any]) -> None:
+    def _save(path: Path | None, model: dict[str, Any]) -> None:
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(model, fh)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **model)
         tmp.replace(path)
 
     def classify(self, masked_text: str, vector: np.ndarray, entities: Sequence[str] = ()) -> IntentGuess:
