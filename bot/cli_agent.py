@@ -201,7 +201,7 @@ async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
 def _approval_json(rt: Any, approval: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
-    view = rt.approvals.to_view(approval)
+    view = rt.agent.view(approval)
     data = json.loads(json.dumps(asdict(view), default=str))
     data["result"] = approval.result
     return data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from dataclasses import replace
 from typing import Any, Protocol
 
 from langchain_core.runnables import RunnableConfig
@@ -102,7 +103,7 @@ class Agent:
         if r.get("route") == "approval" and r.get("approval_id"):
             approval = await asyncio.to_thread(self.deps.approvals.get, r["approval_id"])
             await self._pause(approval)
-            view = self.deps.approvals.to_view(approval)
+            view = self.view(approval)
             # Reach the approvers in every channel; failures there never lose the request.
             task = asyncio.get_running_loop().create_task(self._offer(view, approval.channel))
             self._background.add(task)
@@ -135,6 +136,12 @@ class Agent:
                                   "request_id": new_reference(), "channel": approval.channel,
                                   "conversation_ref": approval.conversation_ref}, config)
 
+    def view(self, approval: Any) -> ApprovalView:
+        """What channels show of an approval: bank numbers masked to their last four characters."""
+        view = self.deps.approvals.to_view(approval)
+        spec = self.deps.tools.get(approval.tool)
+        return replace(view, arguments=spec.redact(view.arguments)) if spec is not None else view
+
     @staticmethod
     def _approval_config(approval_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": f"approval:{approval_id}"}}
@@ -158,13 +165,13 @@ class Agent:
         if result.became == "expired":  # this click found it overdue: exactly one caller gets here
             await self._finish(approval, "expired")
         if not result.accepted:
-            return DecisionOutcome(False, result.message, self.deps.approvals.to_view(approval))
+            return DecisionOutcome(False, result.message, self.view(approval))
         if result.became in ("approved", "rejected"):
             await self._finish(approval, result.became, who=approver_email)
         else:
             await self._refresh(approval)
         latest = await asyncio.to_thread(self.deps.approvals.get, approval_id)
-        return DecisionOutcome(True, result.message, self.deps.approvals.to_view(latest))
+        return DecisionOutcome(True, result.message, self.view(latest))
 
     async def _finish(self, approval: Any, status: str, who: str = "") -> None:
         """Resume the approval's thread with the outcome, then update every message and the requester."""
@@ -191,7 +198,7 @@ class Agent:
         refs = [MessageRef(channel=c, data=d)
                 for c, d in await asyncio.to_thread(self.deps.approvals.message_refs, approval.id)]
         try:
-            await self.fanout.refresh(self.deps.approvals.to_view(latest), refs)
+            await self.fanout.refresh(self.view(latest), refs)
         except Exception:
             log.exception("could not refresh the messages of approval %s", approval.id)
 

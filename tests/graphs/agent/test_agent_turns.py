@@ -83,6 +83,8 @@ async def test_bank_detail_change_always_needs_two_ap_leads(open_agent):
     assert reply.route == "approval"
     assert reply.approval is not None and reply.approval.mode == "four_eyes"
     assert "123456789012" not in reply.text, "full account numbers are never echoed"
+    assert "123456789012" not in str(reply.approval.arguments)
+    assert str(reply.approval.arguments.get("account_number", "")).endswith("9012")
 
 
 async def test_unknown_requester_cannot_run_tools(open_agent):
