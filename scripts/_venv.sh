@@ -24,11 +24,13 @@ EXTRAS="${DESKHAND_EXTRAS:-}"
 STAMP="$VENV/.deskhand-installed${EXTRAS:+-$EXTRAS}"
 WANT="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-  echo "Installing Deskhand into $VENV (first run takes a few minutes)..." >&2
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  # The CPU build of torch first, so nothing pulls a multi-GB CUDA build.
-  "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-  "$VENV/bin/python" -m pip install -q -e "$ROOT${EXTRAS:+[$EXTRAS]}"
+  echo "Installing Deskhand into $VENV (first run takes a few minutes; log: $VENV/install.log)..." >&2
+  {
+    "$VENV/bin/python" -m pip install -q --upgrade pip &&
+    # The CPU build of torch first, so nothing pulls a multi-GB CUDA build.
+    "$VENV/bin/python" -m pip install -q "torch==2.13.0" &&
+    "$VENV/bin/python" -m pip install -q -e "$ROOT${EXTRAS:+[$EXTRAS]}"
+  } >"$VENV/install.log" 2>&1 || { tail -n 40 "$VENV/install.log" >&2; echo "Installation failed." >&2; exit 1; }
   echo "$WANT" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
