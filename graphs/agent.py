@@ -22,6 +22,7 @@ from channels.base import (
 )
 from graphs import messages as msg
 from graphs.context import AgentDeps
+from graphs.nodes import forget_query_vector
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
@@ -93,6 +94,8 @@ class Agent:
             ref = new_reference()
             log.exception("turn failed (reference %s, request %s)", ref, request_id)
             return Reply(text=msg.ERROR.format(ref=ref), route="error", reference_id=ref)
+        finally:
+            forget_query_vector(request_id)
 
     async def _reply(self, out: dict[str, Any], user: str | None) -> Reply:
         interrupts = out.get("__interrupt__")

@@ -37,8 +37,13 @@ TEAM_WORDS = {
     "IT": ("laptop", "password", "vpn", "account", "access", "sso", "mfa", "login"),
 }
 
-# A query vector computed in `understand` is reused by `answer` in the same request.
+# A query vector computed in `understand` is reused by `answer` in the same request; the agent drops it
+# when the turn ends, whichever way it went.
 _query_vectors: dict[str, Any] = {}
+
+
+def forget_query_vector(request_id: str) -> None:
+    _query_vectors.pop(request_id, None)
 
 
 def _team_for(text: str) -> str:

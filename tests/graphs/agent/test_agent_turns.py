@@ -112,3 +112,14 @@ async def test_empty_and_oversized_messages_get_clear_errors(open_agent):
         huge = await conv.say("x" * 20_000)
     assert empty.route == "clarify" and "question" in empty.text.lower()
     assert huge.route == "clarify" and "too long" in huge.text.lower()
+
+
+async def test_tool_turns_leave_no_per_request_state_behind(open_agent):
+    from graphs import nodes
+
+    async with open_agent() as rt:
+        conv = Conversation(rt, BOB)
+        for text in ("when will acme corp be paid?", "look up Sam Taylor in the directory",
+                     "how many PTO days do I get?"):
+            await conv.say(text)
+    assert nodes._query_vectors == {}
