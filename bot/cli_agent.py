@@ -250,6 +250,5 @@ def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings],
     g.add_argument("--approve", dest="approve", action="store_true")
     g.add_argument("--reject", dest="approve", action="store_false")
     q.add_argument("--comment", default="")
-    for parser in (p,):
-        add_common(parser)
+    add_common(p)
     p.set_defaults(func=lambda a: cmd_approvals(a, settings_fn))

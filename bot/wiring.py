@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -107,7 +107,6 @@ class Runtime:
     fanout: ChannelFanout
     local_outbox: LocalOutbox
     entities: EntityCache
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def configure_logging(level: str) -> None:
