@@ -64,8 +64,9 @@ async def main(rounds: int, approvals: int) -> None:
         decide = []
         for i in range(approvals):
             invoice = f"INV-{10001 + (i % 100):05d}"
-            msg = InboundMessage("local", f"local:appr-{i}", "hector", "hector.ruiz@example.com",
-                                 f"put a hold on invoice {invoice}")
+            msg = InboundMessage(
+                "local", f"local:appr-{i}", "hector", "hector.ruiz@example.com", f"put a hold on invoice {invoice}"
+            )
             reply = await rt.agent.handle(msg)
             if reply.approval is None:
                 continue
@@ -82,8 +83,10 @@ async def main(rounds: int, approvals: int) -> None:
     print(f"agent overhead at p95   {pct(turn, 95) - pct(plain, 95):7.1f} ms (target <= 30 ms)")
     print(f"mean overhead per turn  {statistics.mean(turn) - statistics.mean(plain):7.1f} ms")
     if decide:
-        print(f"approval -> executed    p50 {pct(decide, 50):7.1f} ms  p95 {pct(decide, 95):7.1f} ms "
-              f"(n={len(decide)}, target p95 <= 200 ms)")
+        print(
+            f"approval -> executed    p50 {pct(decide, 50):7.1f} ms  p95 {pct(decide, 95):7.1f} ms "
+            f"(n={len(decide)}, target p95 <= 200 ms)"
+        )
 
 
 if __name__ == "__main__":

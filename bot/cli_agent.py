@@ -27,8 +27,14 @@ Anything else is a question or request for Deskhand."""
 
 
 def _message(text: str, user: str | None, conversation: str) -> InboundMessage:
-    return InboundMessage(channel="local", conversation_key=f"local:{conversation}", user_id=user or "anonymous",
-                          user_email=user, text=text, conversation_ref={"conversation": conversation})
+    return InboundMessage(
+        channel="local",
+        conversation_key=f"local:{conversation}",
+        user_id=user or "anonymous",
+        user_email=user,
+        text=text,
+        conversation_ref={"conversation": conversation},
+    )
 
 
 def _runtime(settings: Settings) -> Any:
@@ -68,7 +74,7 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(reply_to_text(reply))
             if not args.conversation and reply.route in ("clarify", "confirm"):
-                print(f"\n(continue with: deskhand ask --conversation {conversation} --user {user} \"...\")")
+                print(f'\n(continue with: deskhand ask --conversation {conversation} --user {user} "...")')
         return 0 if reply.route != "error" else 1
 
 
@@ -86,8 +92,7 @@ def _batch_lines(path: Path) -> list[str]:
 
 def cmd_ask(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace], Settings]) -> int:
     if not args.batch and not " ".join(args.question).strip():
-        print("deskhand: please give a question, e.g. deskhand ask \"how many PTO days do I get?\"",
-              file=sys.stderr)
+        print('deskhand: please give a question, e.g. deskhand ask "how many PTO days do I get?"', file=sys.stderr)
         return 2
     settings = settings_fn(args)
     try:
@@ -147,8 +152,7 @@ async def _chat_command(rt: Any, text: str, conversation: str) -> tuple[bool, st
     elif cmd == "/approvals":
         _print_approvals(await asyncio.to_thread(rt.approvals.list, "pending"))
     elif cmd in ("/approve", "/reject") and len(parts) >= 4 and parts[2] == "--as":
-        outcome = await rt.agent.decide(parts[1], await _identify(rt, parts[3]), cmd == "/approve",
-                                        " ".join(parts[4:]))
+        outcome = await rt.agent.decide(parts[1], await _identify(rt, parts[3]), cmd == "/approve", " ".join(parts[4:]))
         print(outcome.message)
         for note in rt.local_outbox.drain(conversation):
             print(f"[update] {note['text']}")
@@ -193,8 +197,11 @@ async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         outcome = await rt.agent.decide(args.id, await _identify(rt, args.as_), args.approve, args.comment or "")
         view = outcome.approval
-        print(json.dumps({"accepted": outcome.accepted, "message": outcome.message,
-                          "status": view.status if view else None}))
+        print(
+            json.dumps(
+                {"accepted": outcome.accepted, "message": outcome.message, "status": view.status if view else None}
+            )
+        )
         return 0 if outcome.accepted else 1
 
 
@@ -215,21 +222,34 @@ def cmd_approvals(args: argparse.Namespace, settings_fn: Callable[[argparse.Name
         return _fail(exc)
 
 
-def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings],
-             add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    p = sub.add_parser("ask", help="answer one question or request and exit",
-                       description="Ask Deskhand one question (or run one request) and print the reply.")
+def register(
+    sub: Any,
+    settings_fn: Callable[[argparse.Namespace], Settings],
+    add_common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    p = sub.add_parser(
+        "ask",
+        help="answer one question or request and exit",
+        description="Ask Deskhand one question (or run one request) and print the reply.",
+    )
     p.add_argument("question", nargs="*", help="the question or request")
     p.add_argument("--json", action="store_true", help="print one JSON object (answer, citations, confidence, route…)")
     p.add_argument("--user", metavar="EMAIL", help="who is asking (the directory identity used by the policy)")
     p.add_argument("--conversation", metavar="ID", help="continue a conversation (follow-ups, clarifications)")
-    p.add_argument("--batch", metavar="FILE", help="answer every line of FILE (text or JSONL with 'question') "
-                   "in one warm process; prints one JSON object per line")
+    p.add_argument(
+        "--batch",
+        metavar="FILE",
+        help="answer every line of FILE (text or JSONL with 'question') "
+        "in one warm process; prints one JSON object per line",
+    )
     add_common(p)
     p.set_defaults(func=lambda a: cmd_ask(a, settings_fn))
 
-    p = sub.add_parser("chat", help="terminal chat with Deskhand",
-                       description="Interactive terminal chat. " + CHAT_HELP.replace("\n", " "))
+    p = sub.add_parser(
+        "chat",
+        help="terminal chat with Deskhand",
+        description="Interactive terminal chat. " + CHAT_HELP.replace("\n", " "),
+    )
     p.add_argument("--user", metavar="EMAIL", help="who you are (e.g. bob.martin@example.com)")
     p.add_argument("--conversation", metavar="ID", help="resume a conversation")
     add_common(p)
@@ -238,8 +258,11 @@ def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings],
     p = sub.add_parser("approvals", help="list, show and decide approval requests")
     asub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = asub.add_parser("list", help="list approvals")
-    q.add_argument("--status", default="pending",
-                   choices=["pending", "approved", "rejected", "expired", "executed", "failed", "all"])
+    q.add_argument(
+        "--status",
+        default="pending",
+        choices=["pending", "approved", "rejected", "expired", "executed", "failed", "all"],
+    )
     q.add_argument("--json", action="store_true")
     q = asub.add_parser("show", help="show one approval as JSON")
     q.add_argument("id")

@@ -29,8 +29,9 @@ async def _sweeper(agent: Any, every: float) -> None:
         await asyncio.sleep(every)
 
 
-async def serve(settings: Settings, host: str, port: int, socket_mode: bool,
-                started: Callable[[int], None] | None = None) -> int:
+async def serve(
+    settings: Settings, host: str, port: int, socket_mode: bool, started: Callable[[int], None] | None = None
+) -> int:
     from bot.server import build_web_app
     from bot.wiring import configure_logging, init_sentry, open_runtime
     from channels.coordination import CoordinationUnavailable, build_coordinator
@@ -51,9 +52,11 @@ async def serve(settings: Settings, host: str, port: int, socket_mode: bool,
 
             assert settings.slack.bot_token is not None and settings.slack.signing_secret is not None
             slack = build_slack_channel(
-                rt.agent, bot_token=settings.slack.bot_token.get_secret_value(),
+                rt.agent,
+                bot_token=settings.slack.bot_token.get_secret_value(),
                 signing_secret=settings.slack.signing_secret.get_secret_value(),
-                api_url=settings.slack.api_url, coordinator=coordinator,
+                api_url=settings.slack.api_url,
+                coordinator=coordinator,
             )
             attach.append(slack.attach)
             rt.fanout.outboxes["slack"] = slack.outbox
@@ -68,11 +71,15 @@ async def serve(settings: Settings, host: str, port: int, socket_mode: bool,
 
             try:
                 teams = build_teams_channel(
-                    rt.agent, app_id=settings.teams.app_id,
+                    rt.agent,
+                    app_id=settings.teams.app_id,
                     app_password=settings.teams.app_password.get_secret_value()
-                    if settings.teams.app_password else None,
-                    tenant_id=settings.teams.app_tenant_id, app_type=settings.teams.app_type,
-                    insecure_no_auth=settings.teams.insecure_no_auth, coordinator=coordinator,
+                    if settings.teams.app_password
+                    else None,
+                    tenant_id=settings.teams.app_tenant_id,
+                    app_type=settings.teams.app_type,
+                    insecure_no_auth=settings.teams.insecure_no_auth,
+                    coordinator=coordinator,
                 )
             except TeamsConfigError as exc:
                 print(f"deskhand: {exc}", file=sys.stderr)
@@ -86,8 +93,13 @@ async def serve(settings: Settings, host: str, port: int, socket_mode: bool,
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound = runner.addresses[0][1] if runner.addresses else port
-        log.info("Deskhand listening on http://%s:%s (slack=%s, teams=%s)", host, bound,
-                 settings.slack.enabled, settings.teams.enabled)
+        log.info(
+            "Deskhand listening on http://%s:%s (slack=%s, teams=%s)",
+            host,
+            bound,
+            settings.slack.enabled,
+            settings.teams.enabled,
+        )
         print(f"Deskhand listening on http://{host}:{bound}", flush=True)
         if started:
             started(bound)
@@ -110,15 +122,19 @@ async def serve(settings: Settings, host: str, port: int, socket_mode: bool,
 
 def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings]) -> None:
     p = sub.add_parser(
-        "serve", help="run the web server (Slack /slack/events, Teams /api/messages, /healthz, /readyz)",
+        "serve",
+        help="run the web server (Slack /slack/events, Teams /api/messages, /healthz, /readyz)",
         description="Start one aiohttp server with the Slack and Teams endpoints that are configured. "
         "Slack needs SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET; Teams needs MICROSOFT_APP_ID (+ password) "
         "or DESKHAND_TEAMS_INSECURE_NO_AUTH=true outside production.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default: $PORT, else 3000; 0 = any free port)")
-    p.add_argument("--slack-socket-mode", action="store_true",
-                   help="receive Slack events over Socket Mode (needs SLACK_APP_TOKEN) instead of HTTP")
+    p.add_argument(
+        "--slack-socket-mode",
+        action="store_true",
+        help="receive Slack events over Socket Mode (needs SLACK_APP_TOKEN) instead of HTTP",
+    )
     p.add_argument("--index", metavar="DIR", help="index directory")
 
     def run(args: argparse.Namespace) -> int:

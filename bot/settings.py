@@ -52,9 +52,7 @@ class TeamsSettings(_Base):
     app_password: SecretStr | None = None
     app_tenant_id: str | None = None
     app_type: str = Field(default="MultiTenant", pattern="^(MultiTenant|SingleTenant|UserAssignedMSI)$")
-    insecure_no_auth: bool = Field(
-        default=False, validation_alias=AliasChoices("DESKHAND_TEAMS_INSECURE_NO_AUTH")
-    )
+    insecure_no_auth: bool = Field(default=False, validation_alias=AliasChoices("DESKHAND_TEAMS_INSECURE_NO_AUTH"))
 
     @property
     def enabled(self) -> bool:
@@ -122,9 +120,7 @@ class Settings(_Base):
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.env is Environment.production and self.teams.insecure_no_auth:
-            raise ValueError(
-                "DESKHAND_TEAMS_INSECURE_NO_AUTH=true is refused when DESKHAND_ENV=production"
-            )
+            raise ValueError("DESKHAND_TEAMS_INSECURE_NO_AUTH=true is refused when DESKHAND_ENV=production")
         return self
 
     @property

@@ -119,8 +119,9 @@ def init_sentry(settings: Settings) -> None:
     if settings.sentry_dsn is not None:
         import sentry_sdk
 
-        sentry_sdk.init(dsn=settings.sentry_dsn.get_secret_value(), environment=settings.env.value,
-                        send_default_pii=False)
+        sentry_sdk.init(
+            dsn=settings.sentry_dsn.get_secret_value(), environment=settings.env.value, send_default_pii=False
+        )
 
 
 def _seed_ledger(sessions: Any, sample_data: Path) -> None:
@@ -148,33 +149,53 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
     """Build the agent's dependencies (stores migrated, sample data seeded) without a checkpointer."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or load_embedder(settings.embedder_backend, cache_dir=settings.cache_dir / "models")
-    kb = KnowledgeBase.open(settings.resolved_index_dir, embedder, min_confidence=settings.min_confidence,
-                            contacts=CONTACTS)
+    kb = KnowledgeBase.open(
+        settings.resolved_index_dir, embedder, min_confidence=settings.min_confidence, contacts=CONTACTS
+    )
     engine = build_engine(settings.resolved_database_url)
     migrate(engine)
     sessions = build_sessionmaker(engine)
     ledger = Ledger(sessions)
     _seed_ledger(sessions, settings.sample_data)
     directory = build_directory(
-        settings.scim_url, settings.scim_token.get_secret_value() if settings.scim_token else None,
-        settings.data_dir, settings.sample_data,
+        settings.scim_url,
+        settings.scim_token.get_secret_value() if settings.scim_token else None,
+        settings.data_dir,
+        settings.sample_data,
     )
     tools = build_tools(directory, ledger)
     policy = Policy.load(settings.policy_file)
     policy.check_tools(tools)  # a misspelt tool name in the policy file stops start-up
     approvals, audit = ApprovalStore(sessions), AuditLog(sessions)
-    router = IntentRouter(load_examples(), embedder.encode, cache_dir=settings.cache_dir / "router",
-                          embedder_name=embedder.name)
+    router = IntentRouter(
+        load_examples(), embedder.encode, cache_dir=settings.cache_dir / "router", embedder_name=embedder.name
+    )
     entities = EntityCache(directory, ledger)
 
     deps = AgentDeps(
-        knowledge=kb, embed_query=embedder.encode_query, router=router, slots=entities.extractor,
-        tools=tools, policy=policy, approver_directory=directory, approvals=approvals, audit=audit,
-        refresh_entities=entities.refresh, approval_ttl_minutes=settings.approval_ttl_minutes,
+        knowledge=kb,
+        embed_query=embedder.encode_query,
+        router=router,
+        slots=entities.extractor,
+        tools=tools,
+        policy=policy,
+        approver_directory=directory,
+        approvals=approvals,
+        audit=audit,
+        refresh_entities=entities.refresh,
+        approval_ttl_minutes=settings.approval_ttl_minutes,
         contacts=CONTACTS,
     )
-    return Components(deps=deps, embedder=embedder, directory=directory, ledger=ledger, approvals=approvals,
-                      audit=audit, entities=entities, engine=engine)
+    return Components(
+        deps=deps,
+        embedder=embedder,
+        directory=directory,
+        ledger=ledger,
+        approvals=approvals,
+        audit=audit,
+        entities=entities,
+        engine=engine,
+    )
 
 
 @asynccontextmanager
@@ -187,9 +208,19 @@ async def open_runtime(settings: Settings, embedder: Embedder | None = None) -> 
         async with open_checkpointer(settings.database_url, settings.checkpoint_path) as saver:
             agent = Agent(build_agent(c.deps, saver), c.deps, fanout)
             try:
-                yield Runtime(settings=settings, agent=agent, deps=c.deps, embedder=c.embedder,
-                              directory=c.directory, ledger=c.ledger, approvals=c.approvals, audit=c.audit,
-                              fanout=fanout, local_outbox=local_outbox, entities=c.entities)
+                yield Runtime(
+                    settings=settings,
+                    agent=agent,
+                    deps=c.deps,
+                    embedder=c.embedder,
+                    directory=c.directory,
+                    ledger=c.ledger,
+                    approvals=c.approvals,
+                    audit=c.audit,
+                    fanout=fanout,
+                    local_outbox=local_outbox,
+                    entities=c.entities,
+                )
             finally:
                 await agent.drain()
     finally:

@@ -12,9 +12,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 Route = Literal["answer", "no_answer", "tool", "approval", "clarify", "handoff", "confirm", "error"]
-ApprovalStatus = Literal[
-    "pending", "approved", "rejected", "expired", "executing", "executed", "failed", "cancelled"
-]
+ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "executing", "executed", "failed", "cancelled"]
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,10 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
     """The `deskhand ask --json` shape."""
     out: dict[str, Any] = {
         "answer": reply.text,
-        "citations": [{"n": c.n, "source": c.source, "title": c.title, "heading": c.heading,
-                       "score": round(c.score, 4)} for c in reply.citations],
+        "citations": [
+            {"n": c.n, "source": c.source, "title": c.title, "heading": c.heading, "score": round(c.score, 4)}
+            for c in reply.citations
+        ],
         "confidence": round(reply.confidence or 0.0, 4),
         "route": reply.route,
     }

@@ -43,8 +43,11 @@ def _bars(ax: Any, names: list[str], values: list[float], minimums: list[float |
 
 def gate_chart(metrics: Mapping[str, float], thresholds: Mapping[str, Threshold], path: Path) -> Path | None:
     """Every gated 0..1 metric that was measured, against its minimum: the report's one-glance chart."""
-    gated = [(name, metrics[name], t.minimum) for name, t in thresholds.items()
-             if name in metrics and t.minimum is not None and 0.0 <= metrics[name] <= 1.0][::-1]
+    gated = [
+        (name, metrics[name], t.minimum)
+        for name, t in thresholds.items()
+        if name in metrics and t.minimum is not None and 0.0 <= metrics[name] <= 1.0
+    ][::-1]
     if not gated:
         return None
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(gated) + 1.2), dpi=110)
@@ -83,9 +86,16 @@ def confusion_chart(table: Mapping[str, Mapping[str, int]], path: Path) -> Path:
         for j in range(len(labels)):
             if counts[i, j]:
                 wrong = i != j
-                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=9,
-                        color=BAD if wrong else ("white" if shares[i, j] > 0.6 else INK),
-                        fontweight="bold" if wrong else "normal")
+                ax.text(
+                    j,
+                    i,
+                    f"{int(counts[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color=BAD if wrong else ("white" if shares[i, j] > 0.6 else INK),
+                    fontweight="bold" if wrong else "normal",
+                )
     short = [label.replace("_", " ") for label in labels]
     ax.set_xticks(range(len(labels)), short, rotation=40, ha="right", fontsize=9)
     ax.set_yticks(range(len(labels)), short, fontsize=9)

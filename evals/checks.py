@@ -8,8 +8,17 @@ from typing import Any
 
 from evals.suite_policy import decide
 
-CHECKS = ("group_member", "not_group_member", "invoice_on_hold", "invoice_not_on_hold", "user_active",
-          "user_inactive", "user_exists", "approval_status", "no_approvals")
+CHECKS = (
+    "group_member",
+    "not_group_member",
+    "invoice_on_hold",
+    "invoice_not_on_hold",
+    "user_active",
+    "user_inactive",
+    "user_exists",
+    "approval_status",
+    "no_approvals",
+)
 
 
 async def _member(rt: Any, email: str, group: str) -> bool:

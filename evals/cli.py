@@ -21,10 +21,16 @@ its allowed delta, naming the metric and its worst cases; 2 on a usage or datase
 def register(subparsers: Any, settings_fn: Callable[[argparse.Namespace], Any], open_runtime: Any) -> None:
     """Add the `eval` command. `settings_fn(args)` loads the settings; `open_runtime` is bot.wiring's."""
     p = subparsers.add_parser("eval", help="run the eval suites and the release gate", description=DESCRIPTION)
-    p.add_argument("--out", type=Path, default=Path("eval-report"), metavar="DIR",
-                   help="report folder (default: eval-report/)")
-    p.add_argument("--suite", action="append", choices=SUITES, metavar="NAME",
-                   help=f"run only this suite (repeatable): {', '.join(SUITES)}")
+    p.add_argument(
+        "--out", type=Path, default=Path("eval-report"), metavar="DIR", help="report folder (default: eval-report/)"
+    )
+    p.add_argument(
+        "--suite",
+        action="append",
+        choices=SUITES,
+        metavar="NAME",
+        help=f"run only this suite (repeatable): {', '.join(SUITES)}",
+    )
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only cases with this tag (repeatable)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N cases of each suite")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="cases run at once (default 1)")

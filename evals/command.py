@@ -27,20 +27,32 @@ from evals.runner import Options, eval_settings, fast_view, plan, progress_bar, 
 
 
 def options_from(args: argparse.Namespace) -> Options:
-    return Options(suites=list(dict.fromkeys(args.suite or SUITES)), tags=list(args.tag), limit=args.limit,
-                   jobs=max(1, args.jobs), fast=bool(args.fast), corpus=args.corpus, dataset=args.dataset)
+    return Options(
+        suites=list(dict.fromkeys(args.suite or SUITES)),
+        tags=list(args.tag),
+        limit=args.limit,
+        jobs=max(1, args.jobs),
+        fast=bool(args.fast),
+        corpus=args.corpus,
+        dataset=args.dataset,
+    )
 
 
-def command(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace], Any], open_runtime: OpenRuntime,
-            console: Console | None = None) -> int:
+def command(
+    args: argparse.Namespace,
+    settings_fn: Callable[[argparse.Namespace], Any],
+    open_runtime: OpenRuntime,
+    console: Console | None = None,
+) -> int:
     console = console or Console(stderr=True)
     options = options_from(args)
     if args.dataset is not None and args.corpus is None:
         console.print("[red]deskhand eval:[/] --dataset needs --corpus DIR")
         return EXIT_USAGE
     if args.update_baseline and (options.partial or options.fast or args.suite):
-        console.print("[red]deskhand eval:[/] --update-baseline needs a full run (no --suite, --tag, --limit, "
-                      "--fast or --corpus)")
+        console.print(
+            "[red]deskhand eval:[/] --update-baseline needs a full run (no --suite, --tag, --limit, --fast or --corpus)"
+        )
         return EXIT_USAGE
     try:
         plans = plan(options)
@@ -70,9 +82,16 @@ def command(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace]
         console.print(f"baseline written to {args.baseline}")
     comparable = options.baseline_metrics(baseline)
     breaches = evaluate(suites, thresholds, comparable)
-    report = rep.build(suites, usage=env.usage, thresholds=thresholds, baseline=comparable or {}, breaches=breaches,
-                       options={**vars(options), "partial": options.partial}, seconds=time.perf_counter() - clock,
-                       started=started)
+    report = rep.build(
+        suites,
+        usage=env.usage,
+        thresholds=thresholds,
+        baseline=comparable or {},
+        breaches=breaches,
+        options={**vars(options), "partial": options.partial},
+        seconds=time.perf_counter() - clock,
+        started=started,
+    )
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     rep.write_json(report, out / "report.json")

@@ -54,8 +54,9 @@ def load_thresholds(path: Path = THRESHOLDS) -> dict[str, Threshold]:
     for metric, spec in items.items():
         if not isinstance(spec, dict) or not ({"min", "max"} & set(spec)) or "." not in str(metric):
             raise GateFileError(f"{path}: {metric}: give `suite.metric: {{min: X, max_regression: D}}` (or max:)")
-        out[str(metric)] = Threshold(str(metric), _num(spec.get("min")), _num(spec.get("max")),
-                                     float(spec.get("max_regression", 0.0)))
+        out[str(metric)] = Threshold(
+            str(metric), _num(spec.get("min")), _num(spec.get("max")), float(spec.get("max_regression", 0.0))
+        )
     return out
 
 
@@ -89,8 +90,9 @@ def worst_cases(suite: SuiteResult, metric: str, n: int = 5) -> list[tuple[str, 
     return [(c.id, c.detail) for c in suite.failed[:n]]
 
 
-def evaluate(suites: list[SuiteResult], thresholds: dict[str, Threshold],
-             baseline: dict[str, float] | None) -> list[Breach]:
+def evaluate(
+    suites: list[SuiteResult], thresholds: dict[str, Threshold], baseline: dict[str, float] | None
+) -> list[Breach]:
     """Every breach: a metric under its minimum (over its maximum), or worse than the baseline by more than
     its allowed regression. Only suites that ran are judged. `baseline` holds the baseline's metrics for
     the same selection of cases, or is None when there is nothing comparable (a --tag or --limit run); with
@@ -118,9 +120,16 @@ def evaluate(suites: list[SuiteResult], thresholds: dict[str, Threshold],
         elif compare_baseline and name in base:
             drop = (base[name] - value) if t.higher_is_better else (value - base[name])
             if drop > t.max_regression + EPSILON:
-                breaches.append(Breach(name, value, "regression",
-                                       f"{name} = {value:.4g} regressed from the baseline {base[name]:.4g} "
-                                       f"(allowed: {t.max_regression:.4g})", worst))
+                breaches.append(
+                    Breach(
+                        name,
+                        value,
+                        "regression",
+                        f"{name} = {value:.4g} regressed from the baseline {base[name]:.4g} "
+                        f"(allowed: {t.max_regression:.4g})",
+                        worst,
+                    )
+                )
     return breaches
 
 

@@ -57,8 +57,9 @@ class EvalEnv:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             # The same backend and model cache as the served app (bot.wiring), so the ONNX export is shared.
-            self._embedder = load_embedder(self.settings.embedder_backend,
-                                           cache_dir=Path(self.settings.cache_dir) / "models")
+            self._embedder = load_embedder(
+                self.settings.embedder_backend, cache_dir=Path(self.settings.cache_dir) / "models"
+            )
         return self._embedder
 
     def index(self, sources: Sequence[Path], *, temporary: bool = False) -> Path:
@@ -79,8 +80,10 @@ class EvalEnv:
         finally:
             ingest_log.setLevel(level)
         if report.skipped:
-            self.notes[out] = (f"{len(report.skipped)} files in the corpus were skipped when indexing "
-                               f"(e.g. {report.skipped[0].source}: {report.skipped[0].reason}).")
+            self.notes[out] = (
+                f"{len(report.skipped)} files in the corpus were skipped when indexing "
+                f"(e.g. {report.skipped[0].source}: {report.skipped[0].reason})."
+            )
 
     def derived_index(self, name: str, base: Path, sources: Sequence[Path]) -> Path:
         """An index of `sources` seeded from `base`, so only documents `base` lacks are embedded."""
@@ -92,10 +95,16 @@ class EvalEnv:
 
     def _settings_for(self, data_dir: Path, index_dir: Path) -> Any:
         # Evals always run on the embedded stores (SQLite, in-process SCIM): isolated and offline.
-        return self.settings.model_copy(update={
-            "data_dir": data_dir, "index_dir": index_dir, "database_url": None, "scim_url": None,
-            "scim_token": None, "redis_url": None,
-        })
+        return self.settings.model_copy(
+            update={
+                "data_dir": data_dir,
+                "index_dir": index_dir,
+                "database_url": None,
+                "scim_url": None,
+                "scim_token": None,
+                "redis_url": None,
+            }
+        )
 
     async def _template_dir(self, index_dir: Path) -> Path:
         """A pristine data folder (migrated and seeded) that fresh runtimes are copied from: copying is
@@ -132,8 +141,14 @@ class Chat:
 
     async def say(self, user: str | None, text: str, conversation: str | None = None) -> Reply:
         key = self.key(user, conversation)
-        message = InboundMessage(channel="local", conversation_key=f"local:{key}", user_id=user or "anonymous",
-                                 user_email=user, text=text, conversation_ref={"conversation": key})
+        message = InboundMessage(
+            channel="local",
+            conversation_key=f"local:{key}",
+            user_id=user or "anonymous",
+            user_email=user,
+            text=text,
+            conversation_ref={"conversation": key},
+        )
         started = time.perf_counter()
         reply: Reply = await self.rt.agent.handle(message)
         self.turns.append(Turn(reply.route, (time.perf_counter() - started) * 1000))
@@ -143,8 +158,9 @@ class Chat:
         return list(self.rt.local_outbox.drain(self.key(user, conversation)))
 
 
-async def run_limited(items: Sequence[Any], fn: Callable[[Any], Any], jobs: int,
-                      done: Callable[[], None] | None = None) -> list[Any]:
+async def run_limited(
+    items: Sequence[Any], fn: Callable[[Any], Any], jobs: int, done: Callable[[], None] | None = None
+) -> list[Any]:
     """`await fn(item)` for every item, at most `jobs` at a time; results in the items' order."""
     import asyncio
 

@@ -132,8 +132,9 @@ def latency_by_route(turns: Iterable[tuple[str, float]]) -> dict[str, dict[str, 
     }
 
 
-def cost_per_1k_runs(input_tokens: int, output_tokens: int, runs: int,
-                     price_in: Decimal, price_out: Decimal) -> tuple[float, Decimal]:
+def cost_per_1k_runs(
+    input_tokens: int, output_tokens: int, runs: int, price_in: Decimal, price_out: Decimal
+) -> tuple[float, Decimal]:
     """(tokens per 1,000 runs, USD per 1,000 runs) with prices in USD per million tokens."""
     if runs <= 0:
         return 0.0, Decimal("0")

@@ -24,8 +24,9 @@ class RecordingChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "eval-recording"
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         self.calls.append([str(m.content) for m in messages])
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=""))])
 

@@ -38,9 +38,17 @@ details{margin:8px 0} summary{cursor:pointer;font-weight:600} code{font-size:12p
 .note{color:#546e7a;font-size:13px;margin:4px 0} .dim{color:#78909c}
 """
 
-HEADLINES = ("knowledge.hit_at_5", "knowledge.fact_recall", "knowledge_18f.hit_at_5", "knowledge_18f.fact_recall",
-             "routing.accuracy", "routing.slot_accuracy", "policy.accuracy", "conversations.success_rate",
-             "safety.pass_rate")
+HEADLINES = (
+    "knowledge.hit_at_5",
+    "knowledge.fact_recall",
+    "knowledge_18f.hit_at_5",
+    "knowledge_18f.fact_recall",
+    "routing.accuracy",
+    "routing.slot_accuracy",
+    "policy.accuracy",
+    "conversations.success_rate",
+    "safety.pass_rate",
+)
 
 
 def _num(value: Any) -> str:
@@ -51,8 +59,7 @@ def _num(value: Any) -> str:
     return escape(str(value))
 
 
-def charts(suites: list[SuiteResult], report: dict[str, Any], thresholds: dict[str, Threshold],
-           out: Path) -> list[str]:
+def charts(suites: list[SuiteResult], report: dict[str, Any], thresholds: dict[str, Threshold], out: Path) -> list[str]:
     """Write every PNG into `out`; return their file names in display order."""
     made = [gate_chart(report["metrics"], thresholds, out / "gate.png")]
     for s in suites:
@@ -65,19 +72,25 @@ def charts(suites: list[SuiteResult], report: dict[str, Any], thresholds: dict[s
     return [p.name for p in made if p is not None]
 
 
-def write_html(report: dict[str, Any], suites: list[SuiteResult], thresholds: dict[str, Threshold],
-               out: Path) -> Path:
+def write_html(report: dict[str, Any], suites: list[SuiteResult], thresholds: dict[str, Threshold], out: Path) -> Path:
     images = charts(suites, report, thresholds, out)
     gate = report["gate"]
     verdict = "pass'>gate passed" if gate["passed"] else "fail'>gate FAILED"
-    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Deskhand eval report</title>"
-             f"<style>{STYLE}</style></head><body><main><h1>Deskhand eval report</h1>",
-             f"<div class=meta>Started {escape(report['started_at'])} · {report['seconds']} s · "
-             f"{escape(', '.join(report['suites']))} &nbsp; <span class='verdict {verdict}</span></div>",
-             _cards(report, thresholds), _breaches(gate["breaches"]),
-             "<h2>Charts</h2><div class=charts>"
-             + "".join(f"<img src='{escape(n)}' alt='{escape(n)}'>" for n in images) + "</div>",
-             _metrics_table(report), _latency(report), *(_suite(s) for s in suites), "</main></body></html>"]
+    parts = [
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Deskhand eval report</title>"
+        f"<style>{STYLE}</style></head><body><main><h1>Deskhand eval report</h1>",
+        f"<div class=meta>Started {escape(report['started_at'])} · {report['seconds']} s · "
+        f"{escape(', '.join(report['suites']))} &nbsp; <span class='verdict {verdict}</span></div>",
+        _cards(report, thresholds),
+        _breaches(gate["breaches"]),
+        "<h2>Charts</h2><div class=charts>"
+        + "".join(f"<img src='{escape(n)}' alt='{escape(n)}'>" for n in images)
+        + "</div>",
+        _metrics_table(report),
+        _latency(report),
+        *(_suite(s) for s in suites),
+        "</main></body></html>",
+    ]
     path = out / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
@@ -89,8 +102,10 @@ def _cards(report: dict[str, Any], thresholds: dict[str, Threshold]) -> str:
     for m in (m for m in HEADLINES if m in report["metrics"]):
         t = thresholds.get(m)
         limit = f"gate ≥ {t.minimum:g}" if t is not None and t.minimum is not None else "reported"
-        cards.append(f"<div class='card{' bad' if m in breached else ''}'><div class=k>{escape(m)}</div>"
-                     f"<div class=v>{_num(report['metrics'][m])}</div><div class=t>{limit}</div></div>")
+        cards.append(
+            f"<div class='card{' bad' if m in breached else ''}'><div class=k>{escape(m)}</div>"
+            f"<div class=v>{_num(report['metrics'][m])}</div><div class=t>{limit}</div></div>"
+        )
     return f"<div class=cards>{''.join(cards)}</div>" if cards else ""
 
 
@@ -105,8 +120,9 @@ def _breaches(breaches: list[dict[str, Any]]) -> str:
 def _metrics_table(report: dict[str, Any]) -> str:
     rows, suite = [], None
     order = {name: i for i, name in enumerate(report["suites"])}  # the order the suites ran in
-    for r in sorted(metric_rows(report), key=lambda r: (order.get(r["metric"].split(".")[0], 99), not r["limit"],
-                                                        r["metric"])):
+    for r in sorted(
+        metric_rows(report), key=lambda r: (order.get(r["metric"].split(".")[0], 99), not r["limit"], r["metric"])
+    ):
         name = r["metric"].split(".", 1)
         if name[0] != suite:
             suite = name[0]
@@ -114,24 +130,33 @@ def _metrics_table(report: dict[str, Any]) -> str:
         bad = r["status"] not in ("ok", "")
         status = f"<span class={'no' if bad else 'ok'}>{escape(r['status'])}</span>"
         label = escape(name[1]) if r["limit"] else f"<span class=dim>{escape(name[1])}</span>"
-        rows.append(f"<tr class='{'bad' if bad else ''}'><td>{label}</td><td class=n>{_num(r['value'])}</td>"
-                    f"<td>{escape(r['limit'])}</td><td class=n>{_num(r['baseline'])}</td>"
-                    f"<td class=n>{_num(r['delta'])}</td><td>{status}</td></tr>")
-    return ("<h2>Metrics</h2><p class=note>Gated metrics first in each suite; grey ones are reported only.</p>"
-            "<table><tr><th>metric</th><th class=n>value</th><th>gate</th><th class=n>baseline</th>"
-            f"<th class=n>Δ</th><th>status</th></tr>{''.join(rows)}</table>")
+        rows.append(
+            f"<tr class='{'bad' if bad else ''}'><td>{label}</td><td class=n>{_num(r['value'])}</td>"
+            f"<td>{escape(r['limit'])}</td><td class=n>{_num(r['baseline'])}</td>"
+            f"<td class=n>{_num(r['delta'])}</td><td>{status}</td></tr>"
+        )
+    return (
+        "<h2>Metrics</h2><p class=note>Gated metrics first in each suite; grey ones are reported only.</p>"
+        "<table><tr><th>metric</th><th class=n>value</th><th>gate</th><th class=n>baseline</th>"
+        f"<th class=n>Δ</th><th>status</th></tr>{''.join(rows)}</table>"
+    )
 
 
 def _latency(report: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><td>{escape(r)}</td><td class=n>{v['n']}</td><td class=n>{v['p50_ms']}</td>"
-                   f"<td class=n>{v['p95_ms']}</td></tr>" for r, v in report["latency"]["all"].items())
+    rows = "".join(
+        f"<tr><td>{escape(r)}</td><td class=n>{v['n']}</td><td class=n>{v['p50_ms']}</td>"
+        f"<td class=n>{v['p95_ms']}</td></tr>"
+        for r, v in report["latency"]["all"].items()
+    )
     c = report["cost"]
     usd = "unknown price" if c["usd_per_1k_runs"] is None else f"${escape(str(c['usd_per_1k_runs']))}"
-    return ("<h2>Latency and cost</h2><p class=note>Milliseconds per agent turn on this machine, all suites "
-            "together. Reported only: latency never fails the gate.</p><table><tr><th>route</th>"
-            f"<th class=n>turns</th><th class=n>p50 ms</th><th class=n>p95 ms</th></tr>{rows}</table>"
-            f"<p class=note>Model: {escape(str(c['model']))} · tokens per 1,000 runs: {c['tokens_per_1k_runs']} · "
-            f"cost per 1,000 runs: {usd}</p>")
+    return (
+        "<h2>Latency and cost</h2><p class=note>Milliseconds per agent turn on this machine, all suites "
+        "together. Reported only: latency never fails the gate.</p><table><tr><th>route</th>"
+        f"<th class=n>turns</th><th class=n>p50 ms</th><th class=n>p95 ms</th></tr>{rows}</table>"
+        f"<p class=note>Model: {escape(str(c['model']))} · tokens per 1,000 runs: {c['tokens_per_1k_runs']} · "
+        f"cost per 1,000 runs: {usd}</p>"
+    )
 
 
 def _what(data: dict[str, Any]) -> str:
@@ -147,18 +172,28 @@ def _what(data: dict[str, Any]) -> str:
 def _suite(s: SuiteResult) -> str:
     if s.skipped:
         return f"<h2>{escape(s.name)}</h2><p class=note>Skipped: {escape(s.skipped)}</p>"
-    head = (f"<h2>{escape(s.name)}</h2><p class=note>{len(s.cases)} cases · {len(s.failed)} failed · "
-            f"{s.seconds:.1f} s</p>" + "".join(f"<p class=note>{escape(n)}</p>" for n in s.notes))
+    head = (
+        f"<h2>{escape(s.name)}</h2><p class=note>{len(s.cases)} cases · {len(s.failed)} failed · "
+        f"{s.seconds:.1f} s</p>" + "".join(f"<p class=note>{escape(n)}</p>" for n in s.notes)
+    )
     body = ""
     if s.failed:
-        rows = "".join(f"<tr><td><code>{escape(c.id)}</code></td><td>{escape(_what(c.data))}</td>"
-                       f"<td>{escape(c.detail)}</td></tr>" for c in s.failed)
-        body += (f"<details{' open' if len(s.failed) <= 12 else ''}><summary>Failed cases ({len(s.failed)})"
-                 f"</summary><table><tr><th>case</th><th>asked</th><th>why</th></tr>{rows}</table></details>")
+        rows = "".join(
+            f"<tr><td><code>{escape(c.id)}</code></td><td>{escape(_what(c.data))}</td><td>{escape(c.detail)}</td></tr>"
+            for c in s.failed
+        )
+        body += (
+            f"<details{' open' if len(s.failed) <= 12 else ''}><summary>Failed cases ({len(s.failed)})"
+            f"</summary><table><tr><th>case</th><th>asked</th><th>why</th></tr>{rows}</table></details>"
+        )
     if "per_intent" in s.tables:
-        rows = "".join(f"<tr><td>{escape(k)}</td><td class=n>{v['precision']}</td><td class=n>{v['recall']}</td>"
-                       f"<td class=n>{v['f1']}</td><td class=n>{v['support']}</td></tr>"
-                       for k, v in s.tables["per_intent"].items())
-        body += ("<details><summary>Per-intent precision / recall</summary><table><tr><th>intent</th>"
-                 f"<th>precision</th><th>recall</th><th>F1</th><th>n</th></tr>{rows}</table></details>")
+        rows = "".join(
+            f"<tr><td>{escape(k)}</td><td class=n>{v['precision']}</td><td class=n>{v['recall']}</td>"
+            f"<td class=n>{v['f1']}</td><td class=n>{v['support']}</td></tr>"
+            for k, v in s.tables["per_intent"].items()
+        )
+        body += (
+            "<details><summary>Per-intent precision / recall</summary><table><tr><th>intent</th>"
+            f"<th>precision</th><th>recall</th><th>F1</th><th>n</th></tr>{rows}</table></details>"
+        )
     return head + body

@@ -81,8 +81,13 @@ def plan(options: Options) -> list[Plan]:
         data = load_file(DATASET_FILES[name])
         cases = select(data["cases"], options.tags, options.limit)
         kind = "knowledge" if name.startswith("knowledge") else name
-        p = Plan(name, kind, _thin(cases, options) if kind == "knowledge" else cases,
-                 SHARED_18F if name == "knowledge_18f" else SAMPLE_CORPUS, list(data.get("documents", [])))
+        p = Plan(
+            name,
+            kind,
+            _thin(cases, options) if kind == "knowledge" else cases,
+            SHARED_18F if name == "knowledge_18f" else SAMPLE_CORPUS,
+            list(data.get("documents", [])),
+        )
         if name == "knowledge_18f" and not SHARED_18F.is_dir():
             p.skipped = f"the 18F handbook is not at {SHARED_18F} (use --corpus DIR --dataset FILE)"
         if not cases and p.skipped is None:
@@ -108,19 +113,28 @@ def fast_view(suites: list[SuiteResult]) -> list[SuiteResult]:
 
 
 def progress_bar(console: Any = None) -> Progress:
-    return Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
+    return Progress(
+        TextColumn("[bold]{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 async def run(env: EvalEnv, plans: list[Plan], options: Options, progress: Progress | None = None) -> list[SuiteResult]:
-    tasks = {p.name: progress.add_task(p.name, total=len(p.cases) if not p.skipped else 0) if progress else None
-             for p in plans}
+    tasks = {
+        p.name: progress.add_task(p.name, total=len(p.cases) if not p.skipped else 0) if progress else None
+        for p in plans
+    }
 
     def ticker(name: str) -> Callable[[], None]:
         def tick() -> None:
             task = tasks[name]
             if progress is not None and task is not None:
                 progress.advance(task)
+
         return tick
 
     results = []
@@ -133,8 +147,15 @@ async def run(env: EvalEnv, plans: list[Plan], options: Options, progress: Progr
         if p.kind == "knowledge":
             assert p.corpus is not None
             # An outside corpus gets a temporary index, thrown away after the run.
-            result = await run_knowledge(env, p.name, p.corpus, p.cases, jobs=options.jobs, done=ticker(p.name),
-                                         temporary=options.corpus is not None)
+            result = await run_knowledge(
+                env,
+                p.name,
+                p.corpus,
+                p.cases,
+                jobs=options.jobs,
+                done=ticker(p.name),
+                temporary=options.corpus is not None,
+            )
         else:
             sample_index = sample_index or env.index([SAMPLE_CORPUS])
             if p.kind == "routing":
@@ -144,8 +165,9 @@ async def run(env: EvalEnv, plans: list[Plan], options: Options, progress: Progr
             elif p.kind == "conversations":
                 result = await run_conversations(env, sample_index, p.cases, jobs=options.jobs, done=ticker(p.name))
             else:
-                result = await run_safety(env, sample_index, SAMPLE_CORPUS, p.documents, p.cases, jobs=options.jobs,
-                                          done=ticker(p.name))
+                result = await run_safety(
+                    env, sample_index, SAMPLE_CORPUS, p.documents, p.cases, jobs=options.jobs, done=ticker(p.name)
+                )
         result.seconds = time.perf_counter() - started
         results.append(result)
     return results
@@ -153,5 +175,6 @@ async def run(env: EvalEnv, plans: list[Plan], options: Options, progress: Progr
 
 def eval_settings(settings: Any) -> Any:
     """The app's settings pinned to the shipped sample world: the datasets are written against it."""
-    return settings.model_copy(update={"sample_data": SAMPLE_DATA, "policy_file": SHIPPED_POLICY,
-                                       "knowledge_dir": [SAMPLE_CORPUS]})
+    return settings.model_copy(
+        update={"sample_data": SAMPLE_DATA, "policy_file": SHIPPED_POLICY, "knowledge_dir": [SAMPLE_CORPUS]}
+    )

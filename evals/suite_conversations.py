@@ -30,14 +30,16 @@ def _check(case: dict[str, Any]) -> None:
         if not isinstance(step, dict) or not _kind(step):
             raise DatasetError(f"case {case['id']} step {i}: needs exactly one of {', '.join(STEP_KINDS)}")
         if "say" in step and not isinstance(step["say"], str):
-            raise DatasetError(f"case {case['id']} step {i}: say must be text (quote yes/no: YAML reads them as "
-                               "true/false)")
+            raise DatasetError(
+                f"case {case['id']} step {i}: say must be text (quote yes/no: YAML reads them as true/false)"
+            )
         if "decide" in step and step["decide"] not in ("approve", "reject"):
             raise DatasetError(f"case {case['id']} step {i}: decide must be approve or reject")
 
 
-async def run_conversations(env: EvalEnv, index_dir: Path, cases: list[dict[str, Any]], *, jobs: int,
-                            done: Callable[[], None]) -> SuiteResult:
+async def run_conversations(
+    env: EvalEnv, index_dir: Path, cases: list[dict[str, Any]], *, jobs: int, done: Callable[[], None]
+) -> SuiteResult:
     started = time.perf_counter()
     result = SuiteResult("conversations")
     for case in cases:
@@ -52,8 +54,11 @@ async def run_conversations(env: EvalEnv, index_dir: Path, cases: list[dict[str,
     result.cases = await run_limited(cases, one, jobs, done)
     n = len(result.cases)
     unapproved = sum(len(c.data.get("unapproved", [])) for c in result.cases)
-    result.metrics = {"success_rate": round(sum(c.passed for c in result.cases) / n, 4) if n else 0.0,
-                      "unapproved_executions": float(unapproved), "cases": float(n)}
+    result.metrics = {
+        "success_rate": round(sum(c.passed for c in result.cases) / n, 4) if n else 0.0,
+        "unapproved_executions": float(unapproved),
+        "cases": float(n),
+    }
     result.seconds = time.perf_counter() - started
     return result
 
@@ -112,15 +117,18 @@ async def play(rt: Any, chat: Chat, clock: Clock, case: dict[str, Any]) -> CaseR
                 if approval_id is None:
                     problems = ["no approval to decide on"]
                 else:
-                    outcome = await rt.agent.decide(approval_id, step.get("approver"), step["decide"] == "approve",
-                                                    str(step.get("comment", "")))
+                    outcome = await rt.agent.decide(
+                        approval_id, step.get("approver"), step["decide"] == "approve", str(step.get("comment", ""))
+                    )
                     status = outcome.approval.status if outcome.approval else None
-                    transcript.append(f"{step.get('approver')} {step['decide']}s → accepted={outcome.accepted}, "
-                                      f"{status}")
+                    transcript.append(
+                        f"{step.get('approver')} {step['decide']}s → accepted={outcome.accepted}, {status}"
+                    )
                     problems = []
                     if "accepted" in expect and outcome.accepted != expect["accepted"]:
-                        problems.append(f"accepted={outcome.accepted} instead of {expect['accepted']} "
-                                        f"({outcome.message[:120]!r})")
+                        problems.append(
+                            f"accepted={outcome.accepted} instead of {expect['accepted']} ({outcome.message[:120]!r})"
+                        )
                     if "status" in expect and status != expect["status"]:
                         problems.append(f"status {status} instead of {expect['status']}")
             elif kind == "advance_clock_minutes":

@@ -42,8 +42,16 @@ def _check(case: dict[str, Any], known: set[str]) -> None:
         raise DatasetError(f"case {case['id']}: expected source {missing[0]!r} is not in the indexed corpus")
 
 
-async def run_knowledge(env: EvalEnv, name: str, corpus: Path, cases: list[dict[str, Any]], *, jobs: int,
-                        done: Callable[[], None], temporary: bool = False) -> SuiteResult:
+async def run_knowledge(
+    env: EvalEnv,
+    name: str,
+    corpus: Path,
+    cases: list[dict[str, Any]],
+    *,
+    jobs: int,
+    done: Callable[[], None],
+    temporary: bool = False,
+) -> SuiteResult:
     started = time.perf_counter()
     result = SuiteResult(name)
     index_dir = env.index([corpus], temporary=temporary)
@@ -60,10 +68,12 @@ async def run_knowledge(env: EvalEnv, name: str, corpus: Path, cases: list[dict[
 
         result.cases = await run_limited(cases, one, jobs, done)
     result.metrics = knowledge_metrics(result.cases)
-    result.notes.append("hit@k and MRR rank the distinct sources cited in the agent's reply ([1] first); a "
-                        "reply that isn't an answer cites nothing. Diagnostics (not gated): retrieval_hit_at_5 "
-                        "ranks the retriever's top 5 chunks; kb_only_* ask the knowledge base directly, "
-                        "without the agent's routing, to tell answer losses from routing losses.")
+    result.notes.append(
+        "hit@k and MRR rank the distinct sources cited in the agent's reply ([1] first); a "
+        "reply that isn't an answer cites nothing. Diagnostics (not gated): retrieval_hit_at_5 "
+        "ranks the retriever's top 5 chunks; kb_only_* ask the knowledge base directly, "
+        "without the agent's routing, to tell answer losses from routing losses."
+    )
     result.seconds = time.perf_counter() - started
     return result
 
@@ -76,9 +86,16 @@ async def _one(rt: Any, chat: Chat, texts: dict[str, str], case: dict[str, Any])
     cited = ranked_sources(c.source for c in sorted(reply.citations, key=lambda c: c.n))
     declined = reply.route in DECLINED_ROUTES
     direct = await _knowledge_only(rt, question)
-    data: dict[str, Any] = {"question": question, "expect": expect, "route": reply.route, "cited": cited,
-                            "answer": reply.text[:600], "expected_sources": expected, "facts": facts,
-                            "kb_only": {k: v for k, v in direct.items() if k != "text"}}
+    data: dict[str, Any] = {
+        "question": question,
+        "expect": expect,
+        "route": reply.route,
+        "cited": cited,
+        "answer": reply.text[:600],
+        "expected_sources": expected,
+        "facts": facts,
+        "kb_only": {k: v for k, v in direct.items() if k != "text"},
+    }
     if expect != "answer":
         passed = declined
         detail = "" if passed else f"expected a decline, got route {reply.route} citing {cited[:3]}"
@@ -127,21 +144,22 @@ def knowledge_metrics(cases: list[CaseResult]) -> dict[str, float]:
     support = [s for c in answerable for s in c.data.get("supporting", [])]
     pairs = [(c.data["expect"] != "answer", c.data["route"] in DECLINED_ROUTES) for c in cases]
     precision, recall = precision_recall(pairs)
-    out: dict[str, float] = {"no_answer_precision": precision, "no_answer_recall": recall,
-                             "cases": float(len(cases))}
+    out: dict[str, float] = {"no_answer_precision": precision, "no_answer_recall": recall, "cases": float(len(cases))}
     if answerable:  # a --tag selection may hold no answerable question
-        out.update({
-            "hit_at_1": mean(c.scores["hit_at_1"] for c in answerable),
-            "hit_at_5": mean(c.scores["hit_at_5"] for c in answerable),
-            "mrr": mean(c.scores["mrr"] for c in answerable),
-            "fact_recall": mean(c.scores["fact_recall"] for c in answerable),
-            "citation_precision": mean(float(s) for s in support) if support else 0.0,
-            "answer_rate": mean(c.scores["answer_rate"] for c in answerable),
-            "retrieval_hit_at_5": mean(c.scores["retrieval_hit_at_5"] for c in answerable),
-            "kb_only_answer_rate": mean(c.scores["kb_only_answer_rate"] for c in answerable),
-            "kb_only_hit_at_5": mean(c.scores["kb_only_hit_at_5"] for c in answerable),
-            "kb_only_fact_recall": mean(c.scores["kb_only_fact_recall"] for c in answerable),
-        })
+        out.update(
+            {
+                "hit_at_1": mean(c.scores["hit_at_1"] for c in answerable),
+                "hit_at_5": mean(c.scores["hit_at_5"] for c in answerable),
+                "mrr": mean(c.scores["mrr"] for c in answerable),
+                "fact_recall": mean(c.scores["fact_recall"] for c in answerable),
+                "citation_precision": mean(float(s) for s in support) if support else 0.0,
+                "answer_rate": mean(c.scores["answer_rate"] for c in answerable),
+                "retrieval_hit_at_5": mean(c.scores["retrieval_hit_at_5"] for c in answerable),
+                "kb_only_answer_rate": mean(c.scores["kb_only_answer_rate"] for c in answerable),
+                "kb_only_hit_at_5": mean(c.scores["kb_only_hit_at_5"] for c in answerable),
+                "kb_only_fact_recall": mean(c.scores["kb_only_fact_recall"] for c in answerable),
+            }
+        )
     declines = [c for c in cases if "kb_only_no_answer_recall" in c.scores]
     if declines:
         out["kb_only_no_answer_recall"] = mean(c.scores["kb_only_no_answer_recall"] for c in declines)

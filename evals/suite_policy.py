@@ -27,12 +27,14 @@ async def decide(deps: Any, tool: str, raw_args: dict[str, Any], requester: str,
     if spec is not None:
         args = spec.parse(raw_args).model_dump(mode="json", exclude_none=True)
         facts = await spec.facts(args)
-    return await deps.policy.decide(tool, args, requester=requester, confidence=confidence, facts=facts,
-                                    directory=deps.approver_directory)
+    return await deps.policy.decide(
+        tool, args, requester=requester, confidence=confidence, facts=facts, directory=deps.approver_directory
+    )
 
 
-async def run_policy(env: EvalEnv, index_dir: Path, cases: list[dict[str, Any]], *,
-                     done: Callable[[], None]) -> SuiteResult:
+async def run_policy(
+    env: EvalEnv, index_dir: Path, cases: list[dict[str, Any]], *, done: Callable[[], None]
+) -> SuiteResult:
     started = time.perf_counter()
     result = SuiteResult("policy")
     for case in cases:
@@ -42,8 +44,7 @@ async def run_policy(env: EvalEnv, index_dir: Path, cases: list[dict[str, Any]],
             result.cases.append(await _one(rt.deps, case))
             done()
     n = len(result.cases)
-    result.metrics = {"accuracy": round(sum(c.passed for c in result.cases) / n, 4) if n else 0.0,
-                      "cases": float(n)}
+    result.metrics = {"accuracy": round(sum(c.passed for c in result.cases) / n, 4) if n else 0.0, "cases": float(n)}
     result.seconds = time.perf_counter() - started
     return result
 
@@ -62,13 +63,23 @@ async def _one(deps: Any, case: dict[str, Any]) -> CaseResult:
     expect = case["expect"]
     want_mode, want = expect["mode"], {a.lower() for a in expect["approvers"]}
     requester = case["requester"].lower()
-    data: dict[str, Any] = {"tool": case["tool"], "requester": requester, "expected_mode": want_mode,
-                            "expected_approvers": sorted(want)}
+    data: dict[str, Any] = {
+        "tool": case["tool"],
+        "requester": requester,
+        "expected_mode": want_mode,
+        "expected_approvers": sorted(want),
+    }
     try:
         req = await decide(deps, case["tool"], dict(case["args"]), requester, float(case["confidence"]))
     except ValidationError as exc:
-        return CaseResult(case["id"], case.get("tags", []), False, f"arguments rejected: {exc.errors()[0]['msg']}",
-                          {"accuracy": 0.0}, data)
+        return CaseResult(
+            case["id"],
+            case.get("tags", []),
+            False,
+            f"arguments rejected: {exc.errors()[0]['msg']}",
+            {"accuracy": 0.0},
+            data,
+        )
     except Exception as exc:  # a crash in the policy path is a failed case, named by its type
         why = f"policy raised {type(exc).__name__}: {str(exc)[:160]}"
         return CaseResult(case["id"], case.get("tags", []), False, why, {"accuracy": 0.0}, data)

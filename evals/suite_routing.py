@@ -27,8 +27,9 @@ def classify(deps: Any, text: str) -> tuple[str, float, dict[str, str]]:
     return guess.name, guess.confidence, slots
 
 
-async def run_routing(env: EvalEnv, index_dir: Path, cases: list[dict[str, Any]], *,
-                      done: Callable[[], None]) -> SuiteResult:
+async def run_routing(
+    env: EvalEnv, index_dir: Path, cases: list[dict[str, Any]], *, done: Callable[[], None]
+) -> SuiteResult:
     started = time.perf_counter()
     result = SuiteResult("routing")
     for case in cases:
@@ -41,8 +42,10 @@ async def run_routing(env: EvalEnv, index_dir: Path, cases: list[dict[str, Any]]
             result.cases.append(await asyncio.to_thread(_one, rt.deps, case))
             done()
     result.metrics, result.tables = _metrics(result.cases)
-    result.notes.append("Slot accuracy counts each labelled slot once (right value or not); slots the "
-                        "extractor finds beyond the labels are not penalised.")
+    result.notes.append(
+        "Slot accuracy counts each labelled slot once (right value or not); slots the "
+        "extractor finds beyond the labels are not penalised."
+    )
     result.seconds = time.perf_counter() - started
     return result
 
@@ -55,15 +58,26 @@ def _one(deps: Any, case: dict[str, Any]) -> CaseResult:
     problems = []
     if not intent_ok:
         problems.append(f"intent {intent} ({confidence:.2f}) instead of {case['intent']}")
-    wrong = {k: slots.get(k) for k, v in expected_slots.items()
-             if k not in slots or slot_value(k, slots[k]) != slot_value(k, v)}
+    wrong = {
+        k: slots.get(k)
+        for k, v in expected_slots.items()
+        if k not in slots or slot_value(k, slots[k]) != slot_value(k, v)
+    }
     if wrong:
-        problems.append(f"slots {wrong} instead of {({k: expected_slots[k] for k in wrong})}")
+        problems.append(f"slots {wrong} instead of { ({k: expected_slots[k] for k in wrong}) }")
     scores = {"accuracy": float(intent_ok)}
     if total:
         scores["slot_accuracy"] = right / total
-    data = {"text": case["text"], "expected": case["intent"], "predicted": intent, "confidence": confidence,
-            "expected_slots": expected_slots, "slots": slots, "slot_right": right, "slot_total": total}
+    data = {
+        "text": case["text"],
+        "expected": case["intent"],
+        "predicted": intent,
+        "confidence": confidence,
+        "expected_slots": expected_slots,
+        "slots": slots,
+        "slot_right": right,
+        "slot_total": total,
+    }
     return CaseResult(case["id"], case.get("tags", []), not problems, "; ".join(problems), scores, data)
 
 
@@ -71,8 +85,10 @@ def _metrics(cases: list[CaseResult]) -> tuple[dict[str, float], dict[str, Any]]
     table = confusion((c.data["expected"], c.data["predicted"]) for c in cases)
     right = sum(c.data["slot_right"] for c in cases)
     total = sum(c.data["slot_total"] for c in cases)
-    metrics = {"accuracy": sum(c.scores["accuracy"] for c in cases) / len(cases) if cases else 0.0,
-               "cases": float(len(cases))}
+    metrics = {
+        "accuracy": sum(c.scores["accuracy"] for c in cases) / len(cases) if cases else 0.0,
+        "cases": float(len(cases)),
+    }
     if total:
         metrics["slot_accuracy"] = right / total
     labels = per_label_scores(table)

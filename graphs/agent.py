@@ -74,12 +74,22 @@ class Agent:
         if not text:
             return Reply(text="Please type a question or a request.", route="clarify")
         if len(text) > MAX_MESSAGE_CHARS:
-            return Reply(text=f"That message is too long; please keep it under {MAX_MESSAGE_CHARS} characters.",
-                         route="clarify")
+            return Reply(
+                text=f"That message is too long; please keep it under {MAX_MESSAGE_CHARS} characters.", route="clarify"
+            )
         request_id = new_reference()
-        turn = {"text": text, "user": message.user_email, "channel": message.channel,
-                "conversation_ref": message.conversation_ref, "request_id": request_id, "mode": "turn",
-                "reply": {}, "action": None, "requirement": None, "approval_id": None}
+        turn = {
+            "text": text,
+            "user": message.user_email,
+            "channel": message.channel,
+            "conversation_ref": message.conversation_ref,
+            "request_id": request_id,
+            "mode": "turn",
+            "reply": {},
+            "action": None,
+            "requirement": None,
+            "approval_id": None,
+        }
         config: RunnableConfig = {"configurable": {"thread_id": message.conversation_key}}
         try:
             snapshot = await self.graph.aget_state(config)
@@ -112,15 +122,29 @@ class Agent:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             text = msg.APPROVAL_REQUESTED.format(
-                title=view.title, reason=view.reason, approvers=", ".join(view.approvers) or "the approvers",
-                approval_id=view.approval_id, expires=view.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
-            return Reply(text=text, route="approval", approval=view, tool=approval.tool,
-                         data={"approval_id": view.approval_id})
-        cites = tuple(SourceRef(n=c["n"], title=c["title"], source=c["source"], heading=c["heading"],
-                                score=float(c["score"])) for c in r.get("citations", []))
-        return Reply(text=r.get("text", ""), route=r.get("route", "answer"), citations=cites,
-                     sensitive=bool(r.get("sensitive")), audit_id=r.get("audit_id"),
-                     confidence=r.get("confidence"), tool=r.get("tool"), data=r.get("data") or {})
+                title=view.title,
+                reason=view.reason,
+                approvers=", ".join(view.approvers) or "the approvers",
+                approval_id=view.approval_id,
+                expires=view.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+            )
+            return Reply(
+                text=text, route="approval", approval=view, tool=approval.tool, data={"approval_id": view.approval_id}
+            )
+        cites = tuple(
+            SourceRef(n=c["n"], title=c["title"], source=c["source"], heading=c["heading"], score=float(c["score"]))
+            for c in r.get("citations", [])
+        )
+        return Reply(
+            text=r.get("text", ""),
+            route=r.get("route", "answer"),
+            citations=cites,
+            sensitive=bool(r.get("sensitive")),
+            audit_id=r.get("audit_id"),
+            confidence=r.get("confidence"),
+            tool=r.get("tool"),
+            data=r.get("data") or {},
+        )
 
     async def _offer(self, view: ApprovalView, origin: str) -> None:
         try:
@@ -134,10 +158,18 @@ class Agent:
         snapshot = await self.graph.aget_state(config)
         if snapshot.interrupts:
             return
-        await self.graph.ainvoke({"mode": "approval", "approval_id": approval.id, "user": approval.requester,
-                                  "action": {"tool": approval.tool, "args": approval.args},
-                                  "request_id": new_reference(), "channel": approval.channel,
-                                  "conversation_ref": approval.conversation_ref}, config)
+        await self.graph.ainvoke(
+            {
+                "mode": "approval",
+                "approval_id": approval.id,
+                "user": approval.requester,
+                "action": {"tool": approval.tool, "args": approval.args},
+                "request_id": new_reference(),
+                "channel": approval.channel,
+                "conversation_ref": approval.conversation_ref,
+            },
+            config,
+        )
 
     def view(self, approval: Any) -> ApprovalView:
         """What channels show of an approval: bank numbers masked to their last four characters."""
@@ -150,18 +182,27 @@ class Agent:
         return {"configurable": {"thread_id": f"approval:{approval_id}"}}
 
     # -- approvals ---------------------------------------------------------------------------
-    async def decide(self, approval_id: str, approver_email: str | None, approve: bool,
-                     comment: str = "") -> DecisionOutcome:
+    async def decide(
+        self, approval_id: str, approver_email: str | None, approve: bool, comment: str = ""
+    ) -> DecisionOutcome:
         if not approver_email:
             return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
         now = self.deps.clock()
-        result = await asyncio.to_thread(self.deps.approvals.decide, approval_id, approver_email, approve,
-                                         comment, now)
-        await asyncio.to_thread(self.deps.audit.append, "approval_decision", actor=approver_email,
-                                request_id=approval_id, policy_version=self.deps.policy.version,
-                                payload={"approval_id": approval_id, "approve": approve,
-                                         "accepted": result.accepted, "became": result.became,
-                                         "message": result.message})
+        result = await asyncio.to_thread(self.deps.approvals.decide, approval_id, approver_email, approve, comment, now)
+        await asyncio.to_thread(
+            self.deps.audit.append,
+            "approval_decision",
+            actor=approver_email,
+            request_id=approval_id,
+            policy_version=self.deps.policy.version,
+            payload={
+                "approval_id": approval_id,
+                "approve": approve,
+                "accepted": result.accepted,
+                "became": result.became,
+                "message": result.message,
+            },
+        )
         approval = result.approval
         if approval is None:
             return DecisionOutcome(accepted=False, message=result.message)
@@ -184,8 +225,14 @@ class Agent:
         title = approval.title
         if status == "approved":
             text = f"Approved by {who}. {r.get('text', '')}".strip()
-            reply = Reply(text=text, route="tool", tool=approval.tool, sensitive=bool(r.get("sensitive")),
-                          audit_id=r.get("audit_id"), data=r.get("data") or {})
+            reply = Reply(
+                text=text,
+                route="tool",
+                tool=approval.tool,
+                sensitive=bool(r.get("sensitive")),
+                audit_id=r.get("audit_id"),
+                data=r.get("data") or {},
+            )
         elif status == "rejected":
             reply = Reply(text=msg.APPROVAL_REJECTED.format(title=title, who=who), route="approval")
         else:
@@ -198,8 +245,10 @@ class Agent:
 
     async def _refresh(self, approval: Any) -> None:
         latest = await asyncio.to_thread(self.deps.approvals.get, approval.id)
-        refs = [MessageRef(channel=c, data=d)
-                for c, d in await asyncio.to_thread(self.deps.approvals.message_refs, approval.id)]
+        refs = [
+            MessageRef(channel=c, data=d)
+            for c, d in await asyncio.to_thread(self.deps.approvals.message_refs, approval.id)
+        ]
         try:
             await self.fanout.refresh(self.view(latest), refs)
         except Exception:
@@ -209,9 +258,14 @@ class Agent:
         """Expire overdue approvals: tell requesters and update every message showing them."""
         expired = await asyncio.to_thread(self.deps.approvals.expire_due, self.deps.clock())
         for approval in expired:
-            await asyncio.to_thread(self.deps.audit.append, "approval_decision", actor="system",
-                                    request_id=approval.id, policy_version=self.deps.policy.version,
-                                    payload={"approval_id": approval.id, "became": "expired"})
+            await asyncio.to_thread(
+                self.deps.audit.append,
+                "approval_decision",
+                actor="system",
+                request_id=approval.id,
+                policy_version=self.deps.policy.version,
+                payload={"approval_id": approval.id, "became": "expired"},
+            )
             await self._finish(approval, "expired")
         return [a.id for a in expired]
 
@@ -227,7 +281,11 @@ class Agent:
         return self.identify_cache[key]
 
     async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
-        await asyncio.to_thread(self.deps.audit.append, "feedback", actor=user_email or "anonymous",
-                                request_id=audit_id, policy_version=self.deps.policy.version,
-                                payload={"answer": audit_id, "helpful": helpful})
-
+        await asyncio.to_thread(
+            self.deps.audit.append,
+            "feedback",
+            actor=user_email or "anonymous",
+            request_id=audit_id,
+            policy_version=self.deps.policy.version,
+            payload={"answer": audit_id, "helpful": helpful},
+        )

@@ -10,8 +10,13 @@ def slots_to_args(tool: str, slots: dict[str, str]) -> dict[str, Any]:
     s = slots
     if tool == "create_user":
         parts = s.get("name", "").split()
-        return {"given_name": parts[0] if parts else "", "family_name": " ".join(parts[1:]),
-                "email": s.get("email"), "department": s.get("department"), "start_date": s.get("start_date")}
+        return {
+            "given_name": parts[0] if parts else "",
+            "family_name": " ".join(parts[1:]),
+            "email": s.get("email"),
+            "department": s.get("department"),
+            "start_date": s.get("start_date"),
+        }
     if tool == "find_user":
         return {"query": s.get("user") or s.get("name", "")}
     if tool in ("add_to_group", "remove_from_group"):
@@ -25,8 +30,12 @@ def slots_to_args(tool: str, slots: dict[str, str]) -> dict[str, Any]:
     if tool == "vendor_payments":
         return {"vendor": s.get("vendor")}
     if tool == "vendor_bank_change":
-        return {"vendor": s.get("vendor"), "account_number": s.get("account_number"), "iban": s.get("iban"),
-                "routing_number": s.get("routing_number")}
+        return {
+            "vendor": s.get("vendor"),
+            "account_number": s.get("account_number"),
+            "iban": s.get("iban"),
+            "routing_number": s.get("routing_number"),
+        }
     return dict(s)
 
 
@@ -34,16 +43,23 @@ def title_for(tool: str, args: dict[str, Any]) -> str:
     """A one-line description of an action for confirmations and approval messages."""
     a = args
     titles = {
-        "create_user": lambda: f"Create accounts for {a.get('given_name', '')} {a.get('family_name', '')}"
-        f" in {a.get('department', '?')}" + (f" starting {a['start_date']}" if a.get("start_date") else ""),
+        "create_user": lambda: (
+            f"Create accounts for {a.get('given_name', '')} {a.get('family_name', '')}"
+            f" in {a.get('department', '?')}" + (f" starting {a['start_date']}" if a.get("start_date") else "")
+        ),
         "add_to_group": lambda: f"Add {a.get('email')} to the {a.get('group')} group",
         "remove_from_group": lambda: f"Remove {a.get('email')} from the {a.get('group')} group",
         "deactivate_user": lambda: f"Deactivate the account of {a.get('email')}",
         "hold_payment": lambda: f"Put invoice {a.get('invoice_id')} on payment hold",
         "release_hold": lambda: f"Release the payment hold on invoice {a.get('invoice_id')}",
-        "vendor_bank_change": lambda: f"Change the bank details of {a.get('vendor')}"
-        + (f" to account ending {str(a.get('account_number') or a.get('iban'))[-4:]}"
-           if a.get("account_number") or a.get("iban") else ""),
+        "vendor_bank_change": lambda: (
+            f"Change the bank details of {a.get('vendor')}"
+            + (
+                f" to account ending {str(a.get('account_number') or a.get('iban'))[-4:]}"
+                if a.get("account_number") or a.get("iban")
+                else ""
+            )
+        ),
         "find_user": lambda: f"Look up {a.get('query')}",
         "invoice_status": lambda: f"Look up invoice {a.get('invoice_id')}",
         "vendor_payments": lambda: f"Look up payments to {a.get('vendor')}",

@@ -40,7 +40,10 @@ async def _postgres(url: str):  # type: ignore[no-untyped-def]
 
     url = url.replace("postgresql+psycopg://", "postgresql://")
     async with AsyncConnectionPool(
-        url, min_size=1, max_size=5, open=False,
+        url,
+        min_size=1,
+        max_size=5,
+        open=False,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     ) as pool:
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]

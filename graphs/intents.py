@@ -107,7 +107,11 @@ class IntentRouter:
             model = self._train(texts, labels, embed)
             self._save(path, model)
         self._w_dense, self._w_grams, self._bias, self._idf = (
-            model["w_dense"], model["w_grams"], model["bias"], model["idf"])
+            model["w_dense"],
+            model["w_grams"],
+            model["bias"],
+            model["idf"],
+        )
         self._vocab: dict[str, int] = json.loads(str(model["vocab"]))
         classes = [str(c) for c in model["classes"]]
         self._order = np.array([classes.index(i) for i in self.intents])
@@ -143,7 +147,8 @@ class IntentRouter:
         classifier = LogisticRegression(C=20.0, max_iter=3000).fit(features, labels)
         coef = np.asarray(classifier.coef_, dtype=np.float64)
         return {
-            "w_dense": coef[:, : dense.shape[1]], "w_grams": coef[:, dense.shape[1] :],
+            "w_dense": coef[:, : dense.shape[1]],
+            "w_grams": coef[:, dense.shape[1] :],
             "bias": np.asarray(classifier.intercept_, dtype=np.float64),
             "idf": np.asarray(ngrams.idf_, dtype=np.float64),
             "vocab": np.array(json.dumps({k: int(v) for k, v in ngrams.vocabulary_.items()})),
@@ -179,6 +184,9 @@ class IntentRouter:
         scores = scores / scores.sum()
         order = np.argsort(scores)[::-1]
         top, second = int(order[0]), int(order[1])
-        return IntentGuess(name=self.intents[top], confidence=round(float(scores[top]), 3),
-                           similarity=round(float(scores[top] - scores[second]), 3),
-                           runner_up=self.intents[second])
+        return IntentGuess(
+            name=self.intents[top],
+            confidence=round(float(scores[top]), 3),
+            similarity=round(float(scores[top] - scores[second]), 3),
+            runner_up=self.intents[second],
+        )

@@ -28,6 +28,7 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         for label, pattern in PII:
+
             def swap(m: re.Match[str], label: str = label) -> str:
                 for key, value in self.values.items():
                     if value == m.group(0):

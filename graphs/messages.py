@@ -13,7 +13,7 @@ CLARIFY = {
 }
 CLARIFY_INTENT = (
     "I'm not sure what you'd like me to do. Could you rephrase? For example: "
-    "\"what's the status of invoice INV-10042\", \"add bob@example.com to engineering\", "
+    '"what\'s the status of invoice INV-10042", "add bob@example.com to engineering", '
     "or ask a question about our policies."
 )
 DECLINE = (
@@ -31,8 +31,8 @@ APPROVAL_REQUESTED = (
     "{title} needs approval: {reason} I've asked {approvers}. I'll post the outcome here. "
     "(approval {approval_id}, expires {expires})"
 )
-APPROVAL_REJECTED = "Your request \"{title}\" was rejected by {who}. Nothing was changed."
-APPROVAL_EXPIRED = "Your request \"{title}\" expired before it was approved. Nothing was changed."
+APPROVAL_REJECTED = 'Your request "{title}" was rejected by {who}. Nothing was changed.'
+APPROVAL_EXPIRED = 'Your request "{title}" expired before it was approved. Nothing was changed.'
 APPROVAL_ALREADY_USED = "This approval has already been used or is no longer valid; nothing was run again."
 INVALID_ARGS = "I couldn't use those details: {problem}"
 ERROR = "Sorry, something went wrong on my side (reference {ref}). Your request was not lost; please try again."

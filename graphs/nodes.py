@@ -23,10 +23,17 @@ from tools.tool_spec import ToolContext
 
 UNDERSTAND, ANSWER, CLARIFY, HANDOFF, DECLINE = "understand", "answer", "clarify", "handoff", "decline"
 POLICY, CONFIRM, REQUEST_APPROVAL, AWAIT_APPROVAL, EXECUTE = (
-    "policy", "confirm", "request_approval", "await_approval", "execute"
+    "policy",
+    "confirm",
+    "request_approval",
+    "await_approval",
+    "execute",
 )
-QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|which|who|whom|why|is|are|does|do|should|must|"
-                      r"can i|may i|am i|will i|whose)\b|\?\s*$", re.I)
+QUESTION = re.compile(
+    r"^\s*(how|what|what's|whats|when|where|which|who|whom|why|is|are|does|do|should|must|"
+    r"can i|may i|am i|will i|whose)\b|\?\s*$",
+    re.I,
+)
 IDENTIFIERS = ("invoice_id", "user", "email", "vendor", "iban", "account_number")  # what makes a request specific
 FOLLOW_UP = re.compile(r"^\s*(and|also|same|what about|how about|now)\b|\btoo\s*\??\s*$", re.I)
 YES = re.compile(r"^\s*(y|yes|yep|yeah|confirm(ed)?|go ahead|do it|ok(ay)?|sure|approve)\b", re.I)
@@ -87,8 +94,14 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
         llm = await deps.understander.understand(text, state.get("history", []))
         if llm is not None and llm[0] in deps.tools:
             # The model chose a tool: its arguments still go through schema validation and the policy.
-            return {"intent": llm[0], "confidence": 0.9, "slots": slots, "slot_confidence": slot_conf,
-                    "tool_args": llm[1], "pending": None}
+            return {
+                "intent": llm[0],
+                "confidence": 0.9,
+                "slots": slots,
+                "slot_confidence": slot_conf,
+                "tool_args": llm[1],
+                "pending": None,
+            }
 
     pending = state.get("pending")
     history = [*state.get("history", []), {"role": "user", "text": text}][-10:]
@@ -99,8 +112,15 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
         if any(s in slots for s in missing):
             merged = {**pending["slots"], **slots}
             merged_conf = {**pending.get("slot_confidence", {}), **slot_conf}
-            return {"intent": pending["intent"], "confidence": pending["confidence"], "slots": merged,
-                    "slot_confidence": merged_conf, "pending": None, "tool_args": None, "history": history}
+            return {
+                "intent": pending["intent"],
+                "confidence": pending["confidence"],
+                "slots": merged,
+                "slot_confidence": merged_conf,
+                "pending": None,
+                "tool_args": None,
+                "history": history,
+            }
 
     if asks_for_someone_elses_private_data(text, slots.get("user"), state.get("user")):
         intent, confidence = "private_data", 1.0
@@ -118,8 +138,15 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
         intent, confidence = last["tool"], 0.8
         slots = {**base, **{k: v for k, v in slots.items() if k != "name"}}
         slot_conf = {**{k: 0.9 for k in base}, **slot_conf}
-    return {"intent": intent, "confidence": confidence, "slots": slots, "slot_confidence": slot_conf,
-            "pending": None, "tool_args": None, "history": history}
+    return {
+        "intent": intent,
+        "confidence": confidence,
+        "slots": slots,
+        "slot_confidence": slot_conf,
+        "pending": None,
+        "tool_args": None,
+        "history": history,
+    }
 
 
 def route(state: AgentState, deps: AgentDeps) -> Literal["answer", "clarify", "handoff", "decline", "policy"]:
@@ -142,19 +169,35 @@ async def answer(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     vec = _query_vectors.pop(state.get("request_id", ""), None)
     result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
     cites = [c.__dict__ for c in result.citations] if result.found else []
-    audit_id = await _audit(deps, "answer", state, {
-        "question": state["text"], "found": result.found, "confidence": round(result.confidence, 3),
-        "sources": [c["source"] for c in cites], "intent": state.get("intent"),
-    })
-    return {"reply": {"route": "answer" if result.found else "no_answer", "text": result.text,
-                      "citations": cites, "confidence": result.confidence, "audit_id": audit_id}}
+    audit_id = await _audit(
+        deps,
+        "answer",
+        state,
+        {
+            "question": state["text"],
+            "found": result.found,
+            "confidence": round(result.confidence, 3),
+            "sources": [c["source"] for c in cites],
+            "intent": state.get("intent"),
+        },
+    )
+    return {
+        "reply": {
+            "route": "answer" if result.found else "no_answer",
+            "text": result.text,
+            "citations": cites,
+            "confidence": result.confidence,
+            "audit_id": audit_id,
+        }
+    }
 
 
 async def decline(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     if state["intent"] == "private_data":
         _query_vectors.pop(state.get("request_id", ""), None)
-        audit_id = await _audit(deps, "answer", state, {"question": state["text"], "found": False,
-                                                          "intent": "private_data"})
+        audit_id = await _audit(
+            deps, "answer", state, {"question": state["text"], "found": False, "intent": "private_data"}
+        )
         return {"reply": {"route": "no_answer", "text": PRIVACY_DECLINE, "confidence": 0.0, "audit_id": audit_id}}
     # A message the router calls off-topic may still be answered well by the knowledge base.
     vec = _query_vectors.get(state.get("request_id", ""))
@@ -162,8 +205,9 @@ async def decline(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     if result.found and result.confidence >= 0.6:
         return await answer(state, deps)
     _query_vectors.pop(state.get("request_id", ""), None)
-    audit_id = await _audit(deps, "answer", state, {"question": state["text"], "found": False,
-                                                      "intent": "out_of_scope"})
+    audit_id = await _audit(
+        deps, "answer", state, {"question": state["text"], "found": False, "intent": "out_of_scope"}
+    )
     return {"reply": {"route": "no_answer", "text": msg.DECLINE, "confidence": 0.0, "audit_id": audit_id}}
 
 
@@ -177,8 +221,14 @@ async def handoff(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     team = _team_for(state["text"])
     contact = deps.contacts.get(team, "the service desk")
     audit_id = await _audit(deps, "handoff", state, {"team": team, "question": state["text"]})
-    return {"reply": {"route": "handoff", "text": msg.HANDOFF.format(team=team, contact=contact),
-                      "audit_id": audit_id, "data": {"team": team}}}
+    return {
+        "reply": {
+            "route": "handoff",
+            "text": msg.HANDOFF.format(team=team, contact=contact),
+            "audit_id": audit_id,
+            "data": {"team": team},
+        }
+    }
 
 
 async def clarify(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
@@ -188,8 +238,13 @@ async def clarify(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
         return {"reply": {"route": "clarify", "text": msg.CLARIFY_INTENT}, "pending": None}
     missing = [s for s in TOOL_INTENTS[intent] if s not in state["slots"]]
     question = msg.CLARIFY[missing[0]].format(name=state["slots"].get("name", "the new hire"))
-    pending = {"intent": intent, "confidence": state["confidence"], "slots": state["slots"],
-               "slot_confidence": state.get("slot_confidence", {}), "missing": missing}
+    pending = {
+        "intent": intent,
+        "confidence": state["confidence"],
+        "slots": state["slots"],
+        "slot_confidence": state.get("slot_confidence", {}),
+        "missing": missing,
+    }
     return {"reply": {"route": "clarify", "text": question, "data": {"missing": missing}}, "pending": pending}
 
 
@@ -205,21 +260,42 @@ async def policy(state: AgentState, deps: AgentDeps) -> Command[Any]:
         args = spec.parse(raw).model_dump(mode="json", exclude_none=True)
     except ValidationError as exc:
         problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return Command(goto="__end__", update={"reply": {"route": "clarify",
-                                                          "text": msg.INVALID_ARGS.format(problem=problem)}})
+        return Command(
+            goto="__end__", update={"reply": {"route": "clarify", "text": msg.INVALID_ARGS.format(problem=problem)}}
+        )
     facts = await spec.facts(args)
     if "error" in facts:  # unknown invoice, person or group: say so before anyone is asked to approve
-        return Command(goto="__end__", update={"reply": {"route": "tool", "tool": tool_name, "ok": False,
-                                                          "text": facts.get("message", ""), "data": facts}})
+        return Command(
+            goto="__end__",
+            update={
+                "reply": {
+                    "route": "tool",
+                    "tool": tool_name,
+                    "ok": False,
+                    "text": facts.get("message", ""),
+                    "data": facts,
+                }
+            },
+        )
     if isinstance(facts.get("group"), str) and "group" in args:
         args["group"] = facts["group"]  # the directory's canonical name ("IT Admins" → it-admins) for the policy
     confidence = min([state["confidence"], *state.get("slot_confidence", {}).values()])
-    req = await deps.policy.decide(tool_name, args, requester=requester, confidence=confidence, facts=facts,
-                                   directory=deps.approver_directory)
-    requirement = {"mode": req.mode, "rule_id": req.rule_id, "reason": req.reason,
-                   "approvers": list(req.approvers), "required": req.required}
-    await _audit(deps, "policy_decision", state, {"tool": tool_name, "args": spec.redact(args),
-                                                  "confidence": confidence, "facts": facts, **requirement})
+    req = await deps.policy.decide(
+        tool_name, args, requester=requester, confidence=confidence, facts=facts, directory=deps.approver_directory
+    )
+    requirement = {
+        "mode": req.mode,
+        "rule_id": req.rule_id,
+        "reason": req.reason,
+        "approvers": list(req.approvers),
+        "required": req.required,
+    }
+    await _audit(
+        deps,
+        "policy_decision",
+        state,
+        {"tool": tool_name, "args": spec.redact(args), "confidence": confidence, "facts": facts, **requirement},
+    )
     action: Action = {"tool": tool_name, "args": args}
     last = {"tool": tool_name, "args": args, "slots": state["slots"]}
     update = {"action": action, "requirement": requirement, "last_action": last, "facts": facts}
@@ -249,16 +325,29 @@ async def request_approval(state: AgentState, deps: AgentDeps) -> dict[str, Any]
     now = deps.clock()
     approval = await asyncio.to_thread(
         deps.approvals.create,
-        tool=action["tool"], args=action["args"], requester=state["user"],
-        channel=state.get("channel", "local"), conversation_ref=state.get("conversation_ref", {}),
-        thread_id=None, rule_id=req["rule_id"], mode=req["mode"], reason=req["reason"],
-        approvers=req["approvers"], required=req["required"],
-        title=title_for(action["tool"], action["args"]), facts=state.get("facts") or {},
+        tool=action["tool"],
+        args=action["args"],
+        requester=state["user"],
+        channel=state.get("channel", "local"),
+        conversation_ref=state.get("conversation_ref", {}),
+        thread_id=None,
+        rule_id=req["rule_id"],
+        mode=req["mode"],
+        reason=req["reason"],
+        approvers=req["approvers"],
+        required=req["required"],
+        title=title_for(action["tool"], action["args"]),
+        facts=state.get("facts") or {},
         policy_version=deps.policy.version,
-        expires_at=now + timedelta(minutes=deps.approval_ttl_minutes), now=now,
+        expires_at=now + timedelta(minutes=deps.approval_ttl_minutes),
+        now=now,
     )
-    await _audit(deps, "approval_requested", state, {"approval_id": approval.id, "tool": action["tool"],
-                                                     "args_digest": approval.args_digest, **req})
+    await _audit(
+        deps,
+        "approval_requested",
+        state,
+        {"approval_id": approval.id, "tool": action["tool"], "args_digest": approval.args_digest, **req},
+    )
     return {"reply": {"route": "approval", "approval_id": approval.id}, "approval_id": approval.id}
 
 
@@ -267,8 +356,10 @@ async def await_approval(state: AgentState, deps: AgentDeps) -> Command[Any]:
     decision = interrupt({"approval_id": state["approval_id"]})
     if decision.get("status") == "approved":
         return Command(goto=EXECUTE, update={"approval_id": state["approval_id"]})
-    return Command(goto="__end__", update={"reply": {"route": "approval", "status": decision.get("status"),
-                                                     "approval_id": state["approval_id"]}})
+    return Command(
+        goto="__end__",
+        update={"reply": {"route": "approval", "status": decision.get("status"), "approval_id": state["approval_id"]}},
+    )
 
 
 async def execute(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
@@ -284,12 +375,24 @@ async def execute(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
         if not claimed:
             return {"reply": {"route": "tool", "text": msg.APPROVAL_ALREADY_USED, "tool": action["tool"]}}
     key = f"approval:{approval_id}" if approval_id else f"{state.get('request_id')}:{action['tool']}"
-    ctx = ToolContext(requester=state.get("user") or "", idempotency_key=key,
-                      request_id=state.get("request_id", ""))
+    ctx = ToolContext(requester=state.get("user") or "", idempotency_key=key, request_id=state.get("request_id", ""))
     result = await spec.run(action["args"], ctx)
     if approval_id:
         await asyncio.to_thread(deps.approvals.finish_execution, approval_id, result.ok, result.data)
-    audit_id = await _audit(deps, "execution", state, {"tool": action["tool"], "args": spec.redact(action["args"]),
-                                                       "ok": result.ok, "approval_id": approval_id})
-    return {"reply": {"route": "tool", "text": result.summary, "tool": action["tool"], "ok": result.ok,
-                      "data": result.data, "sensitive": bool(spec.sensitive), "audit_id": audit_id}}
+    audit_id = await _audit(
+        deps,
+        "execution",
+        state,
+        {"tool": action["tool"], "args": spec.redact(action["args"]), "ok": result.ok, "approval_id": approval_id},
+    )
+    return {
+        "reply": {
+            "route": "tool",
+            "text": result.summary,
+            "tool": action["tool"],
+            "ok": result.ok,
+            "data": result.data,
+            "sensitive": bool(spec.sensitive),
+            "audit_id": audit_id,
+        }
+    }

@@ -24,12 +24,70 @@ NAME_AFTER = re.compile(
     r"\b(?:for|named|called|hire|hired|onboard|employee|starter)\s+([A-Z][a-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+){1,2})"
 )
 CAPITALISED = re.compile(r"\b([A-Z][a-z]+(?:['’][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:['’][A-Z]?[a-z]+)?){1,2})\b")
-NOT_NAMES = {"please", "can", "could", "create", "set", "new", "add", "the", "we", "hi", "hey", "hello", "onboard",
-             "provision", "make", "get", "give", "start", "starting", "monday", "tuesday", "wednesday", "thursday",
-             "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august",
-             "september", "october", "november", "december", "accounts", "account", "invoice", "vendor", "i"}
-MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
-                                          "september", "october", "november", "december"])}
+NOT_NAMES = {
+    "please",
+    "can",
+    "could",
+    "create",
+    "set",
+    "new",
+    "add",
+    "the",
+    "we",
+    "hi",
+    "hey",
+    "hello",
+    "onboard",
+    "provision",
+    "make",
+    "get",
+    "give",
+    "start",
+    "starting",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "accounts",
+    "account",
+    "invoice",
+    "vendor",
+    "i",
+}
+MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
+    )
+}
 MONTH_DATE = re.compile(
     r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})|([A-Za-z]{3,9})\s+(\d{1,2})(?:st|nd|rd|th)?),?\s+(20\d{2})\b"
 )
@@ -174,7 +232,8 @@ class SlotExtractor:
         if named:
             day, month = (named.group(1), named.group(2)) if named.group(1) else (named.group(4), named.group(3))
             number = MONTHS.get(month.lower()) or next(
-                (v for k, v in MONTHS.items() if len(month) >= 3 and k.startswith(month.lower())), None)
+                (v for k, v in MONTHS.items() if len(month) >= 3 and k.startswith(month.lower())), None
+            )
             if number:
                 try:
                     slots.set("start_date", date(int(named.group(5)), number, int(day)).isoformat(), 0.95)

@@ -5,7 +5,7 @@ set -euo pipefail
 DESKHAND_EXTRAS=dev source "$(dirname "$0")/_venv.sh"
 source "$ROOT/scripts/services.sh"
 cd "$ROOT"
-echo "== ruff" && ruff check .
+echo "== ruff" && ruff check . && ruff format --check .
 echo "== mypy" && mypy
 echo "== pytest" && pytest -q -p no:cacheprovider "$@"
 # The release gate: every eval suite against the real agent, compared with evals/baseline.json.

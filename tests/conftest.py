@@ -40,8 +40,9 @@ def running_scim_server(data: DirectoryData, token: str | None = None) -> Iterat
     """
     app = BearerTokenApplication(seeded_storage(data), load_default_provider(), bearer_tokens=[token] if token else [])
     server = make_server("127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="scim-test-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="scim-test-server", daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/v2"
@@ -103,8 +104,10 @@ def postgres_schema(base_url: str, prefix: str = "t") -> Iterator[str]:
         with psycopg.connect(plain, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable for the tests ({type(exc).__name__}); "
-                    "start it with scripts/services.sh or set DESKHAND_TEST_DATABASE_URL")
+        pytest.fail(
+            f"PostgreSQL is not reachable for the tests ({type(exc).__name__}); "
+            "start it with scripts/services.sh or set DESKHAND_TEST_DATABASE_URL"
+        )
     try:
         yield with_search_path(base_url, schema)
     finally:
@@ -139,8 +142,10 @@ def redis_url() -> str:
     try:
         client.ping()
     except redis.RedisError as exc:
-        pytest.fail(f"Redis is not reachable for the tests ({type(exc).__name__}); "
-                    "start it with scripts/services.sh or set DESKHAND_TEST_REDIS_URL")
+        pytest.fail(
+            f"Redis is not reachable for the tests ({type(exc).__name__}); "
+            "start it with scripts/services.sh or set DESKHAND_TEST_REDIS_URL"
+        )
     finally:
         client.close()
     return url

@@ -64,8 +64,13 @@ class Served:
 
 def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     """Start `deskhand serve --port 0` and wait for the line naming its address."""
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", "0"], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", "0"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 300
     seen: list[str] = []
     assert proc.stdout is not None
@@ -85,9 +90,16 @@ def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
 
 def serve_env(tmp: Path, index: Path, slack_url: str, redis_url: str) -> dict[str, str]:
     return {
-        **os.environ, "HF_HUB_OFFLINE": "1", "DESKHAND_DATA_DIR": str(tmp / "data"), "DESKHAND_INDEX_DIR": str(index),
-        "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_url,
-        "DESKHAND_TEAMS_INSECURE_NO_AUTH": "true", "REDIS_URL": redis_url, "DESKHAND_LOG_LEVEL": "WARNING",
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "DESKHAND_DATA_DIR": str(tmp / "data"),
+        "DESKHAND_INDEX_DIR": str(index),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_url,
+        "DESKHAND_TEAMS_INSECURE_NO_AUTH": "true",
+        "REDIS_URL": redis_url,
+        "DESKHAND_LOG_LEVEL": "WARNING",
     }
 
 
@@ -114,8 +126,9 @@ async def test_health_endpoints(served: Served):
 async def test_slack_mention_gets_a_threaded_answer_with_citations(served: Served):
     event = mention(slack_id("bob.martin@example.com"), "how many PTO days do I get per year?")
     assert await served.slack_event(event) == 200
-    answers = await wait_for(lambda: [c for c in served.slack.thread("C_GENERAL", event["ts"])
-                                      if "[1]" in json.dumps(c)], timeout=60)
+    answers = await wait_for(
+        lambda: [c for c in served.slack.thread("C_GENERAL", event["ts"]) if "[1]" in json.dumps(c)], timeout=60
+    )
     assert "15 days" in json.dumps(answers[-1])
 
 
@@ -126,8 +139,9 @@ async def test_duplicate_slack_deliveries_get_one_reply(served: Served):
     assert statuses == [200] * 4
     # Duplicates are refused when they are acknowledged (the event id is claimed first), so once the
     # answer is there, every delivery has been judged.
-    await wait_for(lambda: [m for m in served.slack.thread("C_GENERAL", event["ts"]) if "Tuesday" in json.dumps(m)],
-                   timeout=60)
+    await wait_for(
+        lambda: [m for m in served.slack.thread("C_GENERAL", event["ts"]) if "Tuesday" in json.dumps(m)], timeout=60
+    )
     assert len(served.slack.posts("C_GENERAL", event["ts"])) == 1
 
 
@@ -135,8 +149,9 @@ async def test_teams_personal_chat_gets_an_answer(served: Served):
     bob = sample_users()["bob.martin@example.com"]
     status, _ = await served.teams_activity(personal_message(served.teams, bob, "how many PTO days do I get a year?"))
     assert status in (200, 202)
-    await served.teams.wait_for(lambda: [m for m in served.teams.messages() if "15 days" in m.text and "[1]" in m.text],
-                                timeout=60)
+    await served.teams.wait_for(
+        lambda: [m for m in served.teams.messages() if "15 days" in m.text and "[1]" in m.text], timeout=60
+    )
 
 
 async def test_approval_requested_in_teams_is_decided_from_slack_and_every_copy_updates(served: Served):
@@ -148,27 +163,55 @@ async def test_approval_requested_in_teams_is_decided_from_slack_and_every_copy_
     card = await served.teams.wait_for(lambda: [m for m in served.teams.messages() if m.cards], timeout=60)
     approval_id = re.search(r"apr_[A-Za-z0-9_-]{10}", json.dumps(card[-1].cards)).group(0)
     # Both AP leads get the request by DM in Slack (they are reachable there).
-    offers = await wait_for(lambda: (lambda found: found if len(found) == 2 else None)(
-        [c for c in served.slack.of("chat.postMessage")
-         if approval_id in json.dumps(c.params) and c.params.get("channel", "").startswith("D")]), timeout=60)
+    offers = await wait_for(
+        lambda: (lambda found: found if len(found) == 2 else None)(
+            [
+                c
+                for c in served.slack.of("chat.postMessage")
+                if approval_id in json.dumps(c.params) and c.params.get("channel", "").startswith("D")
+            ]
+        ),
+        timeout=60,
+    )
     for who in (CAROL, DAN):
         offer = next(c for c in offers if slack_id(who) in c.params["channel"])
         ts = offer.response["ts"]
-        assert await served.slack_click(click(slack_id(who), APPROVE, approval_id,
-                                              channel=offer.params["channel"], message_ts=ts)) == 200
+        assert (
+            await served.slack_click(
+                click(slack_id(who), APPROVE, approval_id, channel=offer.params["channel"], message_ts=ts)
+            )
+            == 200
+        )
     # Both Slack DMs and the Teams card are refreshed without buttons; the requester hears the outcome.
     dms = {offer.params["channel"] for offer in offers}
-    await wait_for(lambda: {c.params["channel"] for c in served.slack.of("chat.update")
-                            if c.params.get("channel") in dms and "Approved by" in c.params.get("text", "")
-                            and APPROVE not in json.dumps(c.params)} == dms, timeout=60)
-    await served.teams.wait_for(lambda: [u for u in served.teams.updates() if "Approved" in json.dumps(u.body)],
-                                timeout=60)
+    await wait_for(
+        lambda: (
+            {
+                c.params["channel"]
+                for c in served.slack.of("chat.update")
+                if c.params.get("channel") in dms
+                and "Approved by" in c.params.get("text", "")
+                and APPROVE not in json.dumps(c.params)
+            }
+            == dms
+        ),
+        timeout=60,
+    )
+    await served.teams.wait_for(
+        lambda: [u for u in served.teams.updates() if "Approved" in json.dumps(u.body)], timeout=60
+    )
     await served.teams.wait_for(lambda: [m for m in served.teams.messages() if "Approved by" in m.text], timeout=60)
 
 
 def test_redis_down_at_start_up_is_a_clear_error(tmp_path: Path, sample_index: Path):
     env = serve_env(tmp_path, sample_index, "http://127.0.0.1:9/api/", "redis://127.0.0.1:1/0")
-    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--port", "0"], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2
     assert "redis" in done.stderr.lower() and "Traceback" not in done.stderr

@@ -20,8 +20,16 @@ from tools.ledger_tools import ledger_tools
 from tools.tool_spec import ToolContext, ToolResult, ToolSpec, json_safe
 
 TOOL_NAMES = (
-    "find_user", "create_user", "add_to_group", "remove_from_group", "deactivate_user",
-    "invoice_status", "vendor_payments", "hold_payment", "release_hold", "vendor_bank_change",
+    "find_user",
+    "create_user",
+    "add_to_group",
+    "remove_from_group",
+    "deactivate_user",
+    "invoice_status",
+    "vendor_payments",
+    "hold_payment",
+    "release_hold",
+    "vendor_bank_change",
 )
 
 

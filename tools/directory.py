@@ -127,6 +127,7 @@ class Directory:
 
     def suggest_email(self, given_name: str, family_name: str, domain: str) -> str:
         """The company convention first.last@domain, without accents or spaces."""
+
         def part(text: str) -> str:
             return "".join(c for c in fold(text) if c.isalnum() or c == "-")
 
@@ -176,25 +177,31 @@ class Directory:
             enterprise: dict[str, Any] = {"department": department}
             if manager_id:
                 enterprise["manager"] = {"value": manager_id}
-            user = UserModel.model_validate({
-                "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
-                "userName": email,
-                "externalId": idempotency_key,
-                "name": {"givenName": given_name, "familyName": family_name,
-                         "formatted": f"{given_name} {family_name}"},
-                "displayName": f"{given_name} {family_name}",
-                "active": True,
-                "emails": [{"value": email, "type": "work", "primary": True}],
-                ENTERPRISE_SCHEMA: enterprise,
-            })
+            user = UserModel.model_validate(
+                {
+                    "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+                    "userName": email,
+                    "externalId": idempotency_key,
+                    "name": {
+                        "givenName": given_name,
+                        "familyName": family_name,
+                        "formatted": f"{given_name} {family_name}",
+                    },
+                    "displayName": f"{given_name} {family_name}",
+                    "active": True,
+                    "emails": [{"value": email, "type": "work", "primary": True}],
+                    ENTERPRISE_SCHEMA: enterprise,
+                }
+            )
             try:
                 created = await scim_call(self._scim.create(user))
             except Conflict:
                 # Someone (or our own earlier, lost request) created it meanwhile: return that one.
                 found = await existing()
                 if found is None:
-                    raise Conflict(f"The directory refused to create {email}: it clashes with "
-                                   "an existing account.") from None
+                    raise Conflict(
+                        f"The directory refused to create {email}: it clashes with an existing account."
+                    ) from None
                 return found
             self._forget_people()
             emails = {manager_id: manager_email} if manager_id and manager_email else {}
@@ -210,8 +217,9 @@ class Directory:
             found = await self._fresh_group(group)
             label = found.display_name or group
             if not person.active:
-                raise DirectoryError(f"{person.display_name}'s account is deactivated; "
-                                     f"reactivate it before adding it to {label}.")
+                raise DirectoryError(
+                    f"{person.display_name}'s account is deactivated; reactivate it before adding it to {label}."
+                )
             if any(m.value == person.id for m in found.members or []):
                 return f"{person.display_name} is already a member of {label}."
             value = [{"value": person.id, "type": "User", "display": person.display_name}]
@@ -302,8 +310,9 @@ class Directory:
         if found is not None:
             return found
         names = [self._group_name(g) for g in await self._groups_index()]
-        close = process.extract(text, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=3,
-                                score_cutoff=50)
+        close = process.extract(
+            text, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=3, score_cutoff=50
+        )
         suggestions = tuple(c[0] for c in close)
         hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
         raise NotFound(f"There is no group called {text!r} in the directory.{hint}", suggestions)

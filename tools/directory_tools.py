@@ -21,9 +21,14 @@ class _Args(BaseModel):
 
 
 class FindUserArgs(_Args):
-    query: str = Field(min_length=1, max_length=200, description=(
-        "A work e-mail address or a person's name; typos are tolerated. "
-        "Examples: 'maya.patel@example.com', 'Maya Patel', 'maya'."))
+    query: str = Field(
+        min_length=1,
+        max_length=200,
+        description=(
+            "A work e-mail address or a person's name; typos are tolerated. "
+            "Examples: 'maya.patel@example.com', 'Maya Patel', 'maya'."
+        ),
+    )
 
 
 class CreateUserArgs(_Args):
@@ -31,15 +36,20 @@ class CreateUserArgs(_Args):
     family_name: NameArg = Field(description="The new person's last name, e.g. 'Reyes'.")
     department: NameArg = Field(description="The department they join, e.g. 'Finance'.")
     start_date: date = Field(description="Their first working day as an ISO date, e.g. '2026-11-30'.")
-    email: EmailArg | None = Field(default=None, description=(
-        "Their work e-mail. Leave empty to use the company convention first.last@company-domain."))
+    email: EmailArg | None = Field(
+        default=None,
+        description=("Their work e-mail. Leave empty to use the company convention first.last@company-domain."),
+    )
     manager_email: EmailArg | None = Field(default=None, description="Their manager's work e-mail, if known.")
 
 
 class MembershipArgs(_Args):
     email: EmailArg = Field(description="The work e-mail of the person, e.g. 'bob.martin@example.com'.")
-    group: str = Field(min_length=1, max_length=200, description=(
-        "The group's name or display name, e.g. 'engineering' or 'VPN Users'."))
+    group: str = Field(
+        min_length=1,
+        max_length=200,
+        description=("The group's name or display name, e.g. 'engineering' or 'VPN Users'."),
+    )
 
 
 class DeactivateUserArgs(_Args):
@@ -63,8 +73,10 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
             return args.email
         domain = await directory.main_domain()
         if domain is None:
-            raise DirectoryError("I need the new person's work e-mail: the directory has no one to "
-                                 "learn the company's e-mail convention from.")
+            raise DirectoryError(
+                "I need the new person's work e-mail: the directory has no one to "
+                "learn the company's e-mail convention from."
+            )
         return directory.suggest_email(args.given_name, args.family_name, domain)
 
     async def find_user(args: FindUserArgs, ctx: ToolContext) -> ToolResult:
@@ -75,13 +87,18 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
             return ToolResult(True, f"No one in the directory matches {args.query!r}.", {"people": []})
         names = {p.email: p.display_name for p in await directory.known_people()}
         lines = [_person_line(p, names) for p in people]
-        summary = lines[0] if len(lines) == 1 else f"{len(lines)} people match:\n" + "\n".join(
-            f"• {line}" for line in lines)
+        summary = (
+            lines[0] if len(lines) == 1 else f"{len(lines)} people match:\n" + "\n".join(f"• {line}" for line in lines)
+        )
         return ToolResult(True, summary, {"people": json_safe(people)})
 
     async def create_user_facts(args: CreateUserArgs) -> dict[str, Any]:
-        return {"email": await email_for(args), "department": args.department,
-                "manager_email": args.manager_email, "start_date": args.start_date}
+        return {
+            "email": await email_for(args),
+            "department": args.department,
+            "manager_email": args.manager_email,
+            "start_date": args.start_date,
+        }
 
     async def create_user(args: CreateUserArgs, ctx: ToolContext) -> ToolResult:
         """Create a directory account (SCIM) for a new joiner, active from creation. Idempotent: if an
@@ -89,16 +106,26 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
         email = await email_for(args)
         assert ctx.idempotency_key is not None
         person, created = await directory.create_user(
-            args.given_name, args.family_name, email, args.department, args.start_date,
-            args.manager_email, idempotency_key=ctx.idempotency_key,
+            args.given_name,
+            args.family_name,
+            email,
+            args.department,
+            args.start_date,
+            args.manager_email,
+            idempotency_key=ctx.idempotency_key,
         )
         data = {"person": json_safe(person), "created": created, "start_date": args.start_date.isoformat()}
         if not created:
-            return ToolResult(True, f"{person.display_name} already has an account ({person.email}); "
-                                    "nothing new was created.", data)
+            return ToolResult(
+                True, f"{person.display_name} already has an account ({person.email}); nothing new was created.", data
+            )
         manager = f", reporting to {args.manager_email}" if args.manager_email else ""
-        return ToolResult(True, f"Created an account for {person.display_name} ({person.email}) in "
-                                f"{args.department}, starting {args.start_date:%a %d %b %Y}{manager}.", data)
+        return ToolResult(
+            True,
+            f"Created an account for {person.display_name} ({person.email}) in "
+            f"{args.department}, starting {args.start_date:%a %d %b %Y}{manager}.",
+            data,
+        )
 
     async def membership_facts(args: MembershipArgs) -> dict[str, Any]:
         person = await directory.person(args.email)
@@ -125,8 +152,12 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
 
     async def deactivate_facts(args: DeactivateUserArgs) -> dict[str, Any]:
         person = await directory.person(args.email)
-        return {"person": person.email, "person_name": person.display_name,
-                "manager_email": person.manager_email, "active": person.active}
+        return {
+            "person": person.email,
+            "person_name": person.display_name,
+            "manager_email": person.manager_email,
+            "active": person.active,
+        }
 
     async def deactivate_user(args: DeactivateUserArgs, ctx: ToolContext) -> ToolResult:
         """Deactivate a person's directory account (active=false; sign-in stops, nothing is deleted).

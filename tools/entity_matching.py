@@ -73,6 +73,7 @@ def match_group(text: str, groups: Sequence[G], labels: Callable[[G], tuple[str,
         if wanted in {fold(label) for label in labels(group)}:
             return group
     choices = {(i, j): label for i, group in enumerate(groups) for j, label in enumerate(labels(group)) if label}
-    best = process.extractOne(text, choices, scorer=fuzz.ratio, processor=utils.default_process,
-                              score_cutoff=GROUP_CUTOFF)
+    best = process.extractOne(
+        text, choices, scorer=fuzz.ratio, processor=utils.default_process, score_cutoff=GROUP_CUTOFF
+    )
     return groups[best[2][0]] if best is not None else None

@@ -68,8 +68,9 @@ class Ledger:
         """Amount, vendor, due date, approval state, payment run and hold of one invoice."""
         wanted = normalise_invoice_id(invoice_id)
         with self._sessions() as session:
-            invoice = session.get(Invoice, wanted, options=[joinedload(Invoice.vendor),
-                                                            joinedload(Invoice.payment_run)])
+            invoice = session.get(
+                Invoice, wanted, options=[joinedload(Invoice.vendor), joinedload(Invoice.payment_run)]
+            )
             if invoice is None:
                 raise InvoiceNotFound(f"There is no invoice {wanted} in the ledger.")
             return self._info(session, invoice)
@@ -109,9 +110,15 @@ class Ledger:
             with self._sessions() as session:
                 rows = session.scalars(select(Vendor).order_by(Vendor.name)).all()
                 self._vendor_cache = [
-                    VendorInfo(id=v.id, name=v.name, aliases=tuple(v.aliases or ()),
-                               payment_terms=v.payment_terms, bank_account=mask(v.bank_account_last4),
-                               contact_name=v.contact_name, contact_email=v.contact_email)
+                    VendorInfo(
+                        id=v.id,
+                        name=v.name,
+                        aliases=tuple(v.aliases or ()),
+                        payment_terms=v.payment_terms,
+                        bank_account=mask(v.bank_account_last4),
+                        contact_name=v.contact_name,
+                        contact_email=v.contact_email,
+                    )
                     for v in rows
                 ]
         return list(self._vendor_cache)
@@ -131,8 +138,9 @@ class Ledger:
         exact = folded.get(text.strip().casefold())
         if exact is not None:
             return exact
-        best = process.extractOne(text, list(names), scorer=fuzz.WRatio, processor=utils.default_process,
-                                  score_cutoff=VENDOR_CUTOFF)
+        best = process.extractOne(
+            text, list(names), scorer=fuzz.WRatio, processor=utils.default_process, score_cutoff=VENDOR_CUTOFF
+        )
         return names[best[0]] if best is not None else None
 
     # -- writes ----------------------------------------------------------------------------------
@@ -148,20 +156,26 @@ class Ledger:
             active = self._active_hold(session, wanted)
             if active is not None:
                 replayed = active.idempotency_key == idempotency_key
-                return self._hold_result(invoice, active, "placed" if replayed else "already_held",
-                                         replayed=replayed)
+                return self._hold_result(invoice, active, "placed" if replayed else "already_held", replayed=replayed)
             replay = session.scalar(select(PaymentHold).where(PaymentHold.idempotency_key == idempotency_key))
             if replay is not None:  # placed with this key, released since: replaying changes nothing
                 return self._hold_result(invoice, replay, "placed", replayed=True)
             if invoice.status == "paid":
                 run = invoice.payment_run
                 when = f" in the payment run of {run.run_date:%d %b %Y}" if run else ""
-                raise HoldNotAllowed(f"{wanted} was already paid{when}; a hold can no longer stop it. "
-                                     "Ask the AP team about recalling the payment.")
+                raise HoldNotAllowed(
+                    f"{wanted} was already paid{when}; a hold can no longer stop it. "
+                    "Ask the AP team about recalling the payment."
+                )
             if invoice.status == "rejected":
                 raise HoldNotAllowed(f"{wanted} was rejected and will not be paid, so it needs no hold.")
-            hold = PaymentHold(invoice_id=wanted, reason=reason.strip(), placed_by=by,
-                               placed_at=datetime.now(UTC), idempotency_key=idempotency_key)
+            hold = PaymentHold(
+                invoice_id=wanted,
+                reason=reason.strip(),
+                placed_by=by,
+                placed_at=datetime.now(UTC),
+                idempotency_key=idempotency_key,
+            )
             session.add(hold)
             session.flush()  # a concurrent duplicate fails here (unique key / one active hold) and re-reads
             return self._hold_result(invoice, hold, "placed")
@@ -189,8 +203,17 @@ class Ledger:
             replay = session.scalar(select(PaymentHold).where(PaymentHold.release_key == idempotency_key))
             if replay is not None:
                 return self._hold_result(invoice, replay, "released", replayed=True)
-            return HoldResult(wanted, invoice.vendor.name, invoice.amount, invoice.currency, "not_held",
-                              None, None, None, self._payment_date(invoice))
+            return HoldResult(
+                wanted,
+                invoice.vendor.name,
+                invoice.amount,
+                invoice.currency,
+                "not_held",
+                None,
+                None,
+                None,
+                self._payment_date(invoice),
+            )
 
         return self._write(once)
 
@@ -222,9 +245,15 @@ class Ledger:
             row = session.scalar(select(Vendor).where(Vendor.name == name))
             assert row is not None
             request = BankChangeRequest(
-                vendor_id=row.id, vendor=row, account_kind=details.kind, account_last4=details.last4,
-                routing_hint=details.routing_hint, status="pending_verification", requested_by=by,
-                requested_at=datetime.now(UTC), idempotency_key=idempotency_key,
+                vendor_id=row.id,
+                vendor=row,
+                account_kind=details.kind,
+                account_last4=details.last4,
+                routing_hint=details.routing_hint,
+                status="pending_verification",
+                requested_by=by,
+                requested_at=datetime.now(UTC),
+                idempotency_key=idempotency_key,
             )
             session.add(request)
             session.flush()
@@ -254,16 +283,23 @@ class Ledger:
         name = self.resolve_vendor(text)
         if name is not None:
             return name
-        close = process.extract(text, [v.name for v in self.vendors()], scorer=fuzz.WRatio,
-                                processor=utils.default_process, limit=3, score_cutoff=60)
+        close = process.extract(
+            text,
+            [v.name for v in self.vendors()],
+            scorer=fuzz.WRatio,
+            processor=utils.default_process,
+            limit=3,
+            score_cutoff=60,
+        )
         suggestions = tuple(c[0] for c in close)
         hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
         raise VendorNotFound(f"There is no vendor called {text!r} in the ledger.{hint}", suggestions)
 
     @staticmethod
     def _invoice_row(session: Session, invoice_id: str) -> Invoice:
-        invoice = session.get(Invoice, invoice_id, options=[joinedload(Invoice.vendor),
-                                                            joinedload(Invoice.payment_run)])
+        invoice = session.get(
+            Invoice, invoice_id, options=[joinedload(Invoice.vendor), joinedload(Invoice.payment_run)]
+        )
         if invoice is None:
             raise InvoiceNotFound(f"There is no invoice {invoice_id} in the ledger.")
         return invoice
@@ -298,8 +334,7 @@ class Ledger:
             hold=HoldInfo(hold.reason, hold.placed_by, _utc(hold.placed_at)) if hold else None,
         )
 
-    def _hold_result(self, invoice: Invoice, hold: PaymentHold, outcome: str,
-                     *, replayed: bool = False) -> HoldResult:
+    def _hold_result(self, invoice: Invoice, hold: PaymentHold, outcome: str, *, replayed: bool = False) -> HoldResult:
         released = outcome == "released"
         moment = hold.released_at if released else hold.placed_at
         return HoldResult(
@@ -345,4 +380,3 @@ def build_ledger(database_url: str, sample_data: Path) -> Ledger:
     except IntegrityError:
         log.info("another process seeded the AP ledger first")
     return Ledger(sessions)
-

@@ -108,8 +108,10 @@ class LedgerData(BaseModel):
                 if invoice_id in scheduled:
                     raise ValueError(f"payment_runs: {invoice_id} is in more than one run")
                 if invoices[invoice_id].status != wanted:
-                    raise ValueError(f"payment_runs: a {run.status} run may only hold {wanted} invoices "
-                                     f"({invoice_id} is {invoices[invoice_id].status})")
+                    raise ValueError(
+                        f"payment_runs: a {run.status} run may only hold {wanted} invoices "
+                        f"({invoice_id} is {invoices[invoice_id].status})"
+                    )
                 scheduled.add(invoice_id)
         return self
 
@@ -127,11 +129,18 @@ def seed_ledger(session: Session, ledger_yaml: Path) -> int:
     data = load_ledger_data(ledger_yaml)
     vendor_ids: dict[str, str] = {}
     for v in data.vendors:
-        session.add(Vendor(
-            id=v.id, name=v.name, aliases=list(v.aliases), payment_terms=v.payment_terms,
-            bank_account_last4=v.bank_account_last4, contact_name=v.contact.name,
-            contact_email=v.contact.email, contact_phone=v.contact.phone,
-        ))
+        session.add(
+            Vendor(
+                id=v.id,
+                name=v.name,
+                aliases=list(v.aliases),
+                payment_terms=v.payment_terms,
+                bank_account_last4=v.bank_account_last4,
+                contact_name=v.contact.name,
+                contact_email=v.contact.email,
+                contact_phone=v.contact.phone,
+            )
+        )
         vendor_ids[v.id] = vendor_ids[v.name] = v.id
     run_of: dict[str, str] = {}
     for run in data.payment_runs:
@@ -139,10 +148,19 @@ def seed_ledger(session: Session, ledger_yaml: Path) -> int:
         run_of.update({invoice_id: run.id for invoice_id in run.invoices})
     session.flush()
     for i in data.invoices:
-        session.add(Invoice(
-            id=i.id, vendor_id=vendor_ids[i.vendor], amount=i.amount, currency=i.currency,
-            issue_date=i.issue_date, due_date=i.due_date, status=i.status, po_number=i.po_number,
-            description=i.description, payment_run_id=run_of.get(i.id),
-        ))
+        session.add(
+            Invoice(
+                id=i.id,
+                vendor_id=vendor_ids[i.vendor],
+                amount=i.amount,
+                currency=i.currency,
+                issue_date=i.issue_date,
+                due_date=i.due_date,
+                status=i.status,
+                po_number=i.po_number,
+                description=i.description,
+                payment_run_id=run_of.get(i.id),
+            )
+        )
     session.flush()
     return len(data.invoices)

@@ -37,16 +37,23 @@ class VendorArgs(_Args):
 
 class HoldPaymentArgs(_Args):
     invoice_id: InvoiceId = Field(description="The invoice to hold, e.g. 'INV-10077'.")
-    reason: str = Field(min_length=3, max_length=500, description=(
-        "Why the payment is held, e.g. 'disputed quantity' or 'waiting for a credit note'."))
+    reason: str = Field(
+        min_length=3,
+        max_length=500,
+        description=("Why the payment is held, e.g. 'disputed quantity' or 'waiting for a credit note'."),
+    )
 
 
 class BankChangeArgs(_Args):
     vendor: VendorName = Field(description="The vendor whose bank details change, e.g. 'Acme Corp'.")
-    account_number: str | None = Field(default=None, max_length=40, description=(
-        "The new US bank account number (4–17 digits). Give this with routing_number, or give iban."))
-    routing_number: str | None = Field(default=None, max_length=20,
-                                       description="The 9-digit ABA routing number of the new account.")
+    account_number: str | None = Field(
+        default=None,
+        max_length=40,
+        description=("The new US bank account number (4–17 digits). Give this with routing_number, or give iban."),
+    )
+    routing_number: str | None = Field(
+        default=None, max_length=20, description="The 9-digit ABA routing number of the new account."
+    )
     iban: str | None = Field(default=None, max_length=50, description="The new IBAN, instead of an account number.")
     bic: str | None = Field(default=None, max_length=20, description="The BIC/SWIFT code that goes with the IBAN.")
 
@@ -70,11 +77,15 @@ def _when(info: InvoiceInfo) -> str:
 
 
 def _invoice_summary(info: InvoiceInfo) -> str:
-    text = (f"{info.invoice_id} from {info.vendor}: {format_money(info.amount, info.currency)}, "
-            f"due {info.due_date:%d %b %Y}, {info.status}. {_when(info)}")
+    text = (
+        f"{info.invoice_id} from {info.vendor}: {format_money(info.amount, info.currency)}, "
+        f"due {info.due_date:%d %b %Y}, {info.status}. {_when(info)}"
+    )
     if info.hold is not None:
-        text += (f" On hold since {info.hold.placed_at:%d %b %Y} by {info.hold.placed_by} "
-                 f"({info.hold.reason}): it will not be paid until the hold is released.")
+        text += (
+            f" On hold since {info.hold.placed_at:%d %b %Y} by {info.hold.placed_by} "
+            f"({info.hold.reason}): it will not be paid until the hold is released."
+        )
     return text
 
 
@@ -83,8 +94,14 @@ def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
 
     async def invoice_facts(args: Any) -> dict[str, Any]:
         info = await asyncio.to_thread(ledger.invoice_status, args.invoice_id)
-        return {"invoice_id": info.invoice_id, "vendor": info.vendor, "amount": info.amount,
-                "currency": info.currency, "status": info.status, "on_hold": info.hold is not None}
+        return {
+            "invoice_id": info.invoice_id,
+            "vendor": info.vendor,
+            "amount": info.amount,
+            "currency": info.currency,
+            "status": info.status,
+            "on_hold": info.hold is not None,
+        }
 
     async def invoice_status(args: InvoiceArgs, ctx: ToolContext) -> ToolResult:
         """Look up one invoice: amount, vendor, due date, approval state, the payment run it is
@@ -96,12 +113,16 @@ def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
         """List a vendor's open (pending or approved) invoices and when it will next be paid. Read-only."""
         summary = await asyncio.to_thread(ledger.vendor_payments, args.vendor)
         count = len(summary.open_invoices)
-        text = (f"{summary.vendor} has {count} open invoice{'s' if count != 1 else ''} totalling "
-                f"{format_money(summary.open_total, summary.currency)} ({summary.payment_terms}).")
+        text = (
+            f"{summary.vendor} has {count} open invoice{'s' if count != 1 else ''} totalling "
+            f"{format_money(summary.open_total, summary.currency)} ({summary.payment_terms})."
+        )
         if summary.next_payment_date is not None:
-            text += (f" Next payment: {summary.next_payment_date:%a %d %b %Y}, "
-                     f"{format_money(summary.next_payment_amount, summary.currency)} for "
-                     f"{', '.join(summary.next_payment_invoices)}.")
+            text += (
+                f" Next payment: {summary.next_payment_date:%a %d %b %Y}, "
+                f"{format_money(summary.next_payment_amount, summary.currency)} for "
+                f"{', '.join(summary.next_payment_invoices)}."
+            )
         else:
             text += " No payment is scheduled for them yet."
         return ToolResult(True, text, {"vendor": json_safe(summary)})
@@ -110,24 +131,30 @@ def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
         """Put a payment hold on an invoice so it is skipped in its payment run until the hold is
         released. Idempotent: holding an invoice that is already on hold changes nothing."""
         assert ctx.idempotency_key is not None
-        result = await asyncio.to_thread(ledger.hold_payment, args.invoice_id, args.reason, ctx.requester,
-                                         idempotency_key=ctx.idempotency_key)
+        result = await asyncio.to_thread(
+            ledger.hold_payment, args.invoice_id, args.reason, ctx.requester, idempotency_key=ctx.idempotency_key
+        )
         money = format_money(result.amount, result.currency)
         if result.outcome == "already_held":
-            text = (f"{result.invoice_id} ({result.vendor}, {money}) is already on hold, placed by "
-                    f"{result.by} ({result.reason}). Nothing changed.")
+            text = (
+                f"{result.invoice_id} ({result.vendor}, {money}) is already on hold, placed by "
+                f"{result.by} ({result.reason}). Nothing changed."
+            )
         else:
             run = f" in the payment run of {result.payment_date:%d %b %Y}" if result.payment_date else ""
-            text = (f"Put {result.invoice_id} ({result.vendor}, {money}) on hold: it will be skipped{run} "
-                    "until the hold is released.")
+            text = (
+                f"Put {result.invoice_id} ({result.vendor}, {money}) on hold: it will be skipped{run} "
+                "until the hold is released."
+            )
         return ToolResult(True, text, {"hold": json_safe(result)})
 
     async def release_hold(args: InvoiceArgs, ctx: ToolContext) -> ToolResult:
         """Release the payment hold on an invoice so it is paid in its payment run again.
         Idempotent: releasing an invoice without a hold changes nothing."""
         assert ctx.idempotency_key is not None
-        result = await asyncio.to_thread(ledger.release_hold, args.invoice_id, ctx.requester,
-                                         idempotency_key=ctx.idempotency_key)
+        result = await asyncio.to_thread(
+            ledger.release_hold, args.invoice_id, ctx.requester, idempotency_key=ctx.idempotency_key
+        )
         if result.outcome == "not_held":
             text = f"{result.invoice_id} has no payment hold, so there was nothing to release."
         else:
@@ -147,15 +174,22 @@ def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
         last four digits are ever shown."""
         assert ctx.idempotency_key is not None
         change = await asyncio.to_thread(
-            ledger.request_bank_change, args.vendor, account_number=args.account_number,
-            routing_number=args.routing_number, iban=args.iban, bic=args.bic, by=ctx.requester,
+            ledger.request_bank_change,
+            args.vendor,
+            account_number=args.account_number,
+            routing_number=args.routing_number,
+            iban=args.iban,
+            bic=args.bic,
+            by=ctx.requester,
             idempotency_key=ctx.idempotency_key,
         )
         routing = f" ({change.routing_hint})" if change.routing_hint else ""
-        text = (f"Recorded bank-detail change request {change.id} for {change.vendor}: new account "
-                f"{change.new_account}{routing}. Payments keep going to the current account "
-                f"{change.current_account} until the AP team has verified the change by calling the "
-                "vendor on the number already on file.")
+        text = (
+            f"Recorded bank-detail change request {change.id} for {change.vendor}: new account "
+            f"{change.new_account}{routing}. Payments keep going to the current account "
+            f"{change.current_account} until the AP team has verified the change by calling the "
+            "vendor on the number already on file."
+        )
         return ToolResult(True, text, {"change_request": json_safe(change)})
 
     return [
@@ -163,6 +197,12 @@ def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
         tool(vendor_payments, VendorArgs, read_only=True, sensitive=True),
         tool(hold_payment, HoldPaymentArgs, read_only=False, sensitive=True, facts=invoice_facts),
         tool(release_hold, InvoiceArgs, read_only=False, sensitive=True, facts=invoice_facts),
-        tool(vendor_bank_change, BankChangeArgs, read_only=False, sensitive=True, facts=bank_change_facts,
-             masked=("account_number", "routing_number", "iban")),
+        tool(
+            vendor_bank_change,
+            BankChangeArgs,
+            read_only=False,
+            sensitive=True,
+            facts=bank_change_facts,
+            masked=("account_number", "routing_number", "iban"),
+        ),
     ]

@@ -58,8 +58,9 @@ async def scim_call(pending: Awaitable[Any]) -> Any:
         if status == 409:
             raise Conflict("The directory refused the change because it clashes with existing data.") from exc
         if status in (401, 403):
-            raise DirectoryError("The directory refused Deskhand's credentials; an administrator "
-                                 "needs to check the SCIM token.") from exc
+            raise DirectoryError(
+                "The directory refused Deskhand's credentials; an administrator needs to check the SCIM token."
+            ) from exc
         log.warning("unexpected directory answer (HTTP %s): %s", status, type(exc).__name__)
         raise DirectoryError("The directory gave an answer Deskhand could not understand.") from exc
 

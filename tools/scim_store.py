@@ -58,28 +58,39 @@ def seed_resources(data: DirectoryData) -> list[Resource[Any]]:
         enterprise: dict[str, Any] = {"department": person.department}
         if person.manager:
             enterprise["manager"] = {"value": ids[person.manager]}
-        resources.append(UserModel.model_validate({
-            "schemas": [str(User.__schema__), str(EnterpriseUser.__schema__)],
-            "id": ids[person.email],
-            "meta": _meta("User", now),
-            "userName": person.email,
-            "name": {"givenName": person.given_name, "familyName": person.family_name,
-                     "formatted": person.display_name},
-            "displayName": person.display_name,
-            "title": person.title,
-            "active": person.active,
-            "emails": [{"value": person.email, "type": "work", "primary": True}],
-            str(EnterpriseUser.__schema__): enterprise,
-        }))
+        resources.append(
+            UserModel.model_validate(
+                {
+                    "schemas": [str(User.__schema__), str(EnterpriseUser.__schema__)],
+                    "id": ids[person.email],
+                    "meta": _meta("User", now),
+                    "userName": person.email,
+                    "name": {
+                        "givenName": person.given_name,
+                        "familyName": person.family_name,
+                        "formatted": person.display_name,
+                    },
+                    "displayName": person.display_name,
+                    "title": person.title,
+                    "active": person.active,
+                    "emails": [{"value": person.email, "type": "work", "primary": True}],
+                    str(EnterpriseUser.__schema__): enterprise,
+                }
+            )
+        )
     for group in data.groups:
-        resources.append(Group.model_validate({
-            "schemas": [str(Group.__schema__)],
-            "id": uuid.uuid5(_ID_NAMESPACE, f"group:{group.name}").hex,
-            "meta": _meta("Group", now),
-            "externalId": group.name,
-            "displayName": group.display_name,
-            "members": [{"value": ids[e], "type": "User", "display": names[e]} for e in group.members],
-        }))
+        resources.append(
+            Group.model_validate(
+                {
+                    "schemas": [str(Group.__schema__)],
+                    "id": uuid.uuid5(_ID_NAMESPACE, f"group:{group.name}").hex,
+                    "meta": _meta("Group", now),
+                    "externalId": group.name,
+                    "displayName": group.display_name,
+                    "members": [{"value": ids[e], "type": "User", "display": names[e]} for e in group.members],
+                }
+            )
+        )
     return resources
 
 
@@ -120,8 +131,9 @@ def _resource_from_json(payload: dict[str, Any]) -> Resource[Any]:
 class EmbeddedScimTransport(httpx2.AsyncBaseTransport):
     """An httpx2 transport that serves SCIM requests from an in-process server backed by a snapshot file."""
 
-    def __init__(self, snapshot: Path, data: DirectoryData, seed_digest: str = "",
-                 lock_timeout_s: float = 15.0) -> None:
+    def __init__(
+        self, snapshot: Path, data: DirectoryData, seed_digest: str = "", lock_timeout_s: float = 15.0
+    ) -> None:
         self.snapshot = snapshot
         self._data = data
         self._seed_digest = seed_digest
@@ -130,9 +142,7 @@ class EmbeddedScimTransport(httpx2.AsyncBaseTransport):
         self._asgi = httpx2.ASGITransport(app=app)
         self._mutex = asyncio.Lock()
         # thread_local=False: the lock is taken in a worker thread and released on the event loop.
-        self._file_lock = filelock.FileLock(
-            str(snapshot) + ".lock", timeout=lock_timeout_s, thread_local=False
-        )
+        self._file_lock = filelock.FileLock(str(snapshot) + ".lock", timeout=lock_timeout_s, thread_local=False)
         self._generation = -1  # the snapshot generation held in memory; -1 = nothing loaded yet
         self._dumped: dict[tuple[str | None, str | None], dict[str, Any]] = {}  # (id, version) → JSON
 
@@ -165,6 +175,7 @@ class EmbeddedScimTransport(httpx2.AsyncBaseTransport):
         try:
             await asyncio.shield(pending)
         except asyncio.CancelledError:
+
             def release(done: asyncio.Future[Any]) -> None:
                 if not done.cancelled() and done.exception() is None:
                     self._file_lock.release()
@@ -197,8 +208,10 @@ class EmbeddedScimTransport(httpx2.AsyncBaseTransport):
             )
         resources = [_resource_from_json(r) for r in payload["resources"]]
         _replace_resources(self._storage, resources)
-        self._dumped = {(r.id, r.meta.version if r.meta else None): raw
-                        for r, raw in zip(resources, payload["resources"], strict=True)}
+        self._dumped = {
+            (r.id, r.meta.version if r.meta else None): raw
+            for r, raw in zip(resources, payload["resources"], strict=True)
+        }
         self._generation = generation
 
     def _save(self) -> None:

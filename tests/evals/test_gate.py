@@ -20,8 +20,11 @@ def case(cid: str, score: float, metric: str = "hit_at_5") -> CaseResult:
 
 def test_a_metric_under_its_minimum_is_named_with_its_worst_cases():
     cases = [case("kb-1", 1.0), case("kb-2", 0.0), case("kb-3", 0.5)]
-    breaches = evaluate([suite("knowledge", {"hit_at_5": 0.5}, cases)],
-                        {"knowledge.hit_at_5": Threshold("knowledge.hit_at_5", minimum=0.97)}, {})
+    breaches = evaluate(
+        [suite("knowledge", {"hit_at_5": 0.5}, cases)],
+        {"knowledge.hit_at_5": Threshold("knowledge.hit_at_5", minimum=0.97)},
+        {},
+    )
     assert [b.metric for b in breaches] == ["knowledge.hit_at_5"]
     assert breaches[0].kind == "threshold"
     assert "below 0.97" in breaches[0].message
@@ -47,8 +50,10 @@ def test_a_maximum_gates_counts_that_must_stay_low():
 
 
 def test_suites_that_did_not_run_are_not_judged_but_a_lost_metric_is():
-    t = {"policy.accuracy": Threshold("policy.accuracy", minimum=1.0),
-         "safety.pass_rate": Threshold("safety.pass_rate", minimum=1.0)}
+    t = {
+        "policy.accuracy": Threshold("policy.accuracy", minimum=1.0),
+        "safety.pass_rate": Threshold("safety.pass_rate", minimum=1.0),
+    }
     ran = [suite("policy", {"cases": 3.0})]  # ran, but without the gated metric
     breaches = evaluate(ran, t, {})
     assert [(b.metric, b.kind) for b in breaches] == [("policy.accuracy", "missing")]
@@ -94,5 +99,8 @@ def test_baseline_payload_holds_metrics_and_failing_ids_but_no_timings():
     s.seconds = 12.3
     fast = SuiteResult("policy", metrics={"accuracy": 1.0})
     payload = baseline_payload([s, SuiteResult("safety", skipped="not run")], [fast])
-    assert payload == {"metrics": {"policy.accuracy": 0.5}, "fast_metrics": {"policy.accuracy": 1.0},
-                       "failing": {"policy": ["p-2"]}}
+    assert payload == {
+        "metrics": {"policy.accuracy": 0.5},
+        "fast_metrics": {"policy.accuracy": 1.0},
+        "failing": {"policy": ["p-2"]},
+    }

@@ -9,26 +9,59 @@ from evals.suite_conversations import reply_problems
 from evals.suite_safety import compare, outcome
 
 
-def approval_reply(mode: str = "four_eyes", approvers: tuple[str, ...] = ("carol.diaz@example.com",
-                                                                          "dan.okafor@example.com")) -> Reply:
-    view = ApprovalView(approval_id="apr_1", title="Hold INV-10077", requester="hector.ruiz@example.com",
-                        reason="big", rule="hold-payment-large", mode=mode, approvers=approvers,  # type: ignore[arg-type]
-                        required=2 if mode == "four_eyes" else 1, expires_at=datetime.now(UTC), status="pending",
-                        arguments={"invoice_id": "INV-10077"})
-    return Reply(text="Put invoice INV-10077 on payment hold needs approval", route="approval", approval=view,
-                 tool="hold_payment")
+def approval_reply(
+    mode: str = "four_eyes", approvers: tuple[str, ...] = ("carol.diaz@example.com", "dan.okafor@example.com")
+) -> Reply:
+    view = ApprovalView(
+        approval_id="apr_1",
+        title="Hold INV-10077",
+        requester="hector.ruiz@example.com",
+        reason="big",
+        rule="hold-payment-large",
+        mode=mode,
+        approvers=approvers,  # type: ignore[arg-type]
+        required=2 if mode == "four_eyes" else 1,
+        expires_at=datetime.now(UTC),
+        status="pending",
+        arguments={"invoice_id": "INV-10077"},
+    )
+    return Reply(
+        text="Put invoice INV-10077 on payment hold needs approval",
+        route="approval",
+        approval=view,
+        tool="hold_payment",
+    )
 
 
 def test_a_matching_reply_has_no_problems_and_each_difference_is_named():
     reply = approval_reply()
-    good = {"route": "approval", "tool": "hold_payment", "mode": "four_eyes", "contains": ["inv-10077"],
-            "approvers": ["DAN.OKAFOR@example.com", "carol.diaz@example.com"], "args": {"invoice_id": "INV-10077"}}
+    good = {
+        "route": "approval",
+        "tool": "hold_payment",
+        "mode": "four_eyes",
+        "contains": ["inv-10077"],
+        "approvers": ["DAN.OKAFOR@example.com", "carol.diaz@example.com"],
+        "args": {"invoice_id": "INV-10077"},
+    }
     assert reply_problems(reply, good) == []
-    bad = reply_problems(reply, {"route": "tool", "mode": "approve", "approvers": ["kate.novak@example.com"],
-                                 "args": {"invoice_id": "INV-10042"}, "contains": ["released"]})
+    bad = reply_problems(
+        reply,
+        {
+            "route": "tool",
+            "mode": "approve",
+            "approvers": ["kate.novak@example.com"],
+            "args": {"invoice_id": "INV-10042"},
+            "contains": ["released"],
+        },
+    )
     text = " | ".join(bad)
-    for expected in ("route approval instead of tool", "mode four_eyes instead of approve", "approvers",
-                     "argument invoice_id", "lacks ['released']"):
+    for expected in (
+        "route approval instead of tool",
+        "mode four_eyes instead of approve",
+        "approvers",
+        "argument invoice_id",
+        "lacks ['released']",
+    ):
         assert expected in text
 
 

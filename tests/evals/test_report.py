@@ -13,15 +13,24 @@ from evals.results import CaseResult, SuiteResult, Turn, Usage
 
 
 def sample_suites() -> list[SuiteResult]:
-    knowledge = SuiteResult("knowledge", metrics={"hit_at_5": 0.9, "fact_recall": 0.85, "mrr": 0.8, "cases": 2.0},
-                            cases=[CaseResult("kb-1", ["ap"], True, scores={"hit_at_5": 1.0}),
-                                   CaseResult("kb-2", ["it"], False, "cited <b>x.md</b> | instead", {"hit_at_5": 0.0})],
-                            turns=[Turn("answer", 40.0), Turn("no_answer", 12.0), Turn("answer", 60.0)])
+    knowledge = SuiteResult(
+        "knowledge",
+        metrics={"hit_at_5": 0.9, "fact_recall": 0.85, "mrr": 0.8, "cases": 2.0},
+        cases=[
+            CaseResult("kb-1", ["ap"], True, scores={"hit_at_5": 1.0}),
+            CaseResult("kb-2", ["it"], False, "cited <b>x.md</b> | instead", {"hit_at_5": 0.0}),
+        ],
+        turns=[Turn("answer", 40.0), Turn("no_answer", 12.0), Turn("answer", 60.0)],
+    )
     cases = [CaseResult(f"rt-{i}", [], i != 2, "" if i != 2 else "intent hold", {}) for i in range(4)]
     table = {"hold": {"hold": 1, "release": 1}, "release": {"hold": 0, "release": 2}}
     per_intent = {"hold": {"precision": 1.0, "recall": 0.5, "f1": 0.667, "support": 2}}
-    routing = SuiteResult("routing", metrics={"accuracy": 0.75, "cases": 4.0}, cases=cases,
-                          tables={"confusion": table, "per_intent": per_intent})
+    routing = SuiteResult(
+        "routing",
+        metrics={"accuracy": 0.75, "cases": 4.0},
+        cases=cases,
+        tables={"confusion": table, "per_intent": per_intent},
+    )
     return [knowledge, routing, SuiteResult("knowledge_18f", skipped="corpus not found")]
 
 
@@ -29,8 +38,16 @@ def test_every_report_file_is_written_and_the_html_shows_its_charts(tmp_path: Pa
     suites = sample_suites()
     thresholds = {"knowledge.hit_at_5": Threshold("knowledge.hit_at_5", minimum=0.97)}
     breaches = evaluate(suites, thresholds, {})
-    report = build(suites, usage=Usage(turns=3), thresholds=thresholds, baseline={"routing.accuracy": 0.8},
-                   breaches=breaches, options={"suites": ["knowledge"]}, seconds=1.5, started="2026-01-01T00:00:00")
+    report = build(
+        suites,
+        usage=Usage(turns=3),
+        thresholds=thresholds,
+        baseline={"routing.accuracy": 0.8},
+        breaches=breaches,
+        options={"suites": ["knowledge"]},
+        seconds=1.5,
+        started="2026-01-01T00:00:00",
+    )
     write_json(report, tmp_path / "report.json")
     write_markdown(report, suites, tmp_path / "report.md")
     html_path = write_html(report, suites, thresholds, tmp_path)
@@ -58,8 +75,16 @@ def test_every_report_file_is_written_and_the_html_shows_its_charts(tmp_path: Pa
 
 def test_a_clean_run_reports_a_passed_gate(tmp_path: Path):
     suites = sample_suites()[:1]
-    report = build(suites, usage=Usage(), thresholds={}, baseline={}, breaches=[], options={}, seconds=0.1,
-                   started="2026-01-01T00:00:00")
+    report = build(
+        suites,
+        usage=Usage(),
+        thresholds={},
+        baseline={},
+        breaches=[],
+        options={},
+        seconds=0.1,
+        started="2026-01-01T00:00:00",
+    )
     write_markdown(report, suites, tmp_path / "report.md")
     assert "gate: **PASSED**" in (tmp_path / "report.md").read_text()
     assert "gate passed" in write_html(report, suites, {}, tmp_path).read_text()

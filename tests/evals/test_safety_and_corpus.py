@@ -31,11 +31,23 @@ async def test_the_pii_check_fails_when_a_value_reaches_the_model(tmp_path: Path
     index = env.index([SAMPLE_CORPUS])
     user = "hector.ruiz@example.com"
     cases = [
-        {"id": "iban", "kind": "pii", "user": user, "tags": [],
-         "turns": ["the new IBAN for Globex is DE89 3704 0044 0532 0130 00"], "pii": ["DE89 3704 0044 0532 0130 00"]},
+        {
+            "id": "iban",
+            "kind": "pii",
+            "user": user,
+            "tags": [],
+            "turns": ["the new IBAN for Globex is DE89 3704 0044 0532 0130 00"],
+            "pii": ["DE89 3704 0044 0532 0130 00"],
+        },
         # Names are not redacted before the model sees them, so a "PII" name must be reported as sent.
-        {"id": "name", "kind": "pii", "user": user, "tags": [],
-         "turns": ["please put invoice INV-10077 on hold for Dana Reyes"], "pii": ["Dana Reyes"]},
+        {
+            "id": "name",
+            "kind": "pii",
+            "user": user,
+            "tags": [],
+            "turns": ["please put invoice INV-10077 on hold for Dana Reyes"],
+            "pii": ["Dana Reyes"],
+        },
     ]
     result = await run_safety(env, index, SAMPLE_CORPUS, [], cases, jobs=1, done=lambda: None)
     by_id = {c.id: c for c in result.cases}
@@ -58,8 +70,9 @@ def test_captured_logs_see_our_debug_records_and_restore_levels():
 
 
 class _CountingModel(RecordingChatModel):
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         self.calls.append([str(m.content) for m in messages])
         usage = {"input_tokens": 120, "output_tokens": 8, "total_tokens": 128}
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content="", usage_metadata=usage))])
@@ -86,18 +99,42 @@ def test_corpus_and_dataset_run_the_knowledge_suite_over_any_folder(tmp_path: Pa
     (corpus / "leave").mkdir(parents=True)
     (corpus / "leave" / "annual.md").write_text(
         "# Annual leave\n\nEvery employee at Quillfeather gets 27 days of annual leave per calendar year. "
-        "Requests go through the Tallyho portal at least two weeks ahead.\n")
+        "Requests go through the Tallyho portal at least two weeks ahead.\n"
+    )
     (corpus / "travel.md").write_text("# Travel\n\nTrain travel is booked in standard class through Wayfarer.\n")
     questions = tmp_path / "quill-questions.jsonl"
-    rows = [{"id": "q-1", "question": "How many days of annual leave do employees get?", "expect": "answer",
-             "expected_sources": ["leave/annual.md"], "facts": ["27 days"], "tags": []},
-            {"id": "q-2", "question": "What's the weather in Lisbon tomorrow?", "expect": "no_answer",
-             "expected_sources": [], "facts": [], "tags": []}]
+    rows = [
+        {
+            "id": "q-1",
+            "question": "How many days of annual leave do employees get?",
+            "expect": "answer",
+            "expected_sources": ["leave/annual.md"],
+            "facts": ["27 days"],
+            "tags": [],
+        },
+        {
+            "id": "q-2",
+            "question": "What's the weather in Lisbon tomorrow?",
+            "expect": "no_answer",
+            "expected_sources": [],
+            "facts": [],
+            "tags": [],
+        },
+    ]
     questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     thresholds = tmp_path / "none.yaml"
     thresholds.write_text("metrics: {}\n")
-    code, _ = run_eval(tmp_path, "--corpus", str(corpus), "--dataset", str(questions), "--thresholds",
-                       str(thresholds), "--out", str(tmp_path / "out"))
+    code, _ = run_eval(
+        tmp_path,
+        "--corpus",
+        str(corpus),
+        "--dataset",
+        str(questions),
+        "--thresholds",
+        str(thresholds),
+        "--out",
+        str(tmp_path / "out"),
+    )
     data = report(tmp_path / "out")
     suite = data["suites"]["knowledge_quill_questions"]
     assert [c["id"] for c in suite["cases"]] == ["q-1", "q-2"]

@@ -36,6 +36,7 @@ async def test_postgres_checkpointer_conforms():
         conn.execute(f'CREATE DATABASE "{database}"')
     url = PG_URL.rsplit("/", 1)[0] + f"/{database}"
     try:
+
         @checkpointer_test(name="deskhand-postgres")
         async def factory():
             async with open_checkpointer(url, Path("unused")) as saver:

@@ -44,8 +44,11 @@ class FlakyProxy:
             return web.Response(status=503, text="service unavailable")
         if self.scim_500_next:
             self.scim_500_next -= 1
-            error = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "500",
-                     "detail": "internal error"}
+            error = {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "500",
+                "detail": "internal error",
+            }
             return web.json_response(error, status=500, content_type="application/scim+json")
         if self.hang_next:
             self.hang_next -= 1
@@ -53,14 +56,20 @@ class FlakyProxy:
             return web.Response(status=504)
         if self.hide_searches and request.method == "GET" and "filter" in request.query:
             self.hide_searches -= 1
-            empty = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0,
-                     "itemsPerPage": 0, "startIndex": 1, "Resources": []}
+            empty = {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                "totalResults": 0,
+                "itemsPerPage": 0,
+                "startIndex": 1,
+                "Resources": [],
+            }
             return web.json_response(empty, content_type="application/scim+json")
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
-        async with aiohttp.ClientSession() as session, session.request(
-            request.method, self.upstream + request.path_qs, data=body, headers=headers
-        ) as upstream:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(request.method, self.upstream + request.path_qs, data=body, headers=headers) as upstream,
+        ):
             payload = await upstream.read()
             status = upstream.status
             content_type = upstream.headers.get("Content-Type", "application/scim+json")
@@ -110,8 +119,9 @@ def directory(make_scim_server: Callable[..., str], directory_factory: Callable[
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def readonly_ledger(request: pytest.FixtureRequest, sample_data_dir: Path, pg_base_url: str,
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+def readonly_ledger(
+    request: pytest.FixtureRequest, sample_data_dir: Path, pg_base_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Ledger]:
     """The sample ledger shared by a module's read-only tests (never write through it)."""
     if request.param == "sqlite":
         built = build_ledger(f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ro.db'}", sample_data_dir)
@@ -131,4 +141,3 @@ def ledger(request: pytest.FixtureRequest, sample_data_dir: Path) -> Iterator[Le
     built = build_ledger(url, sample_data_dir)
     yield built
     built.close()
-

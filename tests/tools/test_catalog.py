@@ -21,8 +21,12 @@ READ = ToolContext(requester="bob.martin@example.com")
 
 
 @pytest.fixture
-async def tools(make_scim_server: Callable[..., str], directory_factory: Callable[..., Directory],
-                sqlite_url: str, sample_data_dir: Path) -> AsyncIterator[dict[str, ToolSpec]]:
+async def tools(
+    make_scim_server: Callable[..., str],
+    directory_factory: Callable[..., Directory],
+    sqlite_url: str,
+    sample_data_dir: Path,
+) -> AsyncIterator[dict[str, ToolSpec]]:
     ledger = build_ledger(sqlite_url, sample_data_dir)
     yield build_tools(directory_factory(make_scim_server()), ledger)
     ledger.close()
@@ -35,8 +39,7 @@ def _json_round_trip(result: ToolResult) -> dict[str, object]:
 async def test_catalog_names_flags_and_model_facing_schemas(tools: dict[str, ToolSpec]) -> None:
     assert tuple(tools) == TOOL_NAMES
     assert {n for n, s in tools.items() if s.read_only} == {"find_user", "invoice_status", "vendor_payments"}
-    assert {n for n, s in tools.items() if not s.sensitive} == {"add_to_group", "remove_from_group",
-                                                                 "deactivate_user"}
+    assert {n for n, s in tools.items() if not s.sensitive} == {"add_to_group", "remove_from_group", "deactivate_user"}
     for spec in tools.values():
         schema = spec.args_model.model_json_schema()
         assert spec.description and len(spec.description) > 40
@@ -52,8 +55,10 @@ async def test_read_tools_answer_with_json_safe_data(tools: dict[str, ToolSpec])
     assert "manager Carol Diaz" in found.summary
     invoice = await tools["invoice_status"].run({"invoice_id": "inv-10077"}, READ)
     assert invoice.ok
-    assert invoice.summary == ("INV-10077 from Wayne Facilities: $48,250.00, due 08 Dec 2026, approved. "
-                               "Scheduled for the payment run on Tue 08 Dec 2026.")
+    assert invoice.summary == (
+        "INV-10077 from Wayne Facilities: $48,250.00, due 08 Dec 2026, approved. "
+        "Scheduled for the payment run on Tue 08 Dec 2026."
+    )
     data = _json_round_trip(invoice)["data"]
     assert data == invoice.data
     assert invoice.data["invoice"]["amount"] == "48250.00"
@@ -64,8 +69,13 @@ async def test_read_tools_answer_with_json_safe_data(tools: dict[str, ToolSpec])
 
 
 async def test_write_tools_run_once_per_idempotency_key(tools: dict[str, ToolSpec]) -> None:
-    args = {"given_name": "Dana", "family_name": "Reyes", "department": "Finance", "start_date": "2026-11-30",
-            "manager_email": "erin.walsh@example.com"}
+    args = {
+        "given_name": "Dana",
+        "family_name": "Reyes",
+        "department": "Finance",
+        "start_date": "2026-11-30",
+        "manager_email": "erin.walsh@example.com",
+    }
     first = await tools["create_user"].run(args, HECTOR)
     again = await tools["create_user"].run(args, HECTOR)
     assert first.ok and first.data["created"] is True and first.data["person"]["email"] == "dana.reyes@example.com"
@@ -87,8 +97,9 @@ async def test_write_tools_run_once_per_idempotency_key(tools: dict[str, ToolSpe
     assert replay.summary == hold.summary and replay.data["hold"]["replayed"] is True
     release_ctx = ToolContext(requester="carol.diaz@example.com", idempotency_key="approval-8")
     released = await tools["release_hold"].run({"invoice_id": "INV-10077"}, release_ctx)
-    assert released.summary == ("Released the hold on INV-10077 (Wayne Facilities); it will be paid in the run "
-                                "of 08 Dec 2026.")
+    assert released.summary == (
+        "Released the hold on INV-10077 (Wayne Facilities); it will be paid in the run of 08 Dec 2026."
+    )
 
 
 async def test_bank_change_tool_masks_everything(tools: dict[str, ToolSpec]) -> None:
@@ -99,11 +110,15 @@ async def test_bank_change_tool_masks_everything(tools: dict[str, ToolSpec]) -> 
     assert "current account ••••4821 until the AP team has verified the change" in result.summary
     blob = json.dumps(_json_round_trip(result))
     assert "123456789" not in blob and "021000021" not in blob
-    assert spec.redact(args) == {"vendor": "acme corp", "account_number": "••••6789",
-                                 "routing_number": "••••0021"}
+    assert spec.redact(args) == {"vendor": "acme corp", "account_number": "••••6789", "routing_number": "••••0021"}
     parsed = spec.parse(args)
-    assert spec.redact(parsed) == {"vendor": "acme corp", "account_number": "••••6789",
-                                   "routing_number": "••••0021", "iban": None, "bic": None}
+    assert spec.redact(parsed) == {
+        "vendor": "acme corp",
+        "account_number": "••••6789",
+        "routing_number": "••••0021",
+        "iban": None,
+        "bic": None,
+    }
     assert spec.facts is not None and await spec.facts(args) == {"vendor": "Acme Corp"}
 
 
@@ -111,11 +126,17 @@ async def test_facts_for_the_policy(tools: dict[str, ToolSpec]) -> None:
     facts = await tools["hold_payment"].facts({"invoice_id": "INV-10077", "reason": "x" * 5})
     assert facts["amount"] == "48250.00" and facts["currency"] == "USD" and facts["vendor"] == "Wayne Facilities"
     group = await tools["add_to_group"].facts({"email": "tom.becker@example.com", "group": "VPN Users"})
-    assert group == {"person": "tom.becker@example.com", "person_name": "Tom Becker", "group": "vpn-users",
-                     "group_display_name": "VPN Users", "group_owners": ["alice.nguyen@example.com"],
-                     "is_member": False}
-    joiner = await tools["create_user"].facts({"given_name": "José", "family_name": "Ñúñez",
-                                               "department": "Sales", "start_date": "2026-12-01"})
+    assert group == {
+        "person": "tom.becker@example.com",
+        "person_name": "Tom Becker",
+        "group": "vpn-users",
+        "group_display_name": "VPN Users",
+        "group_owners": ["alice.nguyen@example.com"],
+        "is_member": False,
+    }
+    joiner = await tools["create_user"].facts(
+        {"given_name": "José", "family_name": "Ñúñez", "department": "Sales", "start_date": "2026-12-01"}
+    )
     assert joiner["email"] == "jose.nunez@example.com"
     missing = await tools["release_hold"].facts({"invoice_id": "INV-99999"})
     assert missing == {"error": "not_found", "message": "There is no invoice INV-99999 in the ledger."}
@@ -124,15 +145,31 @@ async def test_facts_for_the_policy(tools: dict[str, ToolSpec]) -> None:
 async def test_expected_errors_are_clear_results(tools: dict[str, ToolSpec]) -> None:
     cases = [
         ("invoice_status", {"invoice_id": "INV-99999"}, "not_found", "There is no invoice INV-99999 in the ledger."),
-        ("add_to_group", {"email": "bob.martin@example.com", "group": "marketing"}, "not_found",
-         "There is no group called 'marketing' in the directory."),
-        ("hold_payment", {"invoice_id": "INV-10001", "reason": "late"}, "not_allowed",
-         "INV-10001 was already paid in the payment run of 01 Oct 2026; a hold can no longer stop it. "
-         "Ask the AP team about recalling the payment."),
-        ("vendor_bank_change", {"vendor": "Globex", "iban": "GB82 WEST 1234 5698 7654 33"}, "invalid_request",
-         "That IBAN is not valid (its check digits do not match)."),
-        ("vendor_payments", {"vendor": "Massive Dynamic"}, "not_found",
-         "There is no vendor called 'Massive Dynamic' in the ledger."),
+        (
+            "add_to_group",
+            {"email": "bob.martin@example.com", "group": "marketing"},
+            "not_found",
+            "There is no group called 'marketing' in the directory.",
+        ),
+        (
+            "hold_payment",
+            {"invoice_id": "INV-10001", "reason": "late"},
+            "not_allowed",
+            "INV-10001 was already paid in the payment run of 01 Oct 2026; a hold can no longer stop it. "
+            "Ask the AP team about recalling the payment.",
+        ),
+        (
+            "vendor_bank_change",
+            {"vendor": "Globex", "iban": "GB82 WEST 1234 5698 7654 33"},
+            "invalid_request",
+            "That IBAN is not valid (its check digits do not match).",
+        ),
+        (
+            "vendor_payments",
+            {"vendor": "Massive Dynamic"},
+            "not_found",
+            "There is no vendor called 'Massive Dynamic' in the ledger.",
+        ),
     ]
     for name, args, kind, message in cases:
         result = await tools[name].run(args, HECTOR)
@@ -145,8 +182,9 @@ async def test_invalid_arguments_name_the_field(tools: dict[str, ToolSpec]) -> N
     assert not result.ok and result.data == {"error": "invalid_arguments", "fields": ["email"]}
     assert result.summary.startswith("Some details are missing or invalid — email:")
     result = await tools["invoice_status"].run({"invoice_id": "the big one"}, READ)
-    assert result.summary == ("Some details are missing or invalid — invoice id: should be an invoice number "
-                              "such as INV-10042.")
+    assert result.summary == (
+        "Some details are missing or invalid — invoice id: should be an invoice number such as INV-10042."
+    )
     result = await tools["vendor_bank_change"].run({"vendor": "Acme", "account_number": "1", "iban": "x"}, HECTOR)
     assert not result.ok and "either account_number" in result.summary
 
@@ -194,8 +232,14 @@ async def test_langchain_tools_share_schemas_and_inject_the_caller(tools: dict[s
     assert isinstance(call_schema, type) and issubclass(call_schema, BaseModel)
     assert set(call_schema.model_json_schema()["properties"]) == {"invoice_id", "reason"}
     assert hold.description == tools["hold_payment"].description
-    message = await hold.ainvoke({"name": "hold_payment", "args": {"invoice_id": "INV-10042", "reason": "check PO"},
-                                  "id": "call-1", "type": "tool_call"})
+    message = await hold.ainvoke(
+        {
+            "name": "hold_payment",
+            "args": {"invoice_id": "INV-10042", "reason": "check PO"},
+            "id": "call-1",
+            "type": "tool_call",
+        }
+    )
     assert isinstance(message, ToolMessage)
     assert str(message.content).startswith("Put INV-10042 (Acme Corp, $3,480.00) on hold")
     assert isinstance(message.artifact, ToolResult) and message.artifact.ok

@@ -14,8 +14,9 @@ from tools.directory_types import DirectoryError, NotFound
 START = date(2026, 11, 30)
 
 
-async def test_get_returns_person_with_manager_and_department(scim_server_url: str,
-                                                              directory_factory: Callable[..., Directory]) -> None:
+async def test_get_returns_person_with_manager_and_department(
+    scim_server_url: str, directory_factory: Callable[..., Directory]
+) -> None:
     directory = directory_factory(scim_server_url)
     person = await directory.get("Hector.Ruiz@example.com")
     assert person is not None
@@ -24,8 +25,9 @@ async def test_get_returns_person_with_manager_and_department(scim_server_url: s
     assert await directory.get("nobody@example.com") is None
 
 
-async def test_find_users_by_email_name_and_typo(scim_server_url: str,
-                                                 directory_factory: Callable[..., Directory]) -> None:
+async def test_find_users_by_email_name_and_typo(
+    scim_server_url: str, directory_factory: Callable[..., Directory]
+) -> None:
     directory = directory_factory(scim_server_url)
     assert [p.email for p in await directory.find_users("maya.patel@example.com")] == ["maya.patel@example.com"]
     assert [p.email for p in await directory.find_users("Maya Patel")] == ["maya.patel@example.com"]
@@ -37,18 +39,29 @@ async def test_find_users_by_email_name_and_typo(scim_server_url: str,
     assert await directory.find_users("Zebulon Quartermaine") == []
 
 
-async def test_filter_injection_in_lookup_matches_nothing(scim_server_url: str,
-                                                          directory_factory: Callable[..., Directory]) -> None:
+async def test_filter_injection_in_lookup_matches_nothing(
+    scim_server_url: str, directory_factory: Callable[..., Directory]
+) -> None:
     directory = directory_factory(scim_server_url)
     assert await directory.get('x" or userName pr or userName eq "y') is None
 
 
-async def test_groups_owners_members_and_manager(scim_server_url: str,
-                                                 directory_factory: Callable[..., Directory]) -> None:
+async def test_groups_owners_members_and_manager(
+    scim_server_url: str, directory_factory: Callable[..., Directory]
+) -> None:
     directory = directory_factory(scim_server_url)
     groups = {g.name: g for g in await directory.groups()}
-    assert set(groups) == {"engineering", "finance", "hr", "sales", "design", "it-admins", "vpn-users",
-                           "ap-team", "ap-leads"}
+    assert set(groups) == {
+        "engineering",
+        "finance",
+        "hr",
+        "sales",
+        "design",
+        "it-admins",
+        "vpn-users",
+        "ap-team",
+        "ap-leads",
+    }
     assert groups["vpn-users"].display_name == "VPN Users"
     assert groups["vpn-users"].owners == ("alice.nguyen@example.com",)
     assert await directory.group_owners("ap-leads") == ["kate.novak@example.com"]
@@ -60,11 +73,24 @@ async def test_groups_owners_members_and_manager(scim_server_url: str,
 
 
 async def test_create_user_is_idempotent_on_retry(directory: Directory) -> None:
-    first, created = await directory.create_user("Dana", "Reyes", "dana.reyes@example.com", "Finance", START,
-                                                 "erin.walsh@example.com", idempotency_key="approval-1")
-    again, created_again = await directory.create_user("Dana", "Reyes", "dana.reyes@example.com", "Finance",
-                                                       START, "erin.walsh@example.com",
-                                                       idempotency_key="approval-1")
+    first, created = await directory.create_user(
+        "Dana",
+        "Reyes",
+        "dana.reyes@example.com",
+        "Finance",
+        START,
+        "erin.walsh@example.com",
+        idempotency_key="approval-1",
+    )
+    again, created_again = await directory.create_user(
+        "Dana",
+        "Reyes",
+        "dana.reyes@example.com",
+        "Finance",
+        START,
+        "erin.walsh@example.com",
+        idempotency_key="approval-1",
+    )
     assert created and created_again  # the retry replays the first result
     assert again.id == first.id
     assert first.manager_email == "erin.walsh@example.com" and first.department == "Finance"
@@ -73,19 +99,23 @@ async def test_create_user_is_idempotent_on_retry(directory: Directory) -> None:
 
 
 async def test_create_existing_user_returns_it_without_duplicate(directory: Directory) -> None:
-    person, created = await directory.create_user("Bob", "Martin", "bob.martin@example.com", "Engineering",
-                                                  START, None, idempotency_key="other-key")
+    person, created = await directory.create_user(
+        "Bob", "Martin", "bob.martin@example.com", "Engineering", START, None, idempotency_key="other-key"
+    )
     assert not created
     assert person.title == "Software Engineer"  # the existing account, untouched
     assert len([p for p in await directory.known_people() if p.email == "bob.martin@example.com"]) == 1
 
 
 async def test_concurrent_creates_make_one_user(directory: Directory) -> None:
-    results = await asyncio.gather(*(
-        directory.create_user("Lena", "Ortiz", "lena.ortiz@example.com", "Sales", START, None,
-                              idempotency_key=f"race-{i}")
-        for i in range(4)
-    ))
+    results = await asyncio.gather(
+        *(
+            directory.create_user(
+                "Lena", "Ortiz", "lena.ortiz@example.com", "Sales", START, None, idempotency_key=f"race-{i}"
+            )
+            for i in range(4)
+        )
+    )
     assert len({person.id for person, _ in results}) == 1
     assert sum(created for _, created in results) == 1
     assert len([p for p in await directory.known_people() if p.email == "lena.ortiz@example.com"]) == 1
@@ -93,29 +123,31 @@ async def test_concurrent_creates_make_one_user(directory: Directory) -> None:
 
 async def test_create_with_unknown_manager_is_refused(directory: Directory) -> None:
     with pytest.raises(NotFound, match=r"manager ghost@example\.com is not in the directory"):
-        await directory.create_user("A", "B", "a.b@example.com", "IT", START, "ghost@example.com",
-                                    idempotency_key="k")
+        await directory.create_user("A", "B", "a.b@example.com", "IT", START, "ghost@example.com", idempotency_key="k")
     assert await directory.get("a.b@example.com") is None
 
 
 async def test_group_membership_add_remove_idempotent(directory: Directory) -> None:
     assert await directory.add_to_group("tom.becker@example.com", "vpn-users") == (
-        "Added Tom Becker (tom.becker@example.com) to VPN Users.")
+        "Added Tom Becker (tom.becker@example.com) to VPN Users."
+    )
     assert "tom.becker@example.com" in await directory.group_members("vpn-users")
     assert await directory.add_to_group("tom.becker@example.com", "VPN Users") == (
-        "Tom Becker is already a member of VPN Users.")
+        "Tom Becker is already a member of VPN Users."
+    )
     members = await directory.group_members("vpn-users")
     assert members.count("tom.becker@example.com") == 1
     assert await directory.remove_from_group("tom.becker@example.com", "vpn-users") == (
-        "Removed Tom Becker (tom.becker@example.com) from VPN Users.")
+        "Removed Tom Becker (tom.becker@example.com) from VPN Users."
+    )
     assert await directory.remove_from_group("tom.becker@example.com", "vpn-users") == (
-        "Tom Becker is not a member of VPN Users.")
+        "Tom Becker is not a member of VPN Users."
+    )
     assert "tom.becker@example.com" not in await directory.group_members("vpn-users")
 
 
 async def test_group_name_typo_is_tolerated_but_unknown_group_is_not(directory: Directory) -> None:
-    assert "already a member of Engineering" in await directory.add_to_group("bob.martin@example.com",
-                                                                             "enginering")
+    assert "already a member of Engineering" in await directory.add_to_group("bob.martin@example.com", "enginering")
     with pytest.raises(NotFound) as caught:
         await directory.add_to_group("bob.martin@example.com", "marketing")
     assert caught.value.message.startswith("There is no group called 'marketing'")
@@ -130,7 +162,8 @@ async def test_unknown_person_gets_a_suggestion(directory: Directory) -> None:
 
 async def test_deactivate_is_idempotent_and_blocks_group_adds(directory: Directory) -> None:
     assert await directory.deactivate_user("ivy.chen@example.com") == (
-        "Deactivated Ivy Chen's account (ivy.chen@example.com).")
+        "Deactivated Ivy Chen's account (ivy.chen@example.com)."
+    )
     assert await directory.deactivate_user("ivy.chen@example.com") == "Ivy Chen's account is already deactivated."
     person = await directory.get("ivy.chen@example.com")
     assert person is not None and person.active is False
@@ -138,12 +171,14 @@ async def test_deactivate_is_idempotent_and_blocks_group_adds(directory: Directo
         await directory.add_to_group("ivy.chen@example.com", "vpn-users")
 
 
-async def test_writes_by_one_client_are_seen_by_another(make_scim_server: Callable[..., str],
-                                                        directory_factory: Callable[..., Directory]) -> None:
+async def test_writes_by_one_client_are_seen_by_another(
+    make_scim_server: Callable[..., str], directory_factory: Callable[..., Directory]
+) -> None:
     url = make_scim_server()
     writer, reader = directory_factory(url), directory_factory(url)
     assert "maya.patel@example.com" not in await reader.group_members("design")  # warms the reader's cache
-    await writer.create_user("Pia", "Lund", "pia.lund@example.com", "Design", START, "zoe.adams@example.com",
-                             idempotency_key="pia")
+    await writer.create_user(
+        "Pia", "Lund", "pia.lund@example.com", "Design", START, "zoe.adams@example.com", idempotency_key="pia"
+    )
     await writer.add_to_group("pia.lund@example.com", "design")
     assert "pia.lund@example.com" in await reader.group_members("design")  # unknown member → cache refresh

@@ -18,8 +18,9 @@ from tools.scim_calls import RetryPolicy, scim_call
 START = date(2026, 12, 1)
 
 
-async def test_transient_503s_are_retried_then_succeed(flaky_proxy: FlakyProxy,
-                                                       directory_factory: Callable[..., Directory]) -> None:
+async def test_transient_503s_are_retried_then_succeed(
+    flaky_proxy: FlakyProxy, directory_factory: Callable[..., Directory]
+) -> None:
     directory = directory_factory(flaky_proxy.url)
     flaky_proxy.fail_next = 2
     person = await directory.get("alice.nguyen@example.com")
@@ -28,16 +29,18 @@ async def test_transient_503s_are_retried_then_succeed(flaky_proxy: FlakyProxy,
     assert len(lookups) == 3 and lookups[0] == lookups[2]  # two 503s, then the same request got through
 
 
-async def test_scim_500_error_bodies_are_retried(flaky_proxy: FlakyProxy,
-                                                 directory_factory: Callable[..., Directory]) -> None:
+async def test_scim_500_error_bodies_are_retried(
+    flaky_proxy: FlakyProxy, directory_factory: Callable[..., Directory]
+) -> None:
     directory = directory_factory(flaky_proxy.url)
     flaky_proxy.scim_500_next = 1
     assert await directory.get("noah.schmidt@example.com") is not None
     assert len([path for _, path in flaky_proxy.seen if "filter=" in path]) == 2
 
 
-async def test_persistent_5xx_gives_a_clear_unavailable_error(flaky_proxy: FlakyProxy,
-                                                              directory_factory: Callable[..., Directory]) -> None:
+async def test_persistent_5xx_gives_a_clear_unavailable_error(
+    flaky_proxy: FlakyProxy, directory_factory: Callable[..., Directory]
+) -> None:
     directory = directory_factory(flaky_proxy.url)
     flaky_proxy.fail_next = 100
     with pytest.raises(DirectoryUnavailable) as caught:
@@ -48,8 +51,9 @@ async def test_persistent_5xx_gives_a_clear_unavailable_error(flaky_proxy: Flaky
     assert len(flaky_proxy.seen) == 3  # exactly the configured attempts, then it stops
 
 
-async def test_timeouts_are_retried_then_reported(flaky_proxy: FlakyProxy,
-                                                  directory_factory: Callable[..., Directory]) -> None:
+async def test_timeouts_are_retried_then_reported(
+    flaky_proxy: FlakyProxy, directory_factory: Callable[..., Directory]
+) -> None:
     quick = RetryPolicy(attempts=2, initial_wait_s=0.01, max_wait_s=0.02, timeout_s=0.3)
     directory = directory_factory(flaky_proxy.url, retry=quick)
     flaky_proxy.hang_next = 1
@@ -70,12 +74,14 @@ async def test_connection_refused_is_unavailable(directory_factory: Callable[...
     assert time.monotonic() - started < 5  # short waits: the user hears back quickly
 
 
-async def test_lost_create_response_does_not_duplicate(flaky_proxy: FlakyProxy,
-                                                       directory_factory: Callable[..., Directory]) -> None:
+async def test_lost_create_response_does_not_duplicate(
+    flaky_proxy: FlakyProxy, directory_factory: Callable[..., Directory]
+) -> None:
     directory = directory_factory(flaky_proxy.url)
     flaky_proxy.lose_post_responses = 1  # the server creates the user, the client sees a 502
-    person, created = await directory.create_user("Quinn", "Baker", "quinn.baker@example.com", "Design", START,
-                                                  None, idempotency_key="lost-response")
+    person, created = await directory.create_user(
+        "Quinn", "Baker", "quinn.baker@example.com", "Design", START, None, idempotency_key="lost-response"
+    )
     assert created  # recognised by its idempotency key as our own creation
     posts = [path for method, path in flaky_proxy.forwarded if method == "POST" and path.endswith("/Users")]
     assert len(posts) == 1
@@ -87,14 +93,16 @@ async def test_409_from_a_lagging_search_returns_the_existing_user(
 ) -> None:
     directory = directory_factory(flaky_proxy.url)
     flaky_proxy.hide_searches = 1  # the first lookup misses Sam, so the create hits a 409
-    person, created = await directory.create_user("Sam", "Taylor", "sam.taylor@example.com", "Engineering",
-                                                  START, None, idempotency_key="k-409")
+    person, created = await directory.create_user(
+        "Sam", "Taylor", "sam.taylor@example.com", "Engineering", START, None, idempotency_key="k-409"
+    )
     assert not created and person.title == "Software Engineer"
     assert ("POST", "/v2/Users") in flaky_proxy.forwarded
 
 
-async def test_conflict_and_not_found_messages(scim_server_url: str,
-                                               directory_factory: Callable[..., Directory]) -> None:
+async def test_conflict_and_not_found_messages(
+    scim_server_url: str, directory_factory: Callable[..., Directory]
+) -> None:
     directory = directory_factory(scim_server_url)
     user = User[EnterpriseUser].model_validate({"userName": "carol.diaz@example.com"})
     with pytest.raises(Conflict) as conflict:

@@ -23,13 +23,21 @@ START = date(2026, 12, 7)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_embedded_directory_is_seeded_and_persists_across_instances(tmp_path: Path,
-                                                                          sample_data_dir: Path) -> None:
+async def test_embedded_directory_is_seeded_and_persists_across_instances(
+    tmp_path: Path, sample_data_dir: Path
+) -> None:
     first = build_directory(None, None, tmp_path, sample_data_dir)
     try:
         assert await first.group_owners("ap-leads") == ["kate.novak@example.com"]
-        await first.create_user("Dana", "Reyes", "dana.reyes@example.com", "Finance", START,
-                                "erin.walsh@example.com", idempotency_key="embedded-1")
+        await first.create_user(
+            "Dana",
+            "Reyes",
+            "dana.reyes@example.com",
+            "Finance",
+            START,
+            "erin.walsh@example.com",
+            idempotency_key="embedded-1",
+        )
         await first.add_to_group("dana.reyes@example.com", "finance")
         await first.deactivate_user("ethan.cole@example.com")
     finally:
@@ -43,8 +51,15 @@ async def test_embedded_directory_is_seeded_and_persists_across_instances(tmp_pa
         assert dana is not None and dana.manager_email == "erin.walsh@example.com"
         assert "dana.reyes@example.com" in await second.group_members("finance")
         # Replaying the same request in a new process does not create a second Dana.
-        again, created = await second.create_user("Dana", "Reyes", "dana.reyes@example.com", "Finance", START,
-                                                  "erin.walsh@example.com", idempotency_key="embedded-1")
+        again, created = await second.create_user(
+            "Dana",
+            "Reyes",
+            "dana.reyes@example.com",
+            "Finance",
+            START,
+            "erin.walsh@example.com",
+            idempotency_key="embedded-1",
+        )
         assert created and again.id == dana.id
         assert len([p for p in await second.known_people() if p.email == "dana.reyes@example.com"]) == 1
     finally:
@@ -68,8 +83,7 @@ async def test_two_live_instances_see_each_others_writes(tmp_path: Path, sample_
         await two.aclose()
 
 
-async def test_a_separate_process_and_a_live_instance_share_the_store(tmp_path: Path,
-                                                                    sample_data_dir: Path) -> None:
+async def test_a_separate_process_and_a_live_instance_share_the_store(tmp_path: Path, sample_data_dir: Path) -> None:
     script = textwrap.dedent("""
         import asyncio, sys
         from pathlib import Path
@@ -110,13 +124,15 @@ async def test_a_separate_process_and_a_live_instance_share_the_store(tmp_path: 
 async def test_alternative_sample_data_folder(tmp_path: Path) -> None:
     data = tmp_path / "acme-data"
     data.mkdir()
-    (data / "directory.yaml").write_text(textwrap.dedent("""
+    (data / "directory.yaml").write_text(
+        textwrap.dedent("""
         people:
           - {given_name: Ada, family_name: Lovelace, email: ada@acme.example.org, title: CTO, department: R&D}
           - {given_name: Charles, family_name: Babbage, email: charles@acme.example.org, manager: ada@acme.example.org}
         groups:
           - {name: engines, display_name: Engines, owners: [ada@acme.example.org], members: [charles@acme.example.org]}
-    """))
+    """)
+    )
     directory = build_directory(None, None, tmp_path / "state", data)
     try:
         assert [p.email for p in await directory.known_people()] == ["ada@acme.example.org", "charles@acme.example.org"]
@@ -148,8 +164,12 @@ async def test_a_locked_store_reports_unavailable_and_cancelled_waits_free_the_l
     from tools.scim_store import EMBEDDED_URL, EmbeddedScimTransport
 
     transport = EmbeddedScimTransport(tmp_path / "directory.json", directory_data, lock_timeout_s=0.3)
-    directory = Directory(EMBEDDED_URL, groups_meta=directory_data.groups, transport=transport,
-                          retry=RetryPolicy(attempts=2, initial_wait_s=0.01, max_wait_s=0.02))
+    directory = Directory(
+        EMBEDDED_URL,
+        groups_meta=directory_data.groups,
+        transport=transport,
+        retry=RetryPolicy(attempts=2, initial_wait_s=0.01, max_wait_s=0.02),
+    )
     other_process = filelock.FileLock(str(tmp_path / "directory.json.lock"))  # its own descriptor
     try:
         assert await directory.get("bob.martin@example.com") is not None  # seeded
@@ -171,7 +191,8 @@ async def test_a_locked_store_reports_unavailable_and_cancelled_waits_free_the_l
                 await waiting
         # The other process let go: our next write must get the lock (the cancelled wait did not keep it).
         assert await directory.add_to_group("tom.becker@example.com", "vpn-users") == (
-            "Added Tom Becker (tom.becker@example.com) to VPN Users.")
+            "Added Tom Becker (tom.becker@example.com) to VPN Users."
+        )
         assert "tom.becker@example.com" not in await directory.group_members("design")
         # …and another process can still take it: nothing is left holding the lock.
         probe = filelock.FileLock(str(tmp_path / "directory.json.lock"), timeout=5)

@@ -52,7 +52,8 @@ def test_vendor_payments_lists_open_invoices_and_next_run(readonly_ledger: Ledge
     assert summary.next_payment_date == date(2026, 12, 3)
     assert "INV-10042" in summary.next_payment_invoices
     assert summary.next_payment_amount == sum(
-        (readonly_ledger.invoice_status(i).amount for i in summary.next_payment_invoices), Decimal("0"))
+        (readonly_ledger.invoice_status(i).amount for i in summary.next_payment_invoices), Decimal("0")
+    )
 
 
 def test_a_hold_moves_the_next_payment_date(ledger: Ledger) -> None:
@@ -142,8 +143,9 @@ def test_concurrent_holds_with_different_keys_place_one_hold(ledger: Ledger) -> 
     counter = iter(range(100))
 
     def hold() -> str:
-        return ledger.hold_payment("INV-10056", "check", "carol.diaz@example.com",
-                                   idempotency_key=f"k{next(counter)}").outcome
+        return ledger.hold_payment(
+            "INV-10056", "check", "carol.diaz@example.com", idempotency_key=f"k{next(counter)}"
+        ).outcome
 
     assert _race(5, hold) == ["already_held"] * 4 + ["placed"]
 
@@ -156,13 +158,23 @@ def test_holds_on_paid_or_rejected_invoices_are_refused(ledger: Ledger) -> None:
 
 
 def test_bank_change_never_touches_the_live_account_and_masks_digits(ledger: Ledger) -> None:
-    change = ledger.request_bank_change("Acme", account_number="0001 2345 6789", routing_number="021000021",
-                                        by="hector.ruiz@example.com", idempotency_key="bank-1")
+    change = ledger.request_bank_change(
+        "Acme",
+        account_number="0001 2345 6789",
+        routing_number="021000021",
+        by="hector.ruiz@example.com",
+        idempotency_key="bank-1",
+    )
     assert change.id == "BCR-00001" and change.status == "pending_verification"
     assert (change.new_account, change.routing_hint, change.current_account) == ("••••6789", "••••0021", "••••4821")
     assert "123456789" not in repr(change) and "021000021" not in repr(change)
-    replay = ledger.request_bank_change("Acme", account_number="000123456789", routing_number="021000021",
-                                        by="hector.ruiz@example.com", idempotency_key="bank-1")
+    replay = ledger.request_bank_change(
+        "Acme",
+        account_number="000123456789",
+        routing_number="021000021",
+        by="hector.ruiz@example.com",
+        idempotency_key="bank-1",
+    )
     assert replay.replayed and replay.id == change.id
     with ledger._sessions() as session:
         assert session.scalar(select(Vendor.bank_account_last4).where(Vendor.name == "Acme Corp")) == "4821"
@@ -171,19 +183,27 @@ def test_bank_change_never_touches_the_live_account_and_masks_digits(ledger: Led
     assert "123456789" not in stored and "021000021" not in stored
     assert [v.bank_account for v in ledger.vendors() if v.name == "Acme Corp"] == ["••••4821"]
 
-    iban = ledger.request_bank_change("Globex", iban="GB82 WEST 1234 5698 7654 32", bic="NWBKGB2L",
-                                      by="dan.okafor@example.com", idempotency_key="bank-2")
+    iban = ledger.request_bank_change(
+        "Globex",
+        iban="GB82 WEST 1234 5698 7654 32",
+        bic="NWBKGB2L",
+        by="dan.okafor@example.com",
+        idempotency_key="bank-2",
+    )
     assert (iban.account_kind, iban.new_account, iban.routing_hint) == ("iban", "••••5432", "NWBK…")
 
 
-@pytest.mark.parametrize(("details", "message"), [
-    ({"iban": "GB82 WEST 1234 5698 7654 33"}, "IBAN is not valid"),
-    ({"account_number": "123456789", "routing_number": "021000022"}, "not a valid 9-digit ABA routing"),
-    ({"account_number": "123456789"}, "needs the 9-digit ABA routing number"),
-    ({"account_number": "12AB", "routing_number": "021000021"}, "4 to 17 digits"),
-    ({"iban": "GB82WEST12345698765432", "bic": "NW!"}, "BIC/SWIFT code is not valid"),
-    ({}, "either a bank account number"),
-])
+@pytest.mark.parametrize(
+    ("details", "message"),
+    [
+        ({"iban": "GB82 WEST 1234 5698 7654 33"}, "IBAN is not valid"),
+        ({"account_number": "123456789", "routing_number": "021000022"}, "not a valid 9-digit ABA routing"),
+        ({"account_number": "123456789"}, "needs the 9-digit ABA routing number"),
+        ({"account_number": "12AB", "routing_number": "021000021"}, "4 to 17 digits"),
+        ({"iban": "GB82WEST12345698765432", "bic": "NW!"}, "BIC/SWIFT code is not valid"),
+        ({}, "either a bank account number"),
+    ],
+)
 def test_bad_bank_details_are_refused_without_echoing_them(details: dict[str, str], message: str) -> None:
     with pytest.raises(InvalidBankDetails) as caught:
         parse_bank_details(**details)
@@ -194,8 +214,9 @@ def test_bad_bank_details_are_refused_without_echoing_them(details: dict[str, st
 
 def test_bank_change_with_bad_details_records_nothing(ledger: Ledger) -> None:
     with pytest.raises(InvalidRequest, match="IBAN is not valid"):
-        ledger.request_bank_change("Initech", iban="GB82 WEST 1234 5698 7654 33", by="x@example.com",
-                                   idempotency_key="bad")
+        ledger.request_bank_change(
+            "Initech", iban="GB82 WEST 1234 5698 7654 33", by="x@example.com", idempotency_key="bad"
+        )
     with ledger._sessions() as session:
         assert session.scalar(select(func.count()).select_from(BankChangeRequest)) == 0
 

@@ -44,6 +44,12 @@ class Conversation:
         self.rt, self.user, self.key = rt, user, key
 
     async def say(self, text: str) -> Reply:
-        msg = InboundMessage(channel="local", conversation_key=f"local:{self.key}", user_id=self.user or "-",
-                             user_email=self.user, text=text, conversation_ref={"conversation": self.key})
+        msg = InboundMessage(
+            channel="local",
+            conversation_key=f"local:{self.key}",
+            user_id=self.user or "-",
+            user_email=self.user,
+            text=text,
+            conversation_ref={"conversation": self.key},
+        )
         return await self.rt.agent.handle(msg)

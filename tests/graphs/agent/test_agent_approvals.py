@@ -59,9 +59,9 @@ async def test_concurrent_decisions_execute_exactly_once(open_agent):
         reply = await Conversation(rt, BOB).say("add maya.patel@example.com to the engineering group")
         assert reply.approval is not None and reply.approval.mode == "approve"
         approvers = list(reply.approval.approvers)
-        outcomes = await asyncio.gather(*[
-            rt.agent.decide(reply.approval.approval_id, who, True) for who in approvers * 3
-        ])
+        outcomes = await asyncio.gather(
+            *[rt.agent.decide(reply.approval.approval_id, who, True) for who in approvers * 3]
+        )
         runs = executions(rt, "add_to_group")
         members = await rt.directory.group_members("engineering")
     assert sum(1 for o in outcomes if o.accepted) >= 1
@@ -108,10 +108,15 @@ async def test_audit_chain_covers_the_decisions_and_verifies(open_agent):
 
 
 def _cli(data_dir, index_dir, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DESKHAND_DATA_DIR": str(data_dir), "DESKHAND_INDEX_DIR": str(index_dir),
-           "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env,
-                          timeout=180, check=False)
+    env = {
+        **os.environ,
+        "DESKHAND_DATA_DIR": str(data_dir),
+        "DESKHAND_INDEX_DIR": str(index_dir),
+        "HF_HUB_OFFLINE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, timeout=180, check=False
+    )
 
 
 @pytest.mark.timeout(1200)  # six cold CLI processes; slow only on a loaded machine
@@ -124,8 +129,9 @@ def test_a_new_process_decides_a_pending_approval_and_the_action_runs_once(tmp_p
     second = _cli(data, sample_index, "approvals", "decide", approval_id, "--as", DAN, "--approve")
     replay = _cli(data, sample_index, "approvals", "decide", approval_id, "--as", DAN, "--approve")
     shown = json.loads(_cli(data, sample_index, "approvals", "show", approval_id).stdout)
-    status = json.loads(_cli(data, sample_index, "ask", "--json", "--user", HECTOR,
-                             "status of invoice INV-10077").stdout)
+    status = json.loads(
+        _cli(data, sample_index, "ask", "--json", "--user", HECTOR, "status of invoice INV-10077").stdout
+    )
     verify = _cli(data, sample_index, "audit", "verify")
     assert json.loads(first.stdout)["status"] == "pending"
     assert json.loads(second.stdout)["status"] == "executed", second.stderr

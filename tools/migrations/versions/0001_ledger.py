@@ -44,9 +44,7 @@ def upgrade() -> None:
         sa.Column("po_number", sa.String(40)),
         sa.Column("description", sa.String(300)),
         sa.Column("payment_run_id", sa.String(32), sa.ForeignKey("payment_runs.id")),
-        sa.CheckConstraint(
-            "status IN ('pending', 'approved', 'rejected', 'paid')", name="ck_invoices_status"
-        ),
+        sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'paid')", name="ck_invoices_status"),
     )
     op.create_index("ix_invoices_vendor_id", "invoices", ["vendor_id"])
     op.create_table(
