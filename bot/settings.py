@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PACKAGE_ROOT / "knowledge" / "corpus"
 DEFAULT_POLICY = PACKAGE_ROOT / "graphs" / "policy.yaml"
+DEFAULT_CONTACTS = PACKAGE_ROOT / "graphs" / "contacts.yaml"
 DEFAULT_SAMPLE_DATA = PACKAGE_ROOT / "tools" / "sample_data"
 
 
@@ -71,6 +72,11 @@ class Settings(_Base):
     index_dir: Path | None = None
     sample_data: Path = DEFAULT_SAMPLE_DATA
     policy_file: Path = DEFAULT_POLICY
+    contacts_file: Path = DEFAULT_CONTACTS  # per team: whom to contact, where hand-offs are posted
+
+    # Hand-offs opened as tickets (the webhook URL per team is in the contacts file)
+    ticket_webhook_token: SecretStr | None = None  # sent as a bearer token, when the receiver needs one
+    ticket_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     embedder_backend: str = Field(default="auto", pattern="^(auto|torch|onnx|onnx-int8)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 

@@ -14,16 +14,20 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.settings import Settings
-from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply
+from bot.settings import Settings, SettingsError
+from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply, TeamDesk
 from channels.local import LocalOutbox
 from graphs.agent import Agent
 from graphs.approvals import ApprovalStore
 from graphs.audit import AuditLog
 from graphs.checkpoint import open_checkpointer
+from graphs.contacts import Contacts, ContactsError
 from graphs.context import AgentDeps
 from graphs.graph import build_agent
+from graphs.handoff import HandoffDesk
+from graphs.handoff_store import HandoffStore
 from graphs.intents import IntentRouter, load_examples
+from graphs.nodes import DEFAULT_TEAM, TEAM_WORDS
 from graphs.policy import Policy
 from graphs.slots import Entities, Person, SlotExtractor
 from knowledge.answer import KnowledgeBase
@@ -33,14 +37,10 @@ from tools.db import build_engine, build_sessionmaker, migrate
 from tools.directory import Directory, build_directory
 from tools.ledger import Ledger
 from tools.ledger_data import seed_ledger
+from tools.ticketing import WebhookTicketing
 
 log = logging.getLogger(__name__)
 
-CONTACTS = {
-    "HR": "the HR help desk in #ask-hr (hr-help@example.com)",
-    "IT": "the IT service desk in #it-help (it-help@example.com)",
-    "Accounts Payable": "Accounts Payable in #ap-help (ap@example.com)",
-}
 ENTITY_TTL_S = 60.0
 
 
@@ -71,6 +71,11 @@ class ChannelFanout:
         outbox = self.outboxes.get(channel)
         if outbox is not None:
             await outbox.notify(conversation_ref, reply)
+
+    def desk(self, channel: str) -> TeamDesk | None:
+        """The channel's way to post a hand-off to a team channel, when it has one."""
+        outbox = self.outboxes.get(channel)
+        return outbox if isinstance(outbox, TeamDesk) else None
 
 
 class EntityCache:
@@ -143,14 +148,30 @@ class Components:
     audit: AuditLog
     entities: EntityCache
     engine: Any
+    contacts: Contacts
+    handoffs: HandoffStore
+
+
+def load_contacts(path: Path) -> Contacts:
+    """The contacts file, with an entry for every team the agent hands off to; a problem stops start-up."""
+    try:
+        contacts = Contacts.load(path)
+        contacts.require([*TEAM_WORDS, DEFAULT_TEAM])
+    except ContactsError as exc:
+        raise SettingsError(f"DESKHAND_CONTACTS_FILE: {exc}") from None
+    return contacts
 
 
 def build_components(settings: Settings, embedder: Embedder | None = None) -> Components:
     """Build the agent's dependencies (stores migrated, sample data seeded) without a checkpointer."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    contacts = load_contacts(settings.contacts_file)
     embedder = embedder or load_embedder(settings.embedder_backend, cache_dir=settings.cache_dir / "models")
     kb = KnowledgeBase.open(
-        settings.resolved_index_dir, embedder, min_confidence=settings.min_confidence, contacts=CONTACTS
+        settings.resolved_index_dir,
+        embedder,
+        min_confidence=settings.min_confidence,
+        contacts=contacts.contact_lines(),
     )
     engine = build_engine(settings.resolved_database_url)
     migrate(engine)
@@ -184,7 +205,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         audit=audit,
         refresh_entities=entities.refresh,
         approval_ttl_minutes=settings.approval_ttl_minutes,
-        contacts=CONTACTS,
+        contacts=contacts.contact_lines(),
     )
     return Components(
         deps=deps,
@@ -195,6 +216,8 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         audit=audit,
         entities=entities,
         engine=engine,
+        contacts=contacts,
+        handoffs=HandoffStore(sessions, audit, policy.version),
     )
 
 
@@ -204,6 +227,13 @@ async def open_runtime(settings: Settings, embedder: Embedder | None = None) -> 
     c = build_components(settings, embedder)
     local_outbox = LocalOutbox(settings.data_dir / "inbox")
     fanout = ChannelFanout({"local": local_outbox})
+    token = settings.ticket_webhook_token
+    ticketing = WebhookTicketing(
+        token=token.get_secret_value() if token else None, timeout_s=settings.ticket_timeout_seconds
+    )
+    c.deps.handoffs = HandoffDesk(
+        c.handoffs, c.contacts, fanout, ticketing=ticketing, name_of=_name_lookup(c.directory)
+    )
     try:
         async with open_checkpointer(settings.database_url, settings.checkpoint_path) as saver:
             agent = Agent(build_agent(c.deps, saver), c.deps, fanout)
@@ -224,5 +254,14 @@ async def open_runtime(settings: Settings, embedder: Embedder | None = None) -> 
             finally:
                 await agent.drain()
     finally:
+        await ticketing.close()
         await c.directory.aclose()
         c.engine.dispose()
+
+
+def _name_lookup(directory: Directory) -> Any:
+    async def name_of(email: str) -> str | None:
+        person = await directory.get(email)
+        return person.display_name if person else None
+
+    return name_of

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Route = Literal["answer", "no_answer", "tool", "approval", "clarify", "handoff", "confirm", "error"]
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "executing", "executed", "failed", "cancelled"]
@@ -138,4 +138,26 @@ class ChannelOutbox(Protocol):
     async def offer_approval(self, view: ApprovalView, origin: str) -> None:
         """Show a new approval to its approvers wherever this channel can reach them privately
         (`origin` is the channel it was requested in), so it can be decided from any channel."""
+        ...
+
+
+@dataclass(frozen=True)
+class TeamPost:
+    """Where a hand-off was posted for a team: the thread its answers arrive in."""
+
+    conversation_key: str  # the key `InboundMessage.conversation_key` carries for replies in that thread
+    link: str | None = None
+
+
+@runtime_checkable
+class TeamDesk(Protocol):
+    """The optional part of a channel's output half that reaches a team's own channel for a hand-off."""
+
+    async def post_to_team(self, destination: dict[str, Any], reply: Reply, origin_ref: dict[str, Any]) -> TeamPost:
+        """Start a new thread in the team channel `destination` (platform-specific ids) with `reply`;
+        `origin_ref` is the requester's conversation on the same platform."""
+        ...
+
+    async def link_to(self, conversation_ref: dict[str, Any]) -> str | None:
+        """A link a colleague can open to the conversation `conversation_ref`, or None (private chats)."""
         ...

@@ -92,6 +92,10 @@ class Agent:
         }
         config: RunnableConfig = {"configurable": {"thread_id": message.conversation_key}}
         try:
+            if self.deps.handoffs is not None:  # a team's answer in a hand-off thread goes to the requester
+                relayed: Reply | None = await self.deps.handoffs.relay(message)
+                if relayed is not None:
+                    return relayed
             snapshot = await self.graph.aget_state(config)
             if snapshot.interrupts:
                 out = await self.graph.ainvoke(Command(resume=text, update={"request_id": request_id}), config)

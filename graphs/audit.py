@@ -175,31 +175,55 @@ class AuditLog:
         now: datetime | None = None,
     ) -> str:
         """Add one entry at the end of the chain and return its id. Record only what's needed (PII)."""
+        with self._sessions() as session, session.begin():
+            begin_serialised_write(session)
+            return self.append_in(
+                session,
+                kind,
+                actor=actor,
+                request_id=request_id,
+                payload=payload,
+                policy_version=policy_version,
+                now=now,
+            )
+
+    @staticmethod
+    def append_in(
+        session: Session,
+        kind: str,
+        *,
+        actor: str,
+        request_id: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        policy_version: str | None = None,
+        now: datetime | None = None,
+    ) -> str:
+        """`append` inside the caller's transaction, so a state change and its entry commit together
+        (the caller has called `begin_serialised_write` first)."""
         if kind not in KINDS:
             raise ValueError(f"unknown audit kind {kind!r}")
         body = canonical_json(payload or {})
         if len(body) > MAX_PAYLOAD_CHARS:
             raise ValueError("audit payload too large")
         entry_id = "aud_" + secrets.token_urlsafe(12)
-        with self._sessions() as session, session.begin():
-            begin_serialised_write(session)
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-            last = session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
-            at = as_utc(now or datetime.now(UTC))
-            row = AuditRow(
-                seq=last.seq + 1 if last else 1,
-                id=entry_id,
-                at=at,
-                kind=kind,
-                actor=actor,
-                request_id=request_id,
-                policy_version=policy_version,
-                payload=body,
-                prev_hash=last.hash if last else GENESIS,
-            )
-            row.hash = _seal(row.prev_hash, _fields(row))
-            session.add(row)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        last = session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
+        at = as_utc(now or datetime.now(UTC))
+        row = AuditRow(
+            seq=last.seq + 1 if last else 1,
+            id=entry_id,
+            at=at,
+            kind=kind,
+            actor=actor,
+            request_id=request_id,
+            policy_version=policy_version,
+            payload=body,
+            prev_hash=last.hash if last else GENESIS,
+        )
+        row.hash = _seal(row.prev_hash, _fields(row))
+        session.add(row)
+        session.flush()
         return entry_id
 
     def verify(self) -> VerifyResult:

@@ -46,6 +46,7 @@ class AgentDeps:
     approval_ttl_minutes: int = 24 * 60
     min_intent_confidence: float = 0.45
     contacts: dict[str, str] = field(default_factory=dict)  # team -> how to reach it
+    handoffs: Any = None  # graphs.handoff.HandoffDesk; None: hand-offs only say whom to contact
     understander: Understander | None = None
     refresh_entities: Callable[[], Awaitable[None]] | None = None  # keeps slot matching current
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

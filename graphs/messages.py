@@ -20,7 +20,32 @@ DECLINE = (
     "Sorry, that's outside what I can help with. I answer HR, IT onboarding and accounts-payable "
     "questions, and I can look up invoices or request account changes."
 )
-HANDOFF = "I've flagged this for the {team} team; someone will reply here. You can also reach them at {contact}."
+# Hand-offs: each wording says only what actually happened.
+HANDOFF = (
+    "I can't pass messages on to the {team} team from here, so please contact them directly: {contact}. "
+    "I haven't sent your message to anyone."
+)
+HANDOFF_POSTED = (
+    "I've posted your question for the {team} team in {where} (reference {ref}). When someone there answers "
+    "in that thread, I'll bring the answer here. You can also reach them at {contact}."
+)
+HANDOFF_TICKET = (
+    "I've opened ticket {ticket} for the {team} team with your question (reference {ref}). Their answer comes "
+    "through that ticket, not this chat; to reach them directly: {contact}."
+)
+HANDOFF_FAILED = (
+    "I couldn't pass your question on to the {team} team just now (reference {ref}); your request is saved. "
+    "Please contact them directly at {contact} and quote {ref}."
+)
+HANDOFF_TEAM_POST = (
+    "Hand-off {ref} for {team}: {who} asked in {platform}:\n“{question}”\n{link}"
+    "Reply in this thread and Deskhand passes your answer on to them."
+)
+HANDOFF_LINK = "Conversation: {link}\n"
+HANDOFF_ANSWER = "{who} from the {team} team answered your question ({ref}):\n“{text}”"
+HANDOFF_RELAYED = "Passed on to {requester}."
+HANDOFF_RELAY_FAILED = "I couldn't pass that on to {requester} (reference {ref}); please contact them directly."
+UNIDENTIFIED_REQUESTER = "someone I couldn't match to the directory"
 UNKNOWN_REQUESTER = (
     "I couldn't match your account to our directory, so I can't run actions for you. "
     "Please contact the IT service desk."

@@ -39,6 +39,7 @@ FOLLOW_UP = re.compile(r"^\s*(and|also|same|what about|how about|now)\b|\btoo\s*
 YES = re.compile(r"^\s*(y|yes|yep|yeah|confirm(ed)?|go ahead|do it|ok(ay)?|sure|approve)\b", re.I)
 NO = re.compile(r"^\s*(n|no|nope|cancel|stop|don'?t|abort)\b", re.I)
 ENTITY_SLOTS = ("invoice_id", "vendor", "group", "iban", "account_number")
+DEFAULT_TEAM = "HR"  # who takes a hand-off no team's words point to
 TEAM_WORDS = {
     "Accounts Payable": ("invoice", "payment", "vendor", "pay", "ap ", "bank", "expense", "card", "po "),
     "IT": ("laptop", "password", "vpn", "account", "access", "sso", "mfa", "login"),
@@ -58,7 +59,7 @@ def _team_for(text: str) -> str:
     for team, words in TEAM_WORDS.items():
         if any(w in low for w in words):
             return team
-    return "HR"
+    return DEFAULT_TEAM
 
 
 async def _audit(deps: AgentDeps, kind: str, state: AgentState, payload: dict[str, Any]) -> str:
@@ -219,6 +220,17 @@ async def handoff(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
             return await answer(state, deps)
     _query_vectors.pop(state.get("request_id", ""), None)
     team = _team_for(state["text"])
+    if deps.handoffs is not None:  # persisted, then posted to the team, ticketed, or "contact them"
+        done = await deps.handoffs.open(
+            team=team,
+            question=state["text"],
+            requester=state.get("user"),
+            channel=state.get("channel", "local"),
+            conversation_ref=state.get("conversation_ref", {}),
+            request_id=state.get("request_id", ""),
+        )
+        reply = {"route": "handoff", "text": done.text, "audit_id": done.audit_id, "data": {"team": team, **done.data}}
+        return {"reply": reply}
     contact = deps.contacts.get(team, "the service desk")
     audit_id = await _audit(deps, "handoff", state, {"team": team, "question": state["text"]})
     return {

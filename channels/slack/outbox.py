@@ -8,8 +8,9 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from channels.base import ApprovalView, MessageRef, Reply
+from channels.base import ApprovalView, MessageRef, Reply, TeamPost
 from channels.slack import messages
+from channels.slack.events import conversation_key
 from channels.slack.render import Rendered, render_approval, render_reply, render_text
 from channels.slack.webapi import Directory, SlackApi
 
@@ -56,6 +57,24 @@ class SlackOutbox:
             ts = await self._api.post(dm, message)
             if self._remember is not None:
                 await self._remember(view.approval_id, MessageRef(self.name, {"channel": dm, "ts": ts}))
+
+    async def post_to_team(self, destination: dict[str, Any], reply: Reply, origin_ref: dict[str, Any]) -> TeamPost:
+        """A hand-off: a new message in the team's channel; the team answers in its thread."""
+        channel = str(destination["channel"])
+        ts = await self._api.post(channel, render_reply(reply, feedback=False))
+        team = str(destination.get("team") or origin_ref.get("team") or "")
+        return TeamPost(conversation_key(team, channel, ts))
+
+    async def link_to(self, conversation_ref: dict[str, Any]) -> str | None:
+        """The permalink of the conversation's thread; None for a DM (no one else could open it)."""
+        channel, thread_ts, _user = _target(conversation_ref)
+        if not conversation_ref.get("shared", True) or not thread_ts:
+            return None
+        try:
+            return await self._api.permalink(channel, thread_ts)
+        except Exception as exc:  # a missing link never stops the hand-off itself
+            log.warning("chat.getPermalink failed for %s (%s)", channel, type(exc).__name__)
+            return None
 
     async def approval_message(self, view: ApprovalView) -> Rendered:
         people = [view.requester, *view.approvers, *(d.approver for d in view.decisions)]

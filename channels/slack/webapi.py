@@ -108,6 +108,12 @@ class SlackApi:
             if exc.response.get("error") != "already_reacted":
                 raise
 
+    async def permalink(self, channel: str, ts: str) -> str:
+        """`chat.getPermalink`: the link to a message (the thread root for a thread)."""
+        self.ensure_session()
+        response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        return str(response["permalink"])
+
     async def auth_test(self) -> dict[str, Any]:
         self.ensure_session()
         response = await self.client.auth_test()

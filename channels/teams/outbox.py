@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
 
-from channels.base import ApprovalView, MessageRef, Reply
+from channels.base import ApprovalView, MessageRef, Reply, TeamPost
+from channels.teams import render
 from channels.teams.courier import CHANNEL, Courier
 from channels.teams.memory import TeamsMemory
 
 TEAMS_CHANNEL_ID = "msteams"
+DEEP_LINK = "https://teams.microsoft.com/l/message/{channel}/{message}?{query}"
 
 
 class TeamsOutbox:
@@ -64,3 +67,44 @@ class TeamsOutbox:
             await self._courier.deliver(ctx, reply)
 
         await self._adapter.continue_conversation(reference, send, bot_app_id=self._app_id)  # type: ignore[arg-type]
+
+    async def post_to_team(self, destination: dict[str, Any], reply: Reply, origin_ref: dict[str, Any]) -> TeamPost:
+        """A hand-off: a new post in the team's channel; its replies form the thread Deskhand relays from."""
+        origin_conversation = origin_ref.get("conversation") or {}
+        service_url = str(destination.get("service_url") or origin_ref.get("serviceUrl") or "")
+        if not service_url:
+            raise ValueError("no Bot Connector URL for the team's Teams channel")
+        channel_id = str(destination["conversation_id"])
+        tenant = destination.get("tenant_id") or origin_conversation.get("tenantId")
+        reference = ConversationReference(
+            channel_id=TEAMS_CHANNEL_ID,
+            service_url=service_url,
+            conversation=ConversationAccount(
+                id=channel_id, is_group=True, conversation_type="channel", tenant_id=tenant
+            ),
+            bot=ChannelAccount(id=self._app_id or "deskhand"),
+        )
+        posted: list[str] = []
+
+        async def send(ctx: TurnContext) -> None:
+            response = await self._courier.send(ctx, render.answer_activity(reply))
+            if response is not None and response.id:
+                posted.append(str(response.id))
+
+        await self._adapter.continue_conversation(reference, send, bot_app_id=self._app_id)  # type: ignore[arg-type]
+        if not posted:  # the adapter's error handler swallows failures inside the callback
+            raise RuntimeError("Teams did not confirm the hand-off post")
+        return TeamPost(f"{CHANNEL}:{channel_id};messageid={posted[0]}")
+
+    async def link_to(self, conversation_ref: dict[str, Any]) -> str | None:
+        """A deep link to a channel reply chain; None for personal and group chats (private)."""
+        conversation = conversation_ref.get("conversation") or {}
+        channel, _, message = str(conversation.get("id") or "").partition(";messageid=")
+        if not channel.startswith("19:") or not message:
+            return None
+        query = {"parentMessageId": message}
+        if conversation.get("tenantId"):
+            query["tenantId"] = str(conversation["tenantId"])
+        return DEEP_LINK.format(
+            channel=quote(channel, safe=""), message=quote(message, safe=""), query=urlencode(query)
+        )

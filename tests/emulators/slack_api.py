@@ -292,6 +292,15 @@ class SlackApiEmulator:
             message = self.messages[key]
             message.update(text=p.get("text", ""), blocks=p.get("blocks", []), updates=message["updates"] + 1)
             return {"ok": True, "channel": key[0], "ts": key[1], "text": message["text"]}
+        if method == "chat.getPermalink":
+            channel, ts = str(p.get("channel") or ""), str(p.get("message_ts") or "")
+            message = self.messages.get((channel, ts))
+            if not channel or not ts:
+                return {"ok": False, "error": "channel_not_found" if not channel else "message_not_found"}
+            link = f"https://larkspur.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+            if message is not None and message.get("thread_ts") not in (None, ts):
+                link += f"?thread_ts={message['thread_ts']}&cid={channel}"
+            return {"ok": True, "channel": channel, "permalink": link}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "reactions.add":
