@@ -40,7 +40,7 @@ def test_destinations_are_validated(tmp_path: Path) -> None:
 def test_a_team_the_agent_needs_must_be_there(tmp_path: Path) -> None:
     path = tmp_path / "contacts.yaml"
     path.write_text("teams:\n  hr: {name: HR, contact: hr-help@example.com}\n")
-    with pytest.raises(SettingsError, match="DESKHAND_CONTACTS_FILE.*Accounts Payable, IT"):
+    with pytest.raises(SettingsError, match=r"DESKHAND_CONTACTS_FILE.*Accounts Payable, IT"):
         load_contacts(path)
 
 
