@@ -87,6 +87,9 @@ class TeamsOutbox:
         posted: list[str] = []
 
         async def send(ctx: TurnContext) -> None:
+            # The continuation event carries a made-up id that botbuilder would reply to; without it the
+            # message is sent to the channel itself, which starts a new post (thread) there.
+            ctx.activity.id = None
             response = await self._courier.send(ctx, render.answer_activity(reply))
             if response is not None and response.id:
                 posted.append(str(response.id))

@@ -74,6 +74,7 @@ class _Fault:
     remaining: int
     method: str | None
     retry_after: int = 0
+    channel: str | None = None
 
 
 class SlackApiEmulator:
@@ -157,9 +158,9 @@ class SlackApiEmulator:
         """The next `count` calls (of `method`, or any) answer HTTP 429 with `Retry-After`."""
         self._faults.append(_Fault(429, count, method, retry_after))
 
-    def fail(self, count: int, *, status: int = 500, method: str | None = None) -> None:
-        """The next `count` calls (of `method`, or any) answer with HTTP `status`."""
-        self._faults.append(_Fault(status, count, method))
+    def fail(self, count: int, *, status: int = 500, method: str | None = None, channel: str | None = None) -> None:
+        """The next `count` calls (of `method`, or any; to `channel`, or any) answer with HTTP `status`."""
+        self._faults.append(_Fault(status, count, method, channel=channel))
 
     # ---- Socket Mode ------------------------------------------------------------------------
 
@@ -203,8 +204,10 @@ class SlackApiEmulator:
                 params[key] = json.loads(params[key])
         return params
 
-    def _fault_for(self, method: str) -> _Fault | None:
+    def _fault_for(self, method: str, params: dict[str, Any]) -> _Fault | None:
         for fault in self._faults:
+            if fault.channel is not None and params.get("channel") != fault.channel:
+                continue
             if fault.remaining > 0 and fault.method in (None, method):
                 fault.remaining -= 1
                 return fault
@@ -214,7 +217,7 @@ class SlackApiEmulator:
         method = request.match_info["method"]
         params = await self._params(request)
         headers = dict(request.headers)
-        fault = self._fault_for(method)
+        fault = self._fault_for(method, params)
         if fault is not None:
             body = {"ok": False, "error": "ratelimited" if fault.status == 429 else "internal_error"}
             self.calls.append(ApiCall(method, params, headers, fault.status, False, response=body))
