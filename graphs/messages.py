@@ -39,7 +39,7 @@ HANDOFF_FAILED = (
 )
 HANDOFF_TEAM_POST = (
     "Hand-off {ref} for {team}: {who} asked in {platform}:\n“{question}”\n{link}"
-    "Reply in this thread and Deskhand passes your answer on to them."
+    "Reply in this thread and Deskhand passes your answer on to them where they asked."
 )
 HANDOFF_LINK = "Conversation: {link}\n"
 HANDOFF_ANSWER = "{who} from the {team} team answered your question ({ref}):\n“{text}”"

@@ -4,11 +4,13 @@ honest "contact them" when no destination is configured."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.cli_handoffs import cmd_list
 from tests.emulators.ticket_receiver import TicketReceiver
 from tests.graphs.agent.conftest import Conversation
 
@@ -42,7 +44,9 @@ def write_contacts(path: Path, receiver_url: str) -> Path:
     return path
 
 
-async def test_terminal_hand_offs_say_what_happened(open_agent, receiver: TicketReceiver, tmp_path: Path) -> None:
+async def test_terminal_hand_offs_say_what_happened(
+    open_agent, make_settings, capsys, receiver: TicketReceiver, tmp_path: Path
+) -> None:
     contacts = write_contacts(tmp_path / "contacts.yaml", receiver.url)
     async with open_agent(contacts_file=contacts, ticket_timeout_seconds=2.0) as rt:
         ticketed = await Conversation(rt, BOB, key="ho-hr").say("I want to talk to a person in HR")
@@ -79,3 +83,9 @@ async def test_terminal_hand_offs_say_what_happened(open_agent, receiver: Ticket
     assert {(rows["HR"].id, "requested"), (rows["HR"].id, "ticketed")} <= events
     assert {(rows["IT"].id, "requested"), (rows["IT"].id, "failed")} <= events
     assert (rows["Accounts Payable"].id, "contact") in events
+
+    # The failed one is listed for an operator, with the reference the requester was given.
+    capsys.readouterr()
+    assert cmd_list(make_settings(), "failed", 50, True) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["id"] == rows["IT"].id
