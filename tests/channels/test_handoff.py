@@ -174,3 +174,15 @@ async def test_a_failed_team_post_tells_the_requester_and_keeps_the_request(worl
     ref = told.split("reference ")[1].split(")")[0]
     kept = await asyncio.to_thread(world.rt.deps.handoffs._store.get, ref)
     assert kept is not None and kept.status == "failed" and kept.question == ASK
+
+
+async def test_links_back_only_where_the_team_could_open_them(world: World) -> None:
+    teams = world.teams.channel.outbox
+    thread = {"conversation": {"id": f"{CHANNEL_ROOT};messageid=1741010400000", "tenantId": "t-1"}}
+    link = await teams.link_to(thread)
+    assert link is not None and link.startswith("https://teams.microsoft.com/l/message/19%3A")
+    assert "/1741010400000?" in link and "parentMessageId=1741010400000" in link and "tenantId=t-1" in link
+    assert await teams.link_to({"conversation": {"id": "a:1personal"}}) is None
+    slack = world.slack.channel.outbox
+    dm = {"team": TEAM_ID, "channel": "DU_BOB", "thread_ts": "1700000000.000100", "user": "U_BOB", "shared": False}
+    assert await slack.link_to(dm) is None
