@@ -103,7 +103,12 @@ class HandoffDesk:
         ask = _Ask(handoff, entry, await self._display(requester), link)
         try:
             if destination is not None and desk is not None:
-                return await self._post(ask, desk, destination, fill)
+                try:
+                    return await self._post(ask, desk, destination, fill)
+                except Exception:
+                    if entry.ticket is None:
+                        raise
+                    log.warning("hand-off %s: posting to the team failed; opening a ticket", handoff.id, exc_info=True)
             return await self._open_ticket(ask, fill)
         except Exception:
             ref = _reference()
@@ -186,6 +191,7 @@ class HandoffDesk:
             route="handoff",
             data={"handoff_id": handoff.id},
         )
+        ref = ""
         try:
             await self._channels.notify(handoff.channel, handoff.conversation_ref, answer)
             relayed = True
