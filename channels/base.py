@@ -146,7 +146,6 @@ class TeamPost:
     """Where a hand-off was posted for a team: the thread its answers arrive in."""
 
     conversation_key: str  # the key `InboundMessage.conversation_key` carries for replies in that thread
-    link: str | None = None
 
 
 @runtime_checkable
