@@ -34,7 +34,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import cli_agent, cli_audit, cli_handoffs, cli_index
+    from bot import cli_agent, cli_audit, cli_handoffs, cli_index, cli_llm
 
     parser = argparse.ArgumentParser(
         prog="deskhand",
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_agent.register(sub, _settings, _add_common)
     cli_audit.register(sub, load_settings)
     cli_handoffs.register(sub, load_settings)
+    cli_llm.register(sub, _settings)
     _optional_commands(sub)
     return parser
 

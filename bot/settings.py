@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PACKAGE_ROOT / "knowledge" / "corpus"
@@ -84,10 +84,20 @@ class Settings(_Base):
     min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
     approval_ttl_minutes: int = Field(default=24 * 60, gt=0, le=60 * 24 * 30)
 
-    # Optional LLM (tool calling). Unset = the offline engine.
-    llm_model: str | None = None
+    # Optional LLM (tool calling, grounded answers). Unset = the offline engine.
+    llm_model: str | None = Field(default=None, pattern=r"^[a-z_]+:\S+$")  # provider:model
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)  # one model call, retries included
+    llm_max_retries: int = Field(default=2, ge=0, le=10)  # on 429/5xx/connection errors, jittered backoff
+    llm_breaker_failures: int = Field(default=5, ge=1, le=100)  # consecutive failures that open the breaker
+    llm_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)  # open → half-open probe
+    llm_answers: bool = True  # grounded generative answers (False: the model only chooses tools)
+    llm_send_unmasked: Annotated[list[str], NoDecode] = Field(
+        default_factory=list
+    )  # kinds sent as-is: email,phone,iban,account,person
+    llm_prices_file: Path | None = None  # USD per million tokens per model (default: evals/prices.yaml)
+    llm_team_budgets: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)  # "HR=50,IT=20" USD/month
 
     # Provisioning directory (SCIM 2.0). Unset = the embedded in-memory SCIM server.
     scim_url: str | None = None
@@ -107,6 +117,26 @@ class Settings(_Base):
     def _split_paths(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [Path(p) for p in value.split(":") if p]
+        return value
+
+    @field_validator("llm_send_unmasked", mode="before")
+    @classmethod
+    def _split_kinds(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [k.strip().lower() for k in value.split(",") if k.strip()]
+        known = {"email", "phone", "iban", "account", "person"}
+        if any(k not in known for k in value):
+            raise ValueError(f"each entry must be one of {', '.join(sorted(known))}")
+        return value
+
+    @field_validator("llm_team_budgets", mode="before")
+    @classmethod
+    def _parse_budgets(cls, value: Any) -> Any:
+        if isinstance(value, str):  # "Accounts Payable=50, IT=20"
+            pairs = [p.rsplit("=", 1) for p in value.split(",") if p.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError("must be TEAM=USD pairs separated by commas")
+            return {team.strip(): amount.strip() for team, amount in pairs}
         return value
 
     @field_validator("database_url")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.settings import Settings, SettingsError
+from bot.wiring_llm import LLMParts, build_llm
 from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply, TeamDesk
 from channels.local import LocalOutbox
 from graphs.agent import Agent
@@ -84,6 +85,7 @@ class EntityCache:
     def __init__(self, directory: Directory, ledger: Ledger) -> None:
         self.directory, self.ledger = directory, ledger
         self._entities = Entities()
+        self._contacts: list[str] = []  # vendor contacts' names (personal data for LLM masking)
         self._at = 0.0
 
     async def refresh(self, force: bool = False) -> None:
@@ -91,9 +93,15 @@ class EntityCache:
             return
         people = [Person(email=p.email, name=p.display_name) for p in await self.directory.known_people()]
         groups = {g.name: [g.display_name] for g in await self.directory.known_groups()}
-        vendors = {v.name: list(v.aliases) for v in await asyncio.to_thread(self.ledger.vendors)}
+        vendor_rows = await asyncio.to_thread(self.ledger.vendors)
+        vendors = {v.name: list(v.aliases) for v in vendor_rows}
+        self._contacts = [v.contact_name for v in vendor_rows if v.contact_name]
         self._entities = Entities(people=people, groups=groups, vendors=vendors)
         self._at = time.monotonic()
+
+    def names(self) -> list[str]:
+        """People's names the LLM must not see: the directory's and the ledger's vendor contacts."""
+        return [p.name for p in self._entities.people if p.name] + self._contacts
 
     def extractor(self) -> SlotExtractor:
         return SlotExtractor(self._entities, today=date.today())
@@ -112,6 +120,7 @@ class Runtime:
     fanout: ChannelFanout
     local_outbox: LocalOutbox
     entities: EntityCache
+    llm: LLMParts | None = None
 
 
 def configure_logging(level: str) -> None:
@@ -150,6 +159,7 @@ class Components:
     engine: Any
     contacts: Contacts
     handoffs: HandoffStore
+    llm: LLMParts | None = None
 
 
 def load_contacts(path: Path) -> Contacts:
@@ -192,6 +202,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         load_examples(), embedder.encode, cache_dir=settings.cache_dir / "router", embedder_name=embedder.name
     )
     entities = EntityCache(directory, ledger)
+    llm = build_llm(settings, tools=tools, sessions=sessions, directory=directory, audit=audit, names=entities.names)
 
     deps = AgentDeps(
         knowledge=kb,
@@ -206,6 +217,8 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         refresh_entities=entities.refresh,
         approval_ttl_minutes=settings.approval_ttl_minutes,
         contacts=contacts.contact_lines(),
+        understander=llm.understander if llm else None,
+        generator=llm.generator if llm else None,
     )
     return Components(
         deps=deps,
@@ -218,6 +231,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
         engine=engine,
         contacts=contacts,
         handoffs=HandoffStore(sessions, audit, policy.version),
+        llm=llm,
     )
 
 
@@ -250,6 +264,7 @@ async def open_runtime(settings: Settings, embedder: Embedder | None = None) -> 
                     fanout=fanout,
                     local_outbox=local_outbox,
                     entities=c.entities,
+                    llm=c.llm,
                 )
             finally:
                 await agent.drain()

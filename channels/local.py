@@ -69,6 +69,8 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         view = asdict(reply.approval)
         out["approval_id"] = reply.approval.approval_id
         out["approval"] = json.loads(json.dumps(view, default=str))
+    if "answer_path" in reply.data:  # LLM mode: which path answered and why
+        out["llm"] = dict(reply.data)
     if reply.audit_id:
         out["audit_id"] = reply.audit_id
     if reply.reference_id:

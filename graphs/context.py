@@ -22,10 +22,20 @@ class KnowledgePort(Protocol):
         ...
 
 
+class Generator(Protocol):
+    """An optional LLM that rewrites a found extractive answer as a verified generative one."""
+
+    async def answer(self, question: str, extractive: Answer, *, user: str | None = None) -> Any:
+        """An outcome with `text`, `citations`, `path` and `record()` (see graphs.llm.grounded.Outcome)."""
+        ...
+
+
 class Understander(Protocol):
     """An optional LLM that turns a message into a tool call (or none) using the same tool schemas."""
 
-    async def understand(self, text: str, history: list[dict[str, str]]) -> tuple[str, dict[str, Any]] | None:
+    async def understand(
+        self, text: str, history: list[dict[str, str]], user: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
         """Return (intent or tool name, arguments), or None to fall back to the offline router."""
         ...
 
@@ -48,5 +58,6 @@ class AgentDeps:
     contacts: dict[str, str] = field(default_factory=dict)  # team -> how to reach it
     handoffs: Any = None  # graphs.handoff.HandoffDesk; None: hand-offs only say whom to contact
     understander: Understander | None = None
+    generator: Generator | None = None  # grounded generative answers (LLM mode)
     refresh_entities: Callable[[], Awaitable[None]] | None = None  # keeps slot matching current
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -92,7 +92,7 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     intent, confidence = guess.name, guess.confidence
 
     if deps.understander is not None:
-        llm = await deps.understander.understand(text, state.get("history", []))
+        llm = await deps.understander.understand(text, state.get("history", []), user=state.get("user"))
         if llm is not None and llm[0] in deps.tools:
             # The model chose a tool: its arguments still go through schema validation and the policy.
             return {
@@ -169,7 +169,11 @@ def route(state: AgentState, deps: AgentDeps) -> Literal["answer", "clarify", "h
 async def answer(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     vec = _query_vectors.pop(state.get("request_id", ""), None)
     result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
-    cites = [c.__dict__ for c in result.citations] if result.found else []
+    text, citations, path = result.text, result.citations, {}
+    if result.found and deps.generator is not None:  # never when the index has no support
+        outcome = await deps.generator.answer(state["text"], result, user=state.get("user"))
+        text, citations, path = outcome.text, outcome.citations, outcome.record()
+    cites = [c.__dict__ for c in citations] if result.found else []
     audit_id = await _audit(
         deps,
         "answer",
@@ -180,15 +184,17 @@ async def answer(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
             "confidence": round(result.confidence, 3),
             "sources": [c["source"] for c in cites],
             "intent": state.get("intent"),
+            **({"answer_path": path["answer_path"], "answer_reason": path["answer_reason"]} if path else {}),
         },
     )
     return {
         "reply": {
             "route": "answer" if result.found else "no_answer",
-            "text": result.text,
+            "text": text,
             "citations": cites,
             "confidence": result.confidence,
             "audit_id": audit_id,
+            "data": path,
         }
     }
 

@@ -1,0 +1,65 @@
+"""The model chooses a tool (or none) with the tools' own schemas; the arguments it returns still go
+through validation, the policy and approvals like the offline router's. Personal data is masked first."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from graphs.llm.breaker import Breakers
+from graphs.llm.client import LLMClient, LLMUnavailable
+from graphs.llm.models import ModelConfig
+from graphs.llm.redact import Redactor
+from graphs.prompts import SYSTEM_PROMPT
+
+log = logging.getLogger(__name__)
+HISTORY_TURNS = 6
+
+
+class ToolCallingUnderstander:
+    """Asks the model which tool a message calls for. None = let the offline router decide (no tool call,
+    a malformed call, or the model unavailable)."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        tools: list[Any],
+        *,
+        client: LLMClient | None = None,
+        people: Callable[[], Iterable[str]] = lambda: (),
+        keep: Collection[str] = (),
+    ) -> None:
+        self.bound = model.bind_tools(tools)
+        self.client = client or LLMClient(model, ModelConfig("local:model"), Breakers())
+        self.people, self.keep = people, keep
+        self.last_error: str | None = None
+
+    def redactor(self) -> Redactor:
+        return Redactor(self.people(), self.keep)
+
+    async def understand(
+        self, text: str, history: list[dict[str, str]], user: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        redactor = self.redactor()
+        messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT)]
+        for turn in history[-HISTORY_TURNS:]:
+            content = redactor.redact(turn["text"])
+            messages.append(HumanMessage(content) if turn["role"] == "user" else AIMessage(content))
+        messages.append(HumanMessage(redactor.redact(text)))
+        try:
+            ai = await self.client.invoke(messages, runnable=self.bound, purpose="understand", user=user)
+        except LLMUnavailable as exc:
+            self.last_error = exc.reason
+            return None
+        self.last_error = None
+        calls = getattr(ai, "tool_calls", None) or []
+        if not calls:
+            if getattr(ai, "invalid_tool_calls", None):
+                log.info("the model's tool call had malformed arguments; the offline router decides")
+            return None
+        call = calls[0]
+        return str(call["name"]), redactor.restore(dict(call.get("args") or {}))
