@@ -121,7 +121,7 @@ class AnthropicEmulator:
             await send("content_block_stop", {"index": index})
             index += 1
         stop = {"stop_reason": message["stop_reason"], "stop_sequence": None}
-        await send("message_delta", {"delta": stop, "usage": {"output_tokens": message["usage"]["output_tokens"]}})
+        await send("message_delta", {"delta": stop, "usage": message["usage"]})  # cumulative, as the API sends
         await send("message_stop", {})
         await resp.write_eof()
         return resp
