@@ -55,6 +55,6 @@ class UsageMeter(BaseCallbackHandler):
 def meter_runtime(rt: Any, usage: Usage) -> None:
     """Count the tokens of the runtime's LLM understander, if it has one (the offline engine has none)."""
     understander = getattr(rt.deps, "understander", None)
-    bound = getattr(understander, "bound", None)
-    if understander is not None and bound is not None:
-        understander.bound = bound.with_config(callbacks=[UsageMeter(usage)])
+    client = getattr(understander, "client", None)
+    if client is not None:  # LLM mode's client: tool choice and grounded answers share it
+        client.callbacks.append(UsageMeter(usage))

@@ -30,6 +30,7 @@ KINDS: Final = frozenset(
         "execution",
         "feedback",
         "error",
+        "llm_budget_exhausted",  # LLM mode: a team's monthly budget is spent (once per team and month)
     }
 )
 GENESIS: Final = "0" * 64

@@ -93,6 +93,7 @@ class LLMClient:
         self.model, self.config, self.breakers = model, config, breakers
         self.gate, self.sink = gate, sink
         self._jitter = wait_random_exponential(multiplier=0.2, max=4.0)
+        self.callbacks: list[Any] = []  # LangChain callback handlers (e.g. the eval suite's token meter)
 
     @property
     def breaker(self) -> Any:
@@ -113,7 +114,11 @@ class LLMClient:
 
     async def _admit(self, user: str | None) -> None:
         if self.gate is not None:
-            refused = await self.gate(user)
+            try:
+                refused = await self.gate(user)
+            except Exception:  # a failing budget check must not fail the turn: answer offline instead
+                log.exception("the LLM budget check failed")
+                refused = "budget check failed"
             if refused:
                 raise LLMUnavailable(refused)
         if not self.breaker.allow():
@@ -153,7 +158,7 @@ class LLMClient:
             async with asyncio.timeout(self.config.timeout_s):
                 async for attempt in self._retrying(deadline):
                     with attempt:
-                        result = await runnable.ainvoke(list(messages))
+                        result = await runnable.ainvoke(list(messages), config={"callbacks": self.callbacks})
         except LLMUnavailable:
             raise
         except Exception as exc:
@@ -173,7 +178,7 @@ class LLMClient:
         delivered = False
         attempt = 0
         while True:
-            iterator = self.model.astream(list(messages)).__aiter__()
+            iterator = self.model.astream(list(messages), config={"callbacks": self.callbacks}).__aiter__()
             try:
                 while True:
                     remaining = deadline - time.monotonic()

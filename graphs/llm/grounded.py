@@ -5,6 +5,7 @@ answered and why."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from graphs.llm.verify import CITE, Verdict, Verifier, load_vocabulary
 from knowledge.chunking import split_sentences
 from knowledge.types import Answer, Citation, Hit
 
+log = logging.getLogger(__name__)
 PASSAGES = 4  # the extractive answer draws on the same number of best passages
 MIN_KEPT_RATIO = 0.5  # below this share of verified sentences the extractive answer is sent
 NO_ANSWER = "NO_ANSWER"
@@ -129,6 +131,9 @@ class GroundedAnswerer:
                         yield Delta(released if len(shown) == 1 else " " + released)
         except LLMUnavailable as exc:
             failure = exc.reason
+        except Exception:  # a bug on this path must not fail the turn: the extractive answer stands
+            log.exception("grounded answer failed")
+            failure = "error"
         if failure is None and buffer.strip():
             released = self._check(buffer.strip(), redactor, verifier, out, renumber)
             if released:

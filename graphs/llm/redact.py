@@ -34,6 +34,7 @@ class Redactor:
         self.values: dict[str, str] = {}  # placeholder -> original
         self._by_value: dict[str, str] = {}
         names = sorted({p.strip() for p in people if p and len(p.strip()) > 3}, key=len, reverse=True)
+        self.people_names = tuple(names)
         self._people = (
             re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
             if names and "person" not in self.keep

@@ -3,21 +3,33 @@ through validation, the policy and approvals like the offline router's. Personal
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from graphs.llm.breaker import Breakers
 from graphs.llm.client import LLMClient, LLMUnavailable
 from graphs.llm.models import ModelConfig
-from graphs.llm.redact import Redactor
+from graphs.llm.redact import PLACEHOLDER, Redactor
 from graphs.prompts import SYSTEM_PROMPT
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 6
+
+
+def masked_schemas(schema_json: str, redactor: Redactor) -> list[dict[str, Any]]:
+    """The tools' schemas with personal examples in their descriptions (a real colleague's name or
+    e-mail) replaced by a bare placeholder such as <PERSON>, which is never restored."""
+    masked = PLACEHOLDER.sub(
+        lambda m: f"<{m.group(1)}>", Redactor(redactor.people_names, redactor.keep).redact(schema_json)
+    )
+    schemas: list[dict[str, Any]] = json.loads(masked)
+    return schemas
 
 
 class ToolCallingUnderstander:
@@ -33,7 +45,8 @@ class ToolCallingUnderstander:
         people: Callable[[], Iterable[str]] = lambda: (),
         keep: Collection[str] = (),
     ) -> None:
-        self.bound = model.bind_tools(tools)
+        self.model = model
+        self.schema_json = json.dumps([convert_to_openai_tool(t) for t in tools])
         self.client = client or LLMClient(model, ModelConfig("local:model"), Breakers())
         self.people, self.keep = people, keep
         self.last_error: str | None = None
@@ -51,7 +64,9 @@ class ToolCallingUnderstander:
             messages.append(HumanMessage(content) if turn["role"] == "user" else AIMessage(content))
         messages.append(HumanMessage(redactor.redact(text)))
         try:
-            ai = await self.client.invoke(messages, runnable=self.bound, purpose="understand", user=user)
+            # Bound per request: the schemas are masked with today's directory names.
+            bound = self.model.bind_tools(masked_schemas(self.schema_json, redactor))
+            ai = await self.client.invoke(messages, runnable=bound, purpose="understand", user=user)
         except LLMUnavailable as exc:
             self.last_error = exc.reason
             return None

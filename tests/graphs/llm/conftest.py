@@ -55,3 +55,24 @@ def openai_client(openai_config: Callable[..., ModelConfig]) -> Callable[..., LL
         return LLMClient(build_chat_model(config), config, breakers or Breakers(config.breaker_failures))
 
     return make
+
+
+@pytest.fixture
+def llm_settings(tmp_path: Any, sample_index: Any, openai_server: openai_api.OpenAIEmulator) -> Callable[..., Any]:
+    """Settings of a whole runtime in LLM mode against the OpenAI-compatible test server."""
+    from bot.settings import Settings
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "index_dir": sample_index,
+            "llm_model": "openai:emulated-gpt",
+            "llm_base_url": openai_server.base_url,
+            "llm_api_key": openai_api.API_KEY,
+            "llm_timeout_seconds": 2.0,
+            "llm_max_retries": 1,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make

@@ -32,7 +32,11 @@ async def test_a_reply_comes_back_with_usage_from_the_provider(
     reply = await client.invoke(HI, purpose="check", user="bob.martin@example.com")
     assert reply.content == "Hi there."
     assert events[0].input_tokens > 0 and events[0].output_tokens > 0
-    assert (events[0].purpose, events[0].user, events[0].model) == ("check", "bob.martin@example.com", "openai:emulated-gpt")
+    assert (events[0].purpose, events[0].user, events[0].model) == (
+        "check",
+        "bob.martin@example.com",
+        "openai:emulated-gpt",
+    )
     assert openai_server.requests[0].body["messages"][-1]["content"] == "hello"
 
 
