@@ -37,6 +37,12 @@ def register(subparsers: Any, settings_fn: Callable[[argparse.Namespace], Any], 
     p.add_argument("--corpus", type=Path, metavar="DIR", help="run the knowledge suite over this folder ...")
     p.add_argument("--dataset", type=Path, metavar="FILE", help="... with these questions (knowledge.jsonl schema)")
     p.add_argument("--fast", action="store_true", help="CI mode: every second knowledge question, all other cases")
+    p.add_argument(
+        "--llm",
+        action="store_true",
+        help="also run the suites in LLM mode against the scripted OpenAI-compatible test server (in-process) "
+        "and report both modes side by side; fails if a personal value reached the server",
+    )
     p.add_argument("--update-baseline", action="store_true", help="write this full run's metrics to the baseline")
     p.add_argument("--cache", type=Path, metavar="DIR", help="index cache (default: DESKHAND_CACHE_DIR/eval)")
     p.add_argument("--thresholds", type=Path, default=THRESHOLDS, metavar="FILE", help=argparse.SUPPRESS)

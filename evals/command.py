@@ -17,10 +17,11 @@ from typing import Any
 from rich.console import Console
 from rich.logging import RichHandler
 
+from evals import llm_mode
 from evals import report as rep
 from evals.cases import SUITES, DatasetError
 from evals.cli import DESCRIPTION, EXIT_GATE, EXIT_OK, EXIT_USAGE  # noqa: F401  (re-exported)
-from evals.gate import GateFileError, baseline_payload, evaluate, load_baseline, load_thresholds
+from evals.gate import GateFileError, baseline_payload, evaluate, flat_metrics, load_baseline, load_thresholds
 from evals.harness import EvalEnv, OpenRuntime
 from evals.report_html import write_html
 from evals.runner import Options, eval_settings, fast_view, plan, progress_bar, run
@@ -75,6 +76,7 @@ def command(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     env.usage.turns = sum(len(s.turns) for s in suites)
+    llm_run = _run_llm_mode(settings, open_runtime, options, plans, args, console) if getattr(args, "llm", False) else None
     if args.update_baseline:
         payload = baseline_payload(suites, fast_view(suites))
         args.baseline.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
@@ -94,12 +96,53 @@ def command(
     )
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    if llm_run is not None:
+        report["llm_mode"] = {
+            "model": llm_mode.SCRIPTED_MODEL,
+            "requests": llm_run.requests,
+            "personal_values_sent": llm_run.leaks,
+            "metrics": flat_metrics(llm_run.suites),
+        }
     rep.write_json(report, out / "report.json")
     rep.write_markdown(report, suites, out / "report.md")
     write_html(report, suites, thresholds, out)
     rep.print_summary(report, suites, console)
+    if llm_run is not None:
+        with (out / "report.md").open("a", encoding="utf-8") as md:
+            md.write("\n" + llm_mode.markdown(suites, llm_run))
+        llm_mode.print_side_by_side(suites, llm_run, console)
+        if llm_run.leaks:
+            return EXIT_GATE
     console.print(f"reports in {out}/ (report.html, report.md, report.json) · {report['seconds']} s")
     return EXIT_GATE if breaches else EXIT_OK
+
+
+def _run_llm_mode(
+    settings: Any, open_runtime: OpenRuntime, options: Options, plans: Any, args: argparse.Namespace, console: Console
+) -> llm_mode.LLMRun:
+    """The same suites in LLM mode against the scripted server started in this process."""
+
+    async def go() -> llm_mode.LLMRun:
+        async with llm_mode.scripted_server() as server:
+            run_env = EvalEnv(
+                llm_mode.llm_settings(settings, server),
+                open_runtime,
+                work,
+                args.cache or Path(settings.cache_dir) / "eval",
+            )
+            run_env.usage.model = llm_mode.SCRIPTED_MODEL
+            with progress_bar(console) as progress:
+                result = llm_mode.LLMRun(suites=await run(run_env, plans, options, progress))
+            result.requests, result.leaks = llm_mode.check_requests(
+                server, llm_mode.personal_values(Path(settings.sample_data))
+            )
+            return result
+
+    work = Path(tempfile.mkdtemp(prefix="deskhand-eval-llm-"))
+    try:
+        return asyncio.run(go())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _quiet_logs(console: Console) -> None:
