@@ -76,7 +76,9 @@ def command(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     env.usage.turns = sum(len(s.turns) for s in suites)
-    llm_run = _run_llm_mode(settings, open_runtime, options, plans, args, console) if getattr(args, "llm", False) else None
+    llm_run = None
+    if getattr(args, "llm", False):
+        llm_run = _run_llm_mode(settings, open_runtime, options, plans, args, console)
     if args.update_baseline:
         payload = baseline_payload(suites, fast_view(suites))
         args.baseline.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

@@ -25,7 +25,9 @@ class KnowledgePort(Protocol):
 class Generator(Protocol):
     """An optional LLM that rewrites a found extractive answer as a verified generative one."""
 
-    async def answer(self, question: str, extractive: Answer, *, user: str | None = None) -> Any:
+    async def answer(
+        self, question: str, extractive: Answer, *, user: str | None = None, turn: str | None = None
+    ) -> Any:
         """An outcome with `text`, `citations`, `path` and `record()` (see graphs.llm.grounded.Outcome)."""
         ...
 
@@ -34,7 +36,7 @@ class Understander(Protocol):
     """An optional LLM that turns a message into a tool call (or none) using the same tool schemas."""
 
     async def understand(
-        self, text: str, history: list[dict[str, str]], user: str | None = None
+        self, text: str, history: list[dict[str, str]], user: str | None = None, turn: str | None = None
     ) -> tuple[str, dict[str, Any]] | None:
         """Return (intent or tool name, arguments), or None to fall back to the offline router."""
         ...

@@ -92,7 +92,9 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     intent, confidence = guess.name, guess.confidence
 
     if deps.understander is not None:
-        llm = await deps.understander.understand(text, state.get("history", []), user=state.get("user"))
+        llm = await deps.understander.understand(
+            text, state.get("history", []), user=state.get("user"), turn=state.get("request_id")
+        )
         if llm is not None and llm[0] in deps.tools:
             # The model chose a tool: its arguments still go through schema validation and the policy.
             return {
@@ -171,7 +173,9 @@ async def answer(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
     text, citations, path = result.text, result.citations, {}
     if result.found and deps.generator is not None:  # never when the index has no support
-        outcome = await deps.generator.answer(state["text"], result, user=state.get("user"))
+        outcome = await deps.generator.answer(
+            state["text"], result, user=state.get("user"), turn=state.get("request_id")
+        )
         text, citations, path = outcome.text, outcome.citations, outcome.record()
     cites = [c.__dict__ for c in citations] if result.found else []
     audit_id = await _audit(

@@ -22,6 +22,7 @@ from graphs.llm.models import ModelConfig
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = {408, 409, 429}
+RECENT_FAILURES = 1024  # turns remembered for the fast-fail below (oldest dropped first)
 
 
 class LLMUnavailable(Exception):
@@ -94,6 +95,9 @@ class LLMClient:
         self.gate, self.sink = gate, sink
         self._jitter = wait_random_exponential(multiplier=0.2, max=4.0)
         self.callbacks: list[Any] = []  # LangChain callback handlers (e.g. the eval suite's token meter)
+        # A turn makes up to two calls (tool choice, answer); after one failed, the next of the same turn
+        # fails at once, so a turn never waits twice for a dead provider.
+        self._failed_turns: dict[str, float] = {}
 
     @property
     def breaker(self) -> Any:
@@ -112,7 +116,7 @@ class LLMClient:
 
         return AsyncRetrying(retry=retry_if_exception(is_retryable), wait=self._wait, stop=stop, reraise=True)
 
-    async def _admit(self, user: str | None) -> None:
+    async def _admit(self, user: str | None, turn: str | None) -> None:
         if self.gate is not None:
             try:
                 refused = await self.gate(user)
@@ -121,8 +125,17 @@ class LLMClient:
                 refused = "budget check failed"
             if refused:
                 raise LLMUnavailable(refused)
+        if turn is not None and turn in self._failed_turns:
+            raise LLMUnavailable("failed earlier in this turn")
         if not self.breaker.allow():
             raise LLMUnavailable("breaker_open")
+
+    def _failed(self, turn: str | None) -> None:
+        self.breaker.failure()
+        if turn is not None:
+            self._failed_turns[turn] = time.monotonic()
+            while len(self._failed_turns) > RECENT_FAILURES:
+                self._failed_turns.pop(next(iter(self._failed_turns)))
 
     async def _record(self, purpose: str, user: str | None, message: BaseMessage | None, started: float) -> None:
         meta = getattr(message, "usage_metadata", None) or {}
@@ -148,10 +161,11 @@ class LLMClient:
         runnable: Any = None,
         purpose: str,
         user: str | None,
+        turn: str | None = None,
     ) -> AIMessage:
         """One completion from the model (or `runnable`, e.g. the model with tools bound); LLMUnavailable on
         any failure."""
-        await self._admit(user)
+        await self._admit(user, turn)
         runnable = runnable if runnable is not None else self.model
         started, deadline = time.perf_counter(), time.monotonic() + self.config.timeout_s
         try:
@@ -162,17 +176,19 @@ class LLMClient:
         except LLMUnavailable:
             raise
         except Exception as exc:
-            self.breaker.failure()
+            self._failed(turn)
             log.warning("model call failed (%s): %s", self.config.provider, _reason(exc))
             raise LLMUnavailable(_reason(exc)) from None
         self.breaker.success()
         await self._record(purpose, user, result, started)
         return result  # type: ignore[no-any-return]
 
-    async def stream(self, messages: Sequence[BaseMessage], *, purpose: str, user: str | None) -> AsyncIterator[str]:
+    async def stream(
+        self, messages: Sequence[BaseMessage], *, purpose: str, user: str | None, turn: str | None = None
+    ) -> AsyncIterator[str]:
         """Text deltas as they arrive. Retries happen only before the first delta; the whole stream shares
         the one time budget. LLMUnavailable on failure (callers keep what was verified so far)."""
-        await self._admit(user)
+        await self._admit(user, turn)
         started, deadline = time.perf_counter(), time.monotonic() + self.config.timeout_s
         total: AIMessageChunk | None = None
         delivered = False
@@ -202,7 +218,7 @@ class LLMClient:
                 if retry and time.monotonic() + wait < deadline:
                     await asyncio.sleep(wait)  # backoff before the next attempt, inside the budget
                     continue
-                self.breaker.failure()
+                self._failed(turn)
                 log.warning("model stream failed (%s): %s", self.config.provider, _reason(exc))
                 raise LLMUnavailable(_reason(exc)) from None
         self.breaker.success()

@@ -101,7 +101,13 @@ class GroundedAnswerer:
         return [SystemMessage(ANSWER_PROMPT), HumanMessage(user)]
 
     async def stream(
-        self, question: str, extractive: Answer, *, user: str | None = None, outcome: Outcome | None = None
+        self,
+        question: str,
+        extractive: Answer,
+        *,
+        user: str | None = None,
+        turn: str | None = None,
+        outcome: Outcome | None = None,
     ) -> AsyncIterator[Delta]:
         """Verified sentences as they complete; a final `reset` delta when the extractive answer wins.
         `outcome` (if given) is filled in as the stream goes."""
@@ -120,7 +126,7 @@ class GroundedAnswerer:
         buffer, failure = "", None
         try:
             async for piece in self.client.stream(
-                self._messages(question, passages, redactor), purpose="answer", user=user
+                self._messages(question, passages, redactor), purpose="answer", user=user, turn=turn
             ):
                 buffer += piece
                 *complete, buffer = _split(buffer)
@@ -156,9 +162,11 @@ class GroundedAnswerer:
             return
         yield Delta(out.text, reset=True)
 
-    async def answer(self, question: str, extractive: Answer, *, user: str | None = None) -> Outcome:
+    async def answer(
+        self, question: str, extractive: Answer, *, user: str | None = None, turn: str | None = None
+    ) -> Outcome:
         outcome = Outcome()
-        async for _ in self.stream(question, extractive, user=user, outcome=outcome):
+        async for _ in self.stream(question, extractive, user=user, turn=turn, outcome=outcome):
             pass
         return outcome
 

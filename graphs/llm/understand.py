@@ -55,7 +55,7 @@ class ToolCallingUnderstander:
         return Redactor(self.people(), self.keep)
 
     async def understand(
-        self, text: str, history: list[dict[str, str]], user: str | None = None
+        self, text: str, history: list[dict[str, str]], user: str | None = None, turn: str | None = None
     ) -> tuple[str, dict[str, Any]] | None:
         redactor = self.redactor()
         messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT)]
@@ -66,7 +66,7 @@ class ToolCallingUnderstander:
         try:
             # Bound per request: the schemas are masked with today's directory names.
             bound = self.model.bind_tools(masked_schemas(self.schema_json, redactor))
-            ai = await self.client.invoke(messages, runnable=bound, purpose="understand", user=user)
+            ai = await self.client.invoke(messages, runnable=bound, purpose="understand", user=user, turn=turn)
         except LLMUnavailable as exc:
             self.last_error = exc.reason
             return None

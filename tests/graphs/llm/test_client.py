@@ -210,3 +210,17 @@ def _tool() -> dict[str, object]:
         "description": "Status of an invoice",
         "input_schema": {"type": "object", "properties": {"invoice_id": {"type": "string"}}},
     }
+
+
+async def test_after_a_failure_the_same_turn_does_not_wait_for_the_provider_again(
+    openai_server: OpenAIEmulator, openai_client: Callable[..., LLMClient]
+):
+    client = openai_client(max_retries=0)
+    openai_server.book.fail(500)
+    with pytest.raises(LLMUnavailable, match="http_500"):
+        await client.invoke(HI, purpose="understand", user=None, turn="T1")
+    with pytest.raises(LLMUnavailable, match="failed earlier in this turn"):
+        _ = [d async for d in client.stream(HI, purpose="answer", user=None, turn="T1")]
+    openai_server.book.push(Script(content="fine"))
+    assert "".join([d async for d in client.stream(HI, purpose="answer", user=None, turn="T2")]) == "fine"
+    assert len(openai_server.requests) == 2
