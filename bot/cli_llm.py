@@ -49,7 +49,7 @@ def cmd_check(settings: Settings) -> int:
     ms = (time.perf_counter() - started) * 1000
     meta = reply.response_metadata or {}
     name = meta.get("model_name") or meta.get("model") or config.name
-    usage = reply.usage_metadata or {}
+    usage: dict[str, Any] = dict(reply.usage_metadata or {})
     print(
         f"{config.model}: ok · model {name} · {ms:.0f} ms · "
         f"{usage.get('input_tokens', 0)} prompt + {usage.get('output_tokens', 0)} completion tokens"

@@ -81,10 +81,13 @@ class Redactor:
     def _phones(self, text: str) -> str:
         out, last = [], 0
         for match in phonenumbers.PhoneNumberMatcher(text, PHONE_REGION):
-            if PLACEHOLDER.search(match.raw_string):
+            raw, start = match.raw_string, match.start
+            if PLACEHOLDER.search(raw):
                 continue
-            out.append(text[last : match.start])
-            out.append(self._placeholder("PHONE", match.raw_string))
+            if raw.startswith("(") and ")" not in raw:  # "(+1 415 …)": the bracket belongs to the text
+                raw, start = raw[1:], start + 1
+            out.append(text[last:start])
+            out.append(self._placeholder("PHONE", raw))
             last = match.end
         out.append(text[last:])
         return "".join(out)

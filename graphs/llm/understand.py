@@ -59,9 +59,9 @@ class ToolCallingUnderstander:
     ) -> tuple[str, dict[str, Any]] | None:
         redactor = self.redactor()
         messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT)]
-        for turn in history[-HISTORY_TURNS:]:
-            content = redactor.redact(turn["text"])
-            messages.append(HumanMessage(content) if turn["role"] == "user" else AIMessage(content))
+        for past in history[-HISTORY_TURNS:]:
+            content = redactor.redact(past["text"])
+            messages.append(HumanMessage(content) if past["role"] == "user" else AIMessage(content))
         messages.append(HumanMessage(redactor.redact(text)))
         try:
             # Bound per request: the schemas are masked with today's directory names.
@@ -69,6 +69,10 @@ class ToolCallingUnderstander:
             ai = await self.client.invoke(messages, runnable=bound, purpose="understand", user=user, turn=turn)
         except LLMUnavailable as exc:
             self.last_error = exc.reason
+            return None
+        except Exception:  # a bug here must not fail the turn: the offline router decides
+            log.exception("tool choice by the model failed")
+            self.last_error = "error"
             return None
         self.last_error = None
         calls = getattr(ai, "tool_calls", None) or []
