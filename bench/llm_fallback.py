@@ -46,8 +46,8 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def turn(base_url: str, timeout: float, retries: int, i: int) -> tuple[float, str]:
-    config = ModelConfig("openai:bench", base_url, API_KEY, timeout, retries)
+async def turn(base_url: str, budget_s: float, retries: int, i: int) -> tuple[float, str]:
+    config = ModelConfig("openai:bench", base_url, API_KEY, budget_s, retries)
     model = build_chat_model(config)
     client = LLMClient(model, config, Breakers())
     understander = ToolCallingUnderstander(model, [], client=client)
