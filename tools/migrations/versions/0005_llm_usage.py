@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_llm_usage"
-down_revision = "0002_approvals_audit"
+down_revision = "0004_handoffs"
 branch_labels = None
 depends_on = None
 
