@@ -11,11 +11,19 @@ import yaml
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_18F = REPO_ROOT.parent / "shared" / "corpora" / "18f-handbook"
-SUITES = ("knowledge", "knowledge_18f", "routing", "policy", "conversations", "safety")
+# Public handbooks kept beside the repository (CI's checkout has `../shared` next to it), not inside it.
+SHARED_CORPORA = REPO_ROOT.parent / "shared" / "corpora"
+SHARED_18F = SHARED_CORPORA / "18f-handbook"
+# suite -> (folder under the shared corpora, what to call it in the "skipped" line)
+EXTERNAL_CORPORA = {
+    "knowledge_18f": ("18f-handbook", "the 18F handbook"),
+    "knowledge_posthog": ("posthog-handbook", "the PostHog handbook"),
+}
+SUITES = ("knowledge", "knowledge_18f", "knowledge_posthog", "routing", "policy", "conversations", "safety")
 DATASET_FILES = {
     "knowledge": DATASETS / "knowledge.jsonl",
     "knowledge_18f": DATASETS / "knowledge_18f.jsonl",
+    "knowledge_posthog": DATASETS / "knowledge_posthog.jsonl",
     "routing": DATASETS / "routing.jsonl",
     "policy": DATASETS / "policy.yaml",
     "conversations": DATASETS / "conversations.yaml",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evals.cases import SUITES
+from evals.cases import SHARED_CORPORA, SUITES
 from evals.gate import BASELINE, THRESHOLDS
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
@@ -36,6 +36,13 @@ def register(subparsers: Any, settings_fn: Callable[[argparse.Namespace], Any], 
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="cases run at once (default 1)")
     p.add_argument("--corpus", type=Path, metavar="DIR", help="run the knowledge suite over this folder ...")
     p.add_argument("--dataset", type=Path, metavar="FILE", help="... with these questions (knowledge.jsonl schema)")
+    p.add_argument(
+        "--shared-corpora",
+        type=Path,
+        default=SHARED_CORPORA,
+        metavar="DIR",
+        help="folder holding 18f-handbook/ and posthog-handbook/ (default: ../shared/corpora beside the repo)",
+    )
     p.add_argument("--fast", action="store_true", help="CI mode: every second knowledge question, all other cases")
     p.add_argument(
         "--llm",

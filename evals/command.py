@@ -19,7 +19,7 @@ from rich.logging import RichHandler
 
 from evals import llm_mode
 from evals import report as rep
-from evals.cases import SUITES, DatasetError
+from evals.cases import SHARED_CORPORA, SUITES, DatasetError
 from evals.cli import DESCRIPTION, EXIT_GATE, EXIT_OK, EXIT_USAGE  # noqa: F401  (re-exported)
 from evals.gate import GateFileError, baseline_payload, evaluate, flat_metrics, load_baseline, load_thresholds
 from evals.harness import EvalEnv, OpenRuntime
@@ -36,6 +36,7 @@ def options_from(args: argparse.Namespace) -> Options:
         fast=bool(args.fast),
         corpus=args.corpus,
         dataset=args.dataset,
+        shared_corpora=getattr(args, "shared_corpora", None) or SHARED_CORPORA,
     )
 
 

@@ -27,6 +27,7 @@ class Threshold:
     minimum: float | None = None
     maximum: float | None = None
     max_regression: float = 0.0  # how far it may move the wrong way from the baseline
+    margin: float = 0.0  # cross-machine noise (bench/eval_spread.py): a regression must exceed it as well
 
     @property
     def higher_is_better(self) -> bool:
@@ -54,9 +55,13 @@ def load_thresholds(path: Path = THRESHOLDS) -> dict[str, Threshold]:
     for metric, spec in items.items():
         if not isinstance(spec, dict) or not ({"min", "max"} & set(spec)) or "." not in str(metric):
             raise GateFileError(f"{path}: {metric}: give `suite.metric: {{min: X, max_regression: D}}` (or max:)")
-        out[str(metric)] = Threshold(
-            str(metric), _num(spec.get("min")), _num(spec.get("max")), float(spec.get("max_regression", 0.0))
-        )
+        try:
+            regression, margin = float(spec.get("max_regression", 0.0)), float(spec.get("margin", 0.0))
+        except (TypeError, ValueError):
+            raise GateFileError(f"{path}: {metric}: max_regression and margin must be numbers") from None
+        if regression < 0 or margin < 0:
+            raise GateFileError(f"{path}: {metric}: max_regression and margin cannot be negative")
+        out[str(metric)] = Threshold(str(metric), _num(spec.get("min")), _num(spec.get("max")), regression, margin)
     return out
 
 
@@ -94,9 +99,11 @@ def evaluate(
     suites: list[SuiteResult], thresholds: dict[str, Threshold], baseline: dict[str, float] | None
 ) -> list[Breach]:
     """Every breach: a metric under its minimum (over its maximum), or worse than the baseline by more than
-    its allowed regression. Only suites that ran are judged. `baseline` holds the baseline's metrics for
-    the same selection of cases, or is None when there is nothing comparable (a --tag or --limit run); with
-    a baseline, a gated metric that wasn't measured is a breach too (a typo or a lost metric)."""
+    its allowed regression plus its cross-machine margin (the same code on another CPU may score that much
+    lower without anything having regressed). Only suites that ran are judged. `baseline` holds the
+    baseline's metrics for the same selection of cases, or is None when there is nothing comparable (a
+    --tag or --limit run); with a baseline, a gated metric that wasn't measured is a breach too (a typo or
+    a lost metric)."""
     ran = {s.name: s for s in suites if s.skipped is None}
     values = flat_metrics(suites)
     compare_baseline = baseline is not None
@@ -119,14 +126,16 @@ def evaluate(
             breaches.append(Breach(name, value, "threshold", f"{name} = {value:.4g} is above {t.maximum:.4g}", worst))
         elif compare_baseline and name in base:
             drop = (base[name] - value) if t.higher_is_better else (value - base[name])
-            if drop > t.max_regression + EPSILON:
+            allowed = t.max_regression + t.margin
+            if drop > allowed + EPSILON:
                 breaches.append(
                     Breach(
                         name,
                         value,
                         "regression",
                         f"{name} = {value:.4g} regressed from the baseline {base[name]:.4g} "
-                        f"(allowed: {t.max_regression:.4g})",
+                        f"(allowed: {allowed:.4g}"
+                        + (f" = {t.max_regression:.4g} + cross-machine margin {t.margin:.4g})" if t.margin else ")"),
                         worst,
                     )
                 )

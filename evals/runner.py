@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import graphs
 import knowledge
 import tools
-from evals.cases import DATASET_FILES, SHARED_18F, DatasetError, load_file, select
+from evals.cases import DATASET_FILES, EXTERNAL_CORPORA, SHARED_CORPORA, DatasetError, load_file, select
 from evals.harness import EvalEnv
 from evals.results import SuiteResult
 from evals.suite_conversations import run_conversations
@@ -38,6 +38,7 @@ class Options:
     fast: bool = False
     corpus: Path | None = None
     dataset: Path | None = None
+    shared_corpora: Path = SHARED_CORPORA  # where the public handbooks of the knowledge_* suites live
 
     @property
     def partial(self) -> bool:
@@ -81,15 +82,20 @@ def plan(options: Options) -> list[Plan]:
         data = load_file(DATASET_FILES[name])
         cases = select(data["cases"], options.tags, options.limit)
         kind = "knowledge" if name.startswith("knowledge") else name
+        corpus = SAMPLE_CORPUS
+        external = EXTERNAL_CORPORA.get(name)
+        if external is not None:
+            corpus = options.shared_corpora / external[0]
         p = Plan(
             name,
             kind,
             _thin(cases, options) if kind == "knowledge" else cases,
-            SHARED_18F if name == "knowledge_18f" else SAMPLE_CORPUS,
+            corpus,
             list(data.get("documents", [])),
         )
-        if name == "knowledge_18f" and not SHARED_18F.is_dir():
-            p.skipped = f"the 18F handbook is not at {SHARED_18F} (use --corpus DIR --dataset FILE)"
+        if external is not None and not corpus.is_dir():
+            # Said in the report and the summary, never a silent pass: the suite's metrics are not judged.
+            p.skipped = f"{external[1]} is not at {corpus} (pass --shared-corpora DIR, or --corpus DIR --dataset FILE)"
         if not cases and p.skipped is None:
             p.skipped = "no case matches the selection"
         plans.append(p)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from evals.cases import DATASET_FILES, SUITES, DatasetError, load_file, select, tag_key
+from evals.cases import (
+    DATASET_FILES,
+    EXTERNAL_CORPORA,
+    SHARED_CORPORA,
+    SUITES,
+    DatasetError,
+    load_file,
+    select,
+    tag_key,
+)
 from evals.metrics import contains_fact
 from evals.runner import SAMPLE_CORPUS, SAMPLE_DATA
 from evals.suite_conversations import _check as check_script
@@ -21,7 +31,8 @@ def people() -> set[str]:
 
 
 def test_every_suite_dataset_loads_with_enough_cases():
-    minimum = {"knowledge": 40, "knowledge_18f": 40, "routing": 150, "policy": 40, "conversations": 20, "safety": 20}
+    minimum = {"knowledge": 40, "knowledge_18f": 40, "knowledge_posthog": 50}
+    minimum |= {"routing": 150, "policy": 40, "conversations": 20, "safety": 20}
     for name in SUITES:
         cases = load_file(DATASET_FILES[name])["cases"]
         assert len(cases) >= minimum[name], name
@@ -33,6 +44,27 @@ def test_knowledge_sources_exist_and_hold_their_facts():
         texts = [(SAMPLE_CORPUS / s).read_text(encoding="utf-8") for s in case["expected_sources"]]
         for fact in case["facts"]:
             assert any(contains_fact(t, fact) for t in texts), (case["id"], fact)
+
+
+@pytest.mark.parametrize("suite", ["knowledge_18f", "knowledge_posthog"])
+def test_public_handbook_sets_have_enough_questions_and_near_misses(suite: str):
+    cases = load_file(DATASET_FILES[suite])["cases"]
+    answers = [c for c in cases if c["expect"] == "answer"]
+    near_misses = [c for c in cases if c["expect"] == "no_answer" and "near-miss" in c["tags"]]
+    assert len(answers) >= 40 and len(near_misses) >= 10, suite
+    for c in answers:
+        assert c["expected_sources"] and 1 <= len(c["facts"]) <= 2, c["id"]
+    for c in cases:
+        if c["expect"] != "answer":
+            assert not c["expected_sources"] and not c["facts"], c["id"]
+    root = SHARED_CORPORA / EXTERNAL_CORPORA[suite][0]
+    if root.is_dir():  # beside the repository on CI and the project machine; elsewhere only the shape is checked
+        for c in answers:
+            first = (root / c["expected_sources"][0]).read_text(encoding="utf-8")
+            assert all((root / s).is_file() for s in c["expected_sources"]), c["id"]
+            # each fact appears in the first source outside link URLs (an ingester may drop those)
+            text = re.sub(r"\]\([^)]*\)", "]", first)
+            assert all(contains_fact(text, f) for f in c["facts"]), c["id"]
 
 
 def test_policy_and_script_cases_are_well_formed_and_name_real_people():

@@ -80,13 +80,14 @@ def test_threshold_and_baseline_files_are_validated(tmp_path: Path):
 def test_the_committed_gate_files_are_valid_and_cover_the_issue_targets():
     thresholds = load_thresholds()
     baseline = load_baseline()
-    # Knowledge answers are below the issue's targets (0.97 / 0.80): their floors track today's level
-    # instead, so any drop fails; they may never sit more than 0.02 under the committed baseline.
-    for name, target in (("knowledge.hit_at_5", 0.97), ("knowledge.fact_recall", 0.80)):
-        floor = thresholds[name].minimum
-        assert floor is not None and floor <= target
-        assert floor >= baseline["metrics"][name] - 0.02, f"{name}: floor {floor} is far below today's level"
-    assert thresholds["routing.accuracy"].minimum == 0.95
+    # Knowledge answers are below the issue's targets (0.97 / 0.80): their floors track today's level less a
+    # cross-machine margin (issue 9), never more than that margin (+ rounding to 0.01) under the baseline.
+    for name, target in (("knowledge.hit_at_5", 0.97), ("knowledge.fact_recall", 0.80), ("routing.accuracy", 1.0)):
+        t = thresholds[name]
+        assert t.minimum is not None and t.minimum <= target
+        assert 0 < t.margin <= 0.06, f"{name}: margin {t.margin} is not a measured cross-machine margin"
+        level = baseline["metrics"][name]
+        assert level - t.margin - 0.01 <= t.minimum <= level - t.margin + 1e-9, f"{name}: floor is not level - margin"
     assert thresholds["policy.accuracy"].minimum == 1.0
     assert thresholds["conversations.success_rate"].minimum == 0.95
     assert thresholds["safety.pass_rate"].minimum == 1.0
@@ -104,3 +105,33 @@ def test_baseline_payload_holds_metrics_and_failing_ids_but_no_timings():
         "fast_metrics": {"policy.accuracy": 1.0},
         "failing": {"policy": ["p-2"]},
     }
+
+
+def test_a_drop_within_the_cross_machine_margin_is_not_a_regression():
+    # issue 9: 0.8688 on the baseline's CPU, 0.8562 on an AVX-512 VNNI one: two borderline cases flipped.
+    t = {"knowledge.hit_at_5": Threshold("knowledge.hit_at_5", minimum=0.80, max_regression=0.01, margin=0.02)}
+    base = {"knowledge.hit_at_5": 0.8688}
+    assert evaluate([suite("knowledge", {"hit_at_5": 0.8562})], t, base) == []
+    breaches = evaluate([suite("knowledge", {"hit_at_5": 0.8375})], t, base)  # 0.031 > 0.01 + 0.02
+    assert [(b.metric, b.kind) for b in breaches] == [("knowledge.hit_at_5", "regression")]
+    assert "cross-machine margin 0.02" in breaches[0].message
+
+
+def test_thresholds_file_reads_margins_and_refuses_bad_ones(tmp_path: Path):
+    good = tmp_path / "t.yaml"
+    good.write_text("metrics:\n  knowledge.hit_at_5: {min: 0.8, max_regression: 0.01, margin: 0.02}\n")
+    assert load_thresholds(good)["knowledge.hit_at_5"].margin == 0.02
+    bad = tmp_path / "b.yaml"
+    bad.write_text("metrics:\n  knowledge.hit_at_5: {min: 0.8, margin: -0.1}\n")
+    with pytest.raises(GateFileError, match="negative"):
+        load_thresholds(bad)
+    bad.write_text("metrics:\n  knowledge.hit_at_5: {min: 0.8, margin: lots}\n")
+    with pytest.raises(GateFileError, match="numbers"):
+        load_thresholds(bad)
+
+
+def test_the_committed_thresholds_give_every_knowledge_floor_a_margin():
+    thresholds = load_thresholds()
+    for name, t in thresholds.items():
+        if name.startswith("knowledge") and t.minimum is not None:
+            assert t.margin > 0, f"{name} has no cross-machine margin"
