@@ -1,7 +1,7 @@
 """Cross-machine spread of the eval gate's metrics: the same suites under simulated CPU differences.
 
-Usage: python bench/eval_spread.py [--variants a,b,...] [--suites knowledge,routing,...] [--shared-corpora DIR]
-                                   [--out FILE.json]
+Usage: python bench/eval_spread.py [--variants a,b,...|all] [--suites knowledge,routing,...] [--fast]
+                                   [--shared-corpora DIR] [--out FILE.json] [--report-only]
 
 A machine with another CPU computes the same eval with other floating-point kernels. This script runs the
 gate's suites once per variant, each in its own process (BLAS and numpy pick their kernels at import), and
@@ -72,6 +72,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "jitter-1e-3-s2": {"jitter": 1e-3, "seed": 2},
 }
 DEFAULT_SUITES = ("knowledge", "knowledge_18f", "knowledge_posthog", "routing")
+# The default set fits in < 10 minutes on an idle 2-core machine once the embedding memo is warm (about a
+# minute and a half per variant); --variants all runs every variant above.
+DEFAULT_VARIANTS = ("base", "onnx-fp32", "numpy-x86v2", "blas-1thread", "jitter-1e-4-s1", "jitter-1e-3-s1")
 MIN_MARGIN, MIN_FLIPS = 0.01, 2
 
 
@@ -147,7 +150,7 @@ def run_child(args: argparse.Namespace) -> int:
     embedder = memo_embedder(inner, args.cache / f"vectors-{backend}.npz", spec.get("jitter", 0.0), spec.get("seed", 0))
     env = EvalEnv(settings, open_runtime, work, cache / "eval")
     env._embedder = embedder
-    options = Options(suites=args.suites.split(","), shared_corpora=args.shared_corpora)
+    options = Options(suites=args.suites.split(","), shared_corpora=args.shared_corpora, fast=args.fast)
     started = time.perf_counter()
     try:
         suites = asyncio.run(run(env, plan(options), options))
@@ -182,7 +185,9 @@ def run_variant(name: str, args: argparse.Namespace) -> dict[str, Any]:
     if "OPENBLAS_CORETYPE" in VARIANTS[name].get("env", {}):
         env.pop("OPENBLAS_L2_SIZE", None)
     cmd = [sys.executable, __file__, "--child", name, "--out", str(out), "--suites", args.suites]
-    cmd += ["--cache", str(args.cache), "--shared-corpora", str(args.shared_corpora)]
+    cmd += ["--cache", str(args.cache), "--shared-corpora", str(args.shared_corpora)] + (
+        ["--fast"] if args.fast else []
+    )
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600, check=False)
     if done.returncode != 0:
         raise SystemExit(f"variant {name} failed:\n{done.stderr[-3000:]}")
@@ -252,7 +257,10 @@ def calibrate(cache: Path) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of: {', '.join(VARIANTS)}")
+    p.add_argument(
+        "--variants", default=",".join(DEFAULT_VARIANTS), help=f"comma-separated, or 'all': {', '.join(VARIANTS)}"
+    )
+    p.add_argument("--fast", action="store_true", help="every second knowledge question, as `deskhand eval --fast`")
     p.add_argument("--suites", default=",".join(DEFAULT_SUITES), help="eval suites to run (comma-separated)")
     p.add_argument("--shared-corpora", type=Path, default=ROOT.parent / "shared" / "corpora")
     p.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "deskhand" / "spread")
@@ -261,6 +269,8 @@ def main() -> int:
     p.add_argument("--child", choices=list(VARIANTS), help=argparse.SUPPRESS)
     args = p.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
+    if args.variants == "all":
+        args.variants = ",".join(VARIANTS)
     if args.child:
         return run_child(args)
     results = {}
