@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger(__name__)
 
@@ -13,10 +14,34 @@ Attach = Callable[[web.Application], None]
 ReadyCheck = Callable[[], Awaitable[None]]
 
 
+class _QuietBadRequests(logging.Filter):
+    """aiohttp answers a request it cannot parse (a bad header, a broken request line) with 400, then logs
+    the parser's traceback at ERROR: turn that into one warning line, since bad input is not our error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and (exc.code or 400) < 500:
+            first_line = str(exc.message).strip().splitlines()[0] if exc.message else ""
+            record.msg = f"{record.getMessage()}: malformed HTTP request answered {exc.code or 400} ({first_line})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_bad_requests() -> None:
+    """Install the filter on aiohttp's server logger (once; the logger is process-wide by nature)."""
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _QuietBadRequests) for f in server_log.filters):
+        server_log.addFilter(_QuietBadRequests())
+
+
 def build_web_app(attach: Iterable[Attach] = (), ready: Iterable[ReadyCheck] = ()) -> web.Application:
     """Build the server: each `attach` adds a channel's routes; each `ready` check raises when a
     dependency is down, which /readyz reports as 503 (liveness stays 200)."""
     checks = list(ready)
+    quiet_bad_requests()
     app = web.Application(client_max_size=1024 * 1024)
 
     async def healthz(_request: web.Request) -> web.Response:

@@ -200,11 +200,14 @@ def build_slack_channel(
     coordinator: Coordinator,
     bot_user_id: str | None = None,
     lock_timeout_s: float = 120.0,
+    api_timeout_s: int = 15,
+    lookup_timeout_s: float = 5.0,
 ) -> SlackChannel:
-    """Assemble the Slack channel around a `TurnHandler` (plain values only; no settings object)."""
-    client: AsyncWebClient = build_web_client(bot_token, api_url)
+    """Assemble the Slack channel around a `TurnHandler` (plain values only; no settings object).
+    `api_timeout_s` bounds each Web API request; `lookup_timeout_s` a user look-up, retries included."""
+    client: AsyncWebClient = build_web_client(bot_token, api_url, timeout_s=api_timeout_s)
     api = SlackApi(client)
-    directory = Directory(api, coordinator)
+    directory = Directory(api, coordinator, lookup_timeout_s=lookup_timeout_s)
     outbox = SlackOutbox(api, directory, handler.remember_approval_message)
     turns = SlackTurns(handler, api, directory, outbox, coordinator, lock_timeout_s=lock_timeout_s)
     identity = BotIdentity(api, bot_token, bot_user_id)

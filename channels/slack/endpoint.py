@@ -2,33 +2,58 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qs
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# What Slack sends: a Unix time in ASCII digits and `v0=` + a hex HMAC. Anything else (Unicode digits such
+# as "²" that str.isdigit() accepts but int() refuses, non-ASCII that hmac.compare_digest rejects) is 401.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+# The JSON types Bolt assumes for the envelope fields it reads before any listener runs; a signed body
+# with, say, `"authorizations": false` would otherwise crash its parsing (500).
+_OBJECTS = ("event", "view", "container", "message", "previous_message", "item", "assistant_thread", "state")
+_LISTS_OF_OBJECTS = ("authorizations", "actions")
+_IDS = ("team", "enterprise", "user", "channel")  # a plain id or an object with an "id"
+_NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
+
+
+def _envelope_ok(payload: dict[str, Any], depth: int = 0) -> bool:
+    for key in _OBJECTS:
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            return False
+    for key in _LISTS_OF_OBJECTS:
+        value = payload.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            return False
+    for key in _IDS:
+        if payload.get(key) is not None and not isinstance(payload[key], str | dict):
+            return False
+    return depth > 2 or all(_envelope_ok(payload[k], depth + 1) for k in _NESTED if isinstance(payload.get(k), dict))
+
 
 def well_formed(body: str, content_type: str) -> bool:
-    """Whether Bolt can parse the body: a JSON object, or a form whose `payload` (if any) is one."""
+    """Whether Bolt can parse the body (parsed the way Bolt parses it): a JSON object, or a form whose
+    `payload` (if any) is one, with envelope fields of the types Bolt assumes."""
     try:
-        if content_type == "application/json" or body.lstrip().startswith("{"):
-            return isinstance(json.loads(body), dict)
-        form = parse_qs(body, keep_blank_values=True)
-        if "payload" in form:
-            return isinstance(json.loads(form["payload"][0]), dict)
-        return True
-    except ValueError:
+        payload = parse_body(body, content_type)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
         return False
+    return isinstance(payload, dict) and _envelope_ok(payload)
 
 
 def build_events_endpoint(app: AsyncApp, signing_secret: str) -> Handler:
@@ -44,12 +69,21 @@ def build_events_endpoint(app: AsyncApp, signing_secret: str) -> Handler:
             return web.Response(status=400, text="body is not UTF-8")
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        if not timestamp.isdigit() or not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+        if (
+            not _TIMESTAMP.fullmatch(timestamp)
+            or not _SIGNATURE.fullmatch(signature)
+            or not verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+        ):
             return web.Response(status=401, text="invalid request signature")
         if not well_formed(body, request.content_type):
             return web.Response(status=400, text="malformed body")
         try:
             response = await app.async_dispatch(await to_bolt_request(request))
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+            # Bolt parses the envelope before our code runs (our listeners only hand work off), so these
+            # mean a field of an unexpected type the check above does not know: bad input, not our fault.
+            log.warning("signed Slack request with a malformed payload refused (%s)", type(exc).__name__)
+            return web.Response(status=400, text="malformed body")
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("Slack dispatch failed (reference %s)", reference)

@@ -149,23 +149,35 @@ class Click:
     action_ts: str
 
 
+def _part(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """A nested object of a payload, or {} when it is missing or not an object (signed is not well-formed)."""
+    value = body.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def parse_click(body: dict[str, Any]) -> Click | None:
     acts = body.get("actions")
     if body.get("type") != "block_actions" or not isinstance(acts, list) or not acts:
         return None
     action = acts[0] if isinstance(acts[0], dict) else {}
-    user = (body.get("user") or {}).get("id")
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    message = body.get("message") or {}
-    message_ts = message.get("ts") or (body.get("container") or {}).get("message_ts")
-    if not (user and channel and message_ts and action.get("action_id")):
+    container = _part(body, "container")
+    message = _part(body, "message")
+    user = _text(_part(body, "user").get("id"))
+    channel = _text(_part(body, "channel").get("id")) or _text(container.get("channel_id"))
+    message_ts = _text(message.get("ts")) or _text(container.get("message_ts"))
+    action_id = _text(action.get("action_id"))
+    if not (user and channel and message_ts and action_id):
         return None
     return Click(
-        user=str(user),
-        channel=str(channel),
-        message_ts=str(message_ts),
-        thread_ts=message.get("thread_ts"),
-        action_id=str(action["action_id"]),
+        user=user,
+        channel=channel,
+        message_ts=message_ts,
+        thread_ts=_text(message.get("thread_ts")),
+        action_id=action_id,
         value=str(action.get("value") or ""),
         action_ts=str(action.get("action_ts") or ""),
     )

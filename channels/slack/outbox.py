@@ -6,13 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 
 from channels.base import ApprovalView, MessageRef, Reply, TeamPost
 from channels.slack import messages
 from channels.slack.events import conversation_key
 from channels.slack.render import Rendered, render_approval, render_reply, render_text
-from channels.slack.webapi import Directory, SlackApi
+from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +49,15 @@ class SlackOutbox:
             return
         message = await self.approval_message(view)
         for email in view.approvers:
-            user = await self._directory.user_id_of(email)
-            if not user:
+            try:  # one approver Slack cannot reach now must not cost the others their copy
+                user = await self._directory.user_id_of(email)
+                if not user:
+                    continue
+                dm = await self._api.open_dm(user)
+                ts = await self._api.post(dm, message)
+            except WebApiError as exc:
+                log.warning("approval %s not offered to an approver by DM: %s", view.approval_id, exc)
                 continue
-            dm = await self._api.open_dm(user)
-            ts = await self._api.post(dm, message)
             if self._remember is not None:
                 await self._remember(view.approval_id, MessageRef(self.name, {"channel": dm, "ts": ts}))
 
@@ -100,15 +103,18 @@ class SlackOutbox:
                 await self._remember(reply.approval.approval_id, MessageRef(self.name, ref_data))
 
     async def show(self, channel: str, thread_ts: str | None, message: Rendered, placeholder_ts: str | None) -> None:
-        """Replace the placeholder (post once, then update) or post when there is none."""
+        """Replace the placeholder (post once, then update) or post when there is none. An update that
+        still fails after the client's retries (a proxy's 5xx, an unreadable answer, a time-out) posts the
+        message anew: a possible second copy is better than a "Thinking…" that never changes."""
         if placeholder_ts:
             try:
                 await self._api.update(channel, placeholder_ts, message)
                 return
-            except SlackApiError as exc:
-                if exc.response.get("error") not in _GONE:
-                    raise
-                log.warning("placeholder %s is gone (%s): posting anew", placeholder_ts, exc.response.get("error"))
+            except WebApiError as exc:
+                if exc.reason in _GONE:
+                    log.warning("placeholder %s is gone (%s): posting anew", placeholder_ts, exc.reason)
+                else:
+                    log.warning("could not replace placeholder %s (%s): posting anew", placeholder_ts, exc)
         await self._api.post(channel, message, thread_ts)
 
 

@@ -6,15 +6,13 @@ import asyncio
 import logging
 import uuid
 
-from slack_sdk.errors import SlackApiError
-
 from channels.base import InboundMessage, TurnHandler
 from channels.coordination import Coordinator, LockTimeout
 from channels.slack import actions, messages
 from channels.slack.events import Click, SlackMessage, clean_text, mentioned_users, thread_marker
 from channels.slack.outbox import SlackOutbox
 from channels.slack.render import render_text
-from channels.slack.webapi import Directory, SlackApi
+from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +58,7 @@ class SlackTurns:
         placeholder: str | None = None
         try:
             await self._coordinator.remember(thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._thread_ttl)
-            placeholder = await self._api.post(msg.channel, render_text(messages.THINKING), msg.thread_ts)
+            placeholder = await self._placeholder(msg)
             async with self._coordinator.lock(msg.conversation_key, timeout_s=self._lock_timeout):
                 inbound = await self._inbound(msg, bot_user_id)
                 reply = await self._handler.handle(inbound)
@@ -72,11 +70,28 @@ class SlackTurns:
             log.exception("Slack turn failed (reference %s, conversation %s)", reference, msg.conversation_key)
             await self._tell(ref, messages.APOLOGY.format(ref=reference), placeholder)
 
+    async def _placeholder(self, msg: SlackMessage) -> str | None:
+        """Post "Thinking…" (cosmetic: when Slack refuses it, the answer is posted at the end instead)."""
+        try:
+            return await self._api.post(msg.channel, render_text(messages.THINKING), msg.thread_ts)
+        except WebApiError as exc:
+            log.warning("no placeholder for %s (%s): the answer will be posted", msg.conversation_key, exc)
+            return None
+
     async def _inbound(self, msg: SlackMessage, bot_user_id: str | None) -> InboundMessage:
         others = [uid for uid in mentioned_users(msg.text) if uid != bot_user_id]
-        lookups = await asyncio.gather(self._directory.email_of(msg.user), *map(self._directory.email_of, others))
-        email, other_emails = lookups[0], lookups[1:]
-        known = {uid: e for uid, e in zip(others, other_emails, strict=True) if e}
+        lookups = await asyncio.gather(*map(self._email_of, [msg.user, *others]))
+        failures = [f for _e, f in lookups if f is not None]
+        if failures:
+            # Degrade, never drop the turn: an unidentified sender gets answers without personal tools.
+            log.warning(
+                "Slack user look-up failed for event %s (reference %s): %s; answering without the user's identity",
+                msg.event_id,
+                _reference(),
+                "; ".join(map(str, failures)),
+            )
+        email = lookups[0][0]
+        known = {uid: e for uid, (e, _f) in zip(others, lookups[1:], strict=True) if e}
         identity = await self._handler.identify(email) if email else None
         return InboundMessage(
             channel="slack",
@@ -89,13 +104,19 @@ class SlackTurns:
             conversation_ref=msg.conversation_ref(),
         )
 
+    async def _email_of(self, user_id: str) -> tuple[str | None, WebApiError | None]:
+        try:
+            return await self._directory.email_of(user_id), None
+        except WebApiError as exc:
+            return None, exc
+
     async def _tell(self, ref: dict[str, object], text: str, placeholder: str | None) -> None:
         try:
             thread_ts = ref.get("thread_ts")
             thread = thread_ts if isinstance(thread_ts, str) else None
             await self._outbox.show(str(ref["channel"]), thread, render_text(text), placeholder)
-        except SlackApiError:
-            log.warning("could not tell the user in %s", ref.get("channel"), exc_info=True)
+        except WebApiError as exc:
+            log.warning("could not tell the user in %s: %s", ref.get("channel"), exc)
 
     async def on_click(self, click: Click) -> None:
         try:
@@ -109,7 +130,9 @@ class SlackTurns:
             await self._whisper(click, messages.CLICK_FAILED.format(ref=reference))
 
     async def _identity(self, user_id: str) -> str | None:
-        email = await self._directory.email_of(user_id)
+        email, failure = await self._email_of(user_id)
+        if failure is not None:  # an unidentified clicker is refused by the core, never trusted
+            log.warning("Slack user look-up failed for a click (reference %s): %s", _reference(), failure)
         return await self._handler.identify(email) if email else None
 
     async def _decide(self, click: Click) -> None:
@@ -128,5 +151,5 @@ class SlackTurns:
     async def _whisper(self, click: Click, text: str) -> None:
         try:
             await self._api.ephemeral(click.channel, click.user, render_text(text), click.thread_ts)
-        except SlackApiError:
-            log.warning("could not send an ephemeral message to %s", click.user, exc_info=True)
+        except WebApiError as exc:
+            log.warning("could not send an ephemeral message to %s: %s", click.user, exc)

@@ -175,7 +175,7 @@ async def _read_activity(request: web.Request) -> Activity:
     raw = await request.read()
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise _http_error(web.HTTPBadRequest, "body is not JSON") from None
     if not isinstance(body, dict):
         raise _http_error(web.HTTPBadRequest, "expected an activity object")

@@ -75,6 +75,9 @@ class _Fault:
     method: str | None
     retry_after: int = 0
     channel: str | None = None
+    body: str | None = None  # a raw body instead of Slack's JSON error (HTML, plain text, broken JSON)
+    content_type: str = "application/json"
+    delay_s: float = 0.0  # answer only after this long (longer than the client's time-out = a hang)
 
 
 class SlackApiEmulator:
@@ -162,6 +165,23 @@ class SlackApiEmulator:
         """The next `count` calls (of `method`, or any; to `channel`, or any) answer with HTTP `status`."""
         self._faults.append(_Fault(status, count, method, channel=channel))
 
+    def html(self, count: int, *, status: int = 502, method: str | None = None) -> None:
+        """The next `count` calls answer an HTML error page, as a proxy or load balancer in front would."""
+        page = f"<html><head><title>{status}</title></head><body><h1>{status}</h1>nginx</body></html>"
+        self._faults.append(_Fault(status, count, method, body=page, content_type="text/html"))
+
+    def plain_text(self, count: int, *, status: int = 200, method: str | None = None) -> None:
+        """The next `count` calls answer a `text/plain` body instead of JSON."""
+        self._faults.append(_Fault(status, count, method, body="upstream connect error", content_type="text/plain"))
+
+    def invalid_json(self, count: int, *, method: str | None = None) -> None:
+        """The next `count` calls answer HTTP 200 `application/json` whose body is not valid JSON."""
+        self._faults.append(_Fault(200, count, method, body='{"ok": true, "user": {', content_type="application/json"))
+
+    def hang(self, count: int, *, seconds: float, method: str | None = None) -> None:
+        """The next `count` calls answer (normally) only after `seconds`: a hang past a shorter time-out."""
+        self._faults.append(_Fault(200, count, method, delay_s=seconds))
+
     # ---- Socket Mode ------------------------------------------------------------------------
 
     async def socket_send(self, kind: str, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
@@ -218,16 +238,24 @@ class SlackApiEmulator:
         params = await self._params(request)
         headers = dict(request.headers)
         fault = self._fault_for(method, params)
-        if fault is not None:
+        request_id = {"X-Slack-Req-Id": uuid.uuid4().hex}  # Slack's own request id header
+        if fault is not None and fault.delay_s:
+            await asyncio.sleep(fault.delay_s)  # a hang: the client should have given up by now
+        elif fault is not None and fault.body is not None:
+            self.calls.append(ApiCall(method, params, headers, fault.status, False, response={"raw": fault.body}))
+            return web.Response(
+                status=fault.status, body=fault.body.encode(), content_type=fault.content_type, headers=request_id
+            )
+        elif fault is not None:
             body = {"ok": False, "error": "ratelimited" if fault.status == 429 else "internal_error"}
             self.calls.append(ApiCall(method, params, headers, fault.status, False, response=body))
             extra = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
-            return web.json_response(body, status=fault.status, headers=extra)
+            return web.json_response(body, status=fault.status, headers={**extra, **request_id})
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or params.get("token")
         expected = APP_TOKEN if method == "apps.connections.open" else self.token
         body = {"ok": False, "error": "invalid_auth"} if token != expected else self._answer(method, params)
         self.calls.append(ApiCall(method, params, headers, 200, bool(body.get("ok")), response=body))
-        return web.json_response(body)
+        return web.json_response(body, headers=request_id)
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._seq):06d}"

@@ -175,15 +175,18 @@ async def start_server(
     coordinator: Coordinator,
     api: SlackApiEmulator | str,
     observe: Callable[[float], None] | None = None,
+    **channel_options: Any,
 ) -> SlackServer:
     """The web app with the Slack channel on a free 127.0.0.1 port, its Web API client at `api`;
-    `observe` receives each request's time inside the server (benchmarks)."""
+    `observe` receives each request's time inside the server (benchmarks); `channel_options` go to
+    `build_slack_channel` (time-outs)."""
     channel = build_slack_channel(
         handler,
         bot_token=BOT_TOKEN,
         signing_secret=SIGNING_SECRET,
         api_url=api if isinstance(api, str) else api.base_url,
         coordinator=coordinator,
+        **channel_options,
     )
     if hasattr(handler, "add_outbox"):
         handler.add_outbox(channel.outbox)

@@ -91,14 +91,14 @@ async def test_rate_limit_storm_still_delivers_one_reply(
     assert posts[-1].ok and posts[-1].at - posts[-2].at >= 1.0
 
 
-async def test_server_error_on_the_answer_leaves_an_apology_not_a_duplicate(
+async def test_server_error_on_the_answer_is_retried_not_duplicated(
     server: SlackServer, emulator: SlackApiEmulator
 ) -> None:
     event = mention("U_BOB", "how do I get VPN access?")
-    emulator.fail(1, status=500, method="chat.update")
+    emulator.fail(1, status=500, method="chat.update")  # chat.update is safe to repeat: the answer survives
     await server.deliver(event)
-    [message] = await wait_for(lambda: _answers(emulator, GENERAL, event["ts"]))
-    assert "Sorry" in message["text"] and "reference" in message["text"]
+    [message] = await wait_for(lambda: _answers(emulator, GENERAL, event["ts"]), timeout=10)
+    assert "VPN access" in message["text"]
     assert len(emulator.posts(GENERAL, event["ts"])) == 1
 
 
