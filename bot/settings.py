@@ -6,12 +6,18 @@ from `bot.wiring`, never the settings object itself.
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PACKAGE_ROOT / "knowledge" / "corpus"
@@ -112,6 +118,11 @@ class Settings(_Base):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value  # "info" is as good as "INFO"
+
     @field_validator("knowledge_dir", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
@@ -159,6 +170,16 @@ class Settings(_Base):
             raise ValueError("DESKHAND_TEAMS_INSECURE_NO_AUTH=true is refused when DESKHAND_ENV=production")
         return self
 
+    @model_validator(mode="after")
+    def _slack_complete(self) -> Settings:
+        # Without a signing secret no HTTP event can be verified, so Slack would silently stay off.
+        if self.slack.bot_token is not None and self.slack.signing_secret is None and self.slack.app_token is None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: set the signing secret (Basic "
+                "Information page of the Slack app), or SLACK_APP_TOKEN for Socket Mode, or unset the token"
+            )
+        return self
+
     @property
     def resolved_index_dir(self) -> Path:
         return self.index_dir or self.data_dir / "index"
@@ -185,6 +206,7 @@ class SettingsError(Exception):
 
 
 def _env_name(loc: tuple[Any, ...]) -> str:
+    """The environment variable behind an error location (a field name, or already an alias like PORT)."""
     names = {
         "database_url": "DATABASE_URL",
         "redis_url": "REDIS_URL",
@@ -195,21 +217,69 @@ def _env_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if not isinstance(p, int)]
     if not parts:
         return "configuration"
+    if parts[-1].isupper():  # pydantic reports a field read through an alias by the alias itself
+        return parts[-1]
     if parts[0] in ("slack", "teams") and len(parts) > 1:
         prefix = "SLACK_" if parts[0] == "slack" else "MICROSOFT_"
         return names.get(parts[1], prefix + parts[1].upper())
     return names.get(parts[0], "DESKHAND_" + parts[0].upper())
 
 
+def known_variables() -> set[str]:
+    """Every variable a Deskhand setting reads (derived from the model, so new settings count)."""
+    names = {"DESKHAND_TEAMS_INSECURE_NO_AUTH"}
+    for name, info in Settings.model_fields.items():
+        if name in ("slack", "teams"):
+            continue
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {str(choice) for choice in alias.choices}
+        else:
+            names.add("DESKHAND_" + name.upper())
+    return names
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each `DESKHAND_*` name no setting reads, naming the closest valid one (a typo
+    would otherwise be ignored silently). `DESKHAND_TEST_*` belong to the test suite."""
+    known = known_variables()
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("DESKHAND_") or upper.startswith("DESKHAND_TEST_") or upper in known:
+            continue
+        bare = upper.removeprefix("DESKHAND_")
+        close = [bare] if bare in known else difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"{name} is not a Deskhand setting and is ignored{hint}")
+    return warnings
+
+
+def _dotenv_names() -> dict[str, str]:
+    path = Path(".env")
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values  # python-dotenv: what pydantic-settings reads .env with
+
+    return {k: v or "" for k, v in dotenv_values(path, encoding="utf-8").items()}
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the settings; raise SettingsError naming each bad setting (no values)."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
+        names = {**_dotenv_names(), **os.environ}
+    except UnicodeDecodeError:
+        raise SettingsError(".env is not UTF-8 text: save it as UTF-8 (or remove it)") from None
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_input=False, include_url=False):
-            lines.append(f"{_env_name(tuple(err['loc']))}: {err['msg']}")
+            name, message = _env_name(tuple(err["loc"])), str(err["msg"]).removeprefix("Value error, ")
+            lines.append(message if name == "configuration" else f"{name}: {message}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    for warning in unknown_variables(names):
+        log.warning("%s", warning)
+    return settings
 
 
 def masked(settings: Settings) -> dict[str, Any]:
