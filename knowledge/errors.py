@@ -42,3 +42,16 @@ class IndexBusy(KnowledgeError):
 
 class QuestionError(KnowledgeError, ValueError):
     """The question cannot be answered as typed (empty or too long)."""
+
+
+class NoDocuments(KnowledgeError):
+    """The sources hold nothing to index (empty, or only unsupported or unreadable files)."""
+
+    def __init__(self, sources: object, reasons: list[str]) -> None:
+        distinct = list(dict.fromkeys(reasons))
+        why = "; ".join(distinct[:3]) + ("; …" if len(distinct) > 3 else "")
+        what = f"{len(reasons)} files skipped ({why})" if reasons else "no files found"
+        super().__init__(
+            f"no documents to index in {sources}: {what}. Supported: Markdown, text, HTML, PDF, Word (.docx). "
+            "The published index is unchanged"
+        )

@@ -15,7 +15,7 @@ import numpy as np
 from knowledge import store
 from knowledge.chunking import ChunkerSettings, Passage, chunk_document
 from knowledge.embedder import Embedder
-from knowledge.errors import IndexCorrupt, IndexMismatch, KnowledgeError
+from knowledge.errors import IndexCorrupt, IndexMismatch, KnowledgeError, NoDocuments
 from knowledge.ingest import Skipped, load_documents
 from knowledge.retrieve import (
     DenseSettings,
@@ -132,6 +132,8 @@ def build_index(
     out_dir = Path(out_dir)
     with store.build_lock(out_dir):
         documents, skipped = load_documents([Path(s) for s in sources])
+        if not documents:  # before anything is written: the published version stays as it is
+            raise NoDocuments(", ".join(str(s) for s in sources), [s.reason for s in skipped])
         previous = _previous_vectors(out_dir, embedder, chunker)
         passages: list[Passage] = []
         vectors: list[np.ndarray | None] = []

@@ -1,14 +1,16 @@
-"""Discover and load documents (Markdown, text, HTML, PDF) from one or more source roots."""
+"""Discover and load documents (Markdown, text, HTML, PDF, Word) from one or more source roots, never outside them."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.formats import Converted, convert_html, convert_markdown, convert_pdf, convert_text
+from knowledge.word import convert_docx
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +18,8 @@ MARKDOWN = frozenset({".md", ".markdown", ".mdx"})
 TEXT = frozenset({".txt", ".text", ".rst"})
 HTML = frozenset({".html", ".htm"})
 PDF = frozenset({".pdf"})
-SUPPORTED = MARKDOWN | TEXT | HTML | PDF
+WORD = frozenset({".docx"})
+SUPPORTED = MARKDOWN | TEXT | HTML | PDF | WORD
 MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -41,27 +44,52 @@ class SourceFile:
     source: str
 
 
-def discover(roots: Iterable[Path]) -> Iterator[SourceFile]:
+def discover(roots: Iterable[Path]) -> Iterator[SourceFile | Skipped]:
     """Every regular file under the roots, hidden files and folders excluded, in a stable order.
 
+    Symbolic links are never followed out of the roots: a link to a file inside one of them is read, a
+    link leading elsewhere (or to a folder) is skipped and reported, so a linked secret is never indexed.
     A README at the top of a source root describes the folder for maintainers and is not indexed.
     """
-    seen: set[str] = set()
+    roots = [Path(r) for r in roots]
     for root in roots:
-        root = Path(root)
         if not root.is_dir():
             raise FileNotFoundError(f"knowledge source folder not found: {root}")
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            rel = path.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts):
-                continue
+    inside = [r.resolve() for r in roots]
+    seen: set[str] = set()
+    for root in roots:
+        for path, rel in _walk(root):
             if len(rel.parts) == 1 and rel.stem.lower() == "readme":
                 continue
             source = rel.as_posix()
             if source in seen:  # same relative path under two roots: keep both, tell them apart
                 source = f"{root.name}/{source}"
             seen.add(source)
-            yield SourceFile(root=root, path=path, source=source)
+            if path.is_symlink():
+                target = path.resolve()
+                if target.is_dir():
+                    yield Skipped(source, "symbolic link to a folder (not followed)")
+                    continue
+                if not any(target.is_relative_to(r) for r in inside):
+                    yield Skipped(source, "symbolic link leading outside the knowledge folders")
+                    continue
+            if path.is_file():
+                yield SourceFile(root=root, path=path, source=source)
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, Path]]:
+    """(path, path relative to root) for every non-hidden entry that is not a real folder, sorted;
+    `os.walk` without `followlinks` never descends into a linked folder."""
+    found: list[tuple[Path, Path]] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        base = Path(folder)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        links = [d for d in dirs if (base / d).is_symlink()]  # listed as folders, reported as links
+        for name in [*files, *links]:
+            if not name.startswith("."):
+                path = base / name
+                found.append((path, path.relative_to(root)))
+    return iter(sorted(found))
 
 
 def load_document(file: SourceFile) -> Document | Skipped:
@@ -98,13 +126,20 @@ def load_documents(roots: Iterable[Path]) -> tuple[list[Document], list[Skipped]
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for file in discover(roots):
-        result = load_document(file)
+        result = file if isinstance(file, Skipped) else load_document(file)
         if isinstance(result, Skipped):
             log.warning("skipped %s: %s", result.source, result.reason)
             skipped.append(result)
         else:
             documents.append(result)
     return documents, skipped
+
+
+# Single-byte Latin code pages among which windows-1252 is preferred (see `_decode`).
+_LATIN_PAGES = frozenset(
+    {"cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "latin_1", "cp850", "cp852", "cp775", "mac_latin2"}
+    | {f"iso8859_{n}" for n in (1, 2, 3, 4, 9, 10, 13, 14, 15, 16)}
+)
 
 
 class _Undecodable(Exception):
@@ -121,7 +156,23 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise _Undecodable("not valid UTF-8 text")
+    # Not UTF-8: Windows-1252 and Latin-1 handbooks are common; let charset-normalizer (a maintained
+    # detector) name the encoding rather than guessing from a list of our own.
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None or best.encoding is None:
+        raise _Undecodable("not text in any encoding that could be detected")
+    # Short Western texts fit several Latin code pages equally well (è reads as č in cp1250); like the
+    # WHATWG Encoding Standard, prefer windows-1252 whenever it is one of the plausible candidates.
+    plausible = {m.encoding for m in matches} | set(best.could_be_from_charset)
+    encoding = "cp1252" if "cp1252" in plausible and best.encoding in _LATIN_PAGES else best.encoding
+    log.info("decoded a %s file (not UTF-8)", encoding)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:  # a byte cp1252 leaves undefined: trust the detector's own pick
+        return str(best)
 
 
 def _convert(suffix: str, data: bytes) -> Converted:
@@ -129,6 +180,10 @@ def _convert(suffix: str, data: bytes) -> Converted:
         if not data.startswith(b"%PDF"):
             raise _Undecodable("not a PDF file (missing %PDF header)")
         return convert_pdf(data)
+    if suffix in WORD:
+        if not data.startswith(b"PK"):
+            raise _Undecodable("not a Word .docx file (not a zip archive)")
+        return convert_docx(data)
     text = _decode(data)
     if suffix in MARKDOWN:
         return convert_markdown(text)
