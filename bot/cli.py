@@ -33,7 +33,19 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", metavar="DIR", help="index directory (default: DESKHAND_INDEX_DIR or DATA_DIR/index)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Commands whose modules import heavy packages (aiohttp server, botbuilder, the eval harness): registered
+# in full only when one of them is the command being run, so `--help` and the quick commands stay fast.
+# The help line here is what `deskhand --help` lists; each module registers its own full parser.
+HEAVY_COMMANDS = {
+    "serve": "run the web server (Slack /slack/events, Teams /api/messages, /healthz, /readyz)",
+    "teams-package": "build the Teams app package (manifest + icons, zipped) for sideloading",
+    "eval": "run the eval suites and the release gate",
+}
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole CLI. `argv` (the command line about to be parsed) decides whether the heavy commands are
+    registered in full (when one of them runs) or as one-line stubs for the command list."""
     from bot import cli_agent, cli_audit, cli_handoffs, cli_index, cli_llm
 
     parser = argparse.ArgumentParser(
@@ -51,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     cli_audit.register(sub, load_settings)
     cli_handoffs.register(sub, load_settings)
     cli_llm.register(sub, _settings)
-    _optional_commands(sub)
+    words = sys.argv[1:] if argv is None else argv
+    if any(name in words for name in HEAVY_COMMANDS):
+        _optional_commands(sub)
+    else:
+        for name, help_text in HEAVY_COMMANDS.items():
+            sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
@@ -72,7 +89,7 @@ def _optional_commands(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:

@@ -37,10 +37,10 @@ def _message(text: str, user: str | None, conversation: str) -> InboundMessage:
     )
 
 
-def _runtime(settings: Settings) -> Any:
+def _runtime(settings: Settings, *, lazy_models: bool = False) -> Any:
     from bot.wiring import open_runtime
 
-    return open_runtime(settings)
+    return open_runtime(settings, lazy_models=lazy_models)
 
 
 def _fail(exc: Exception) -> int:
@@ -179,7 +179,8 @@ def _print_approvals(items: list[Any]) -> None:
 
 
 async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
-    async with _runtime(settings) as rt:
+    # Listing and deciding never touch the model: it loads only if a turn ever needs it.
+    async with _runtime(settings, lazy_models=True) as rt:
         await rt.agent.expire_due()
         if args.action == "list":
             items = await asyncio.to_thread(rt.approvals.list, None if args.status == "all" else args.status)

@@ -6,13 +6,12 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
-from graphs.audit import AuditLog, Entry
-from tools.db import build_engine, build_sessionmaker, migrate
+
+if TYPE_CHECKING:  # imported when a command runs: `deskhand --help` stays quick
+    from graphs.audit import AuditLog, Entry
 
 
 def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
@@ -33,6 +32,9 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
 
 @contextmanager
 def _open_log(settings: Settings) -> Iterator[AuditLog]:
+    from graphs.audit import AuditLog
+    from tools.db import build_engine, build_sessionmaker, migrate
+
     engine = build_engine(settings.resolved_database_url)
     try:
         migrate(engine)
@@ -42,6 +44,8 @@ def _open_log(settings: Settings) -> Iterator[AuditLog]:
 
 
 def cmd_verify(settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         with _open_log(settings) as log:
             result = log.verify()
@@ -64,6 +68,8 @@ def cmd_tail(settings: Settings, n: int, as_json: bool) -> int:
     if n < 1:
         print("deskhand: -n must be at least 1", file=sys.stderr)
         return 2
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         with _open_log(settings) as log:
             entries = log.tail(n)
@@ -113,7 +119,7 @@ def _as_dict(e: Entry) -> dict[str, Any]:
     }
 
 
-def _database_problem(exc: SQLAlchemyError) -> int:
+def _database_problem(exc: Exception) -> int:
     print(
         f"deskhand: cannot read the audit log ({type(exc).__name__}); check DATABASE_URL and that the "
         "database is reachable.",

@@ -100,7 +100,7 @@ def _build(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -
 
 def _status(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -> int:
     from knowledge.errors import KnowledgeError
-    from knowledge.index import index_status
+    from knowledge.status import index_status
 
     console = Console(stderr=True)
     path: Path | None = args.index

@@ -10,10 +10,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.models import LazyKnowledge, LazyRouter, Models
 from bot.settings import Settings, SettingsError
 from bot.wiring_llm import LLMParts, build_llm
 from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply, TeamDesk
@@ -27,12 +28,11 @@ from graphs.context import AgentDeps
 from graphs.graph import build_agent
 from graphs.handoff import HandoffDesk
 from graphs.handoff_store import HandoffStore
-from graphs.intents import IntentRouter, load_examples
+from graphs.intents import IntentRouter
 from graphs.nodes import DEFAULT_TEAM, TEAM_WORDS
 from graphs.policy import Policy
 from graphs.slots import Entities, Person, SlotExtractor
-from knowledge.answer import KnowledgeBase
-from knowledge.embedder import Embedder, load_embedder
+from knowledge.embedder import Embedder
 from tools.catalog import build_tools
 from tools.db import build_engine, build_sessionmaker, migrate
 from tools.directory import Directory, build_directory
@@ -112,7 +112,7 @@ class Runtime:
     settings: Settings
     agent: Agent
     deps: AgentDeps
-    embedder: Embedder
+    models: Models
     directory: Directory
     ledger: Ledger
     approvals: ApprovalStore
@@ -150,7 +150,7 @@ def _seed_ledger(sessions: Any, sample_data: Path) -> None:
 @dataclass
 class Components:
     deps: AgentDeps
-    embedder: Embedder
+    models: Models
     directory: Directory
     ledger: Ledger
     approvals: ApprovalStore
@@ -172,17 +172,14 @@ def load_contacts(path: Path) -> Contacts:
     return contacts
 
 
-def build_components(settings: Settings, embedder: Embedder | None = None) -> Components:
-    """Build the agent's dependencies (stores migrated, sample data seeded) without a checkpointer."""
+def build_components(settings: Settings, embedder: Embedder | None = None, *, lazy_models: bool = False) -> Components:
+    """Build the agent's dependencies (stores migrated, sample data seeded) without a checkpointer.
+    With `lazy_models`, the model, index and router load only when a turn needs them."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     contacts = load_contacts(settings.contacts_file)
-    embedder = embedder or load_embedder(settings.embedder_backend, cache_dir=settings.cache_dir / "models")
-    kb = KnowledgeBase.open(
-        settings.resolved_index_dir,
-        embedder,
-        min_confidence=settings.min_confidence,
-        contacts=contacts.contact_lines(),
-    )
+    models = Models(settings, embedder, contacts=contacts.contact_lines())
+    if not lazy_models:
+        models.load()
     engine = build_engine(settings.resolved_database_url)
     migrate(engine)
     sessions = build_sessionmaker(engine)
@@ -198,16 +195,13 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
     policy = Policy.load(settings.policy_file)
     policy.check_tools(tools)  # a misspelt tool name in the policy file stops start-up
     approvals, audit = ApprovalStore(sessions), AuditLog(sessions)
-    router = IntentRouter(
-        load_examples(), embedder.encode, cache_dir=settings.cache_dir / "router", embedder_name=embedder.name
-    )
     entities = EntityCache(directory, ledger)
     llm = build_llm(settings, tools=tools, sessions=sessions, directory=directory, audit=audit, names=entities.names)
 
     deps = AgentDeps(
-        knowledge=kb,
-        embed_query=embedder.encode_query,
-        router=router,
+        knowledge=LazyKnowledge(models),
+        embed_query=lambda text: models.embedder.encode_query(text),
+        router=cast(IntentRouter, LazyRouter(models)),
         slots=entities.extractor,
         tools=tools,
         policy=policy,
@@ -222,7 +216,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
     )
     return Components(
         deps=deps,
-        embedder=embedder,
+        models=models,
         directory=directory,
         ledger=ledger,
         approvals=approvals,
@@ -236,9 +230,11 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, embedder: Embedder | None = None) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, embedder: Embedder | None = None, *, lazy_models: bool = False
+) -> AsyncIterator[Runtime]:
     """Build every component from settings, with a durable checkpointer; close them on exit."""
-    c = build_components(settings, embedder)
+    c = build_components(settings, embedder, lazy_models=lazy_models)
     local_outbox = LocalOutbox(settings.data_dir / "inbox")
     fanout = ChannelFanout({"local": local_outbox})
     token = settings.ticket_webhook_token
@@ -256,7 +252,7 @@ async def open_runtime(settings: Settings, embedder: Embedder | None = None) -> 
                     settings=settings,
                     agent=agent,
                     deps=c.deps,
-                    embedder=c.embedder,
+                    models=c.models,
                     directory=c.directory,
                     ledger=c.ledger,
                     approvals=c.approvals,

@@ -28,6 +28,7 @@ from knowledge.retrieve import (
     save_dense,
     save_lexical,
 )
+from knowledge.status import index_status  # noqa: F401  (re-exported: its home before status.py)
 from knowledge.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -214,29 +215,6 @@ def build_index(
         seconds=seconds,
         embed_seconds=embed_seconds,
     )
-
-
-def index_status(out_dir: Path) -> dict[str, Any]:
-    """A summary of the published version; raises IndexMissing / IndexCorrupt."""
-    out_dir = Path(out_dir)
-    version = store.current_version(out_dir)
-    manifest = store.read_manifest(version)
-    return {
-        "path": str(out_dir),
-        "version": manifest.get("version", version.name),
-        "built_at": manifest.get("built_at"),
-        "build_seconds": manifest.get("build_seconds"),
-        "embedder": manifest["embedder"].get("name"),
-        "dim": manifest["embedder"].get("dim"),
-        "dense": manifest["dense"].get("type"),
-        "documents": manifest["counts"].get("documents"),
-        "chunks": manifest["counts"].get("chunks"),
-        "embedded": manifest["counts"].get("embedded"),
-        "reused": manifest["counts"].get("reused"),
-        "skipped": manifest.get("skipped", []),
-        "sources": manifest.get("sources", []),
-        "versions": store.list_versions(out_dir),
-    }
 
 
 def open_index(out_dir: Path, embedder: Embedder, *, nprobe: int | None = None) -> LoadedIndex:

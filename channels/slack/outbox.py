@@ -6,7 +6,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-
 from channels.base import ApprovalView, MessageRef, Reply, TeamPost
 from channels.slack import messages
 from channels.slack.events import conversation_key

@@ -1,0 +1,79 @@
+"""Commands that do not need the model never import it (checked in a fresh process per command)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_STACK = ("torch", "onnxruntime", "faiss", "sentence_transformers", "transformers")
+# What the quickest commands must not load either (each costs a second or more at import).
+FRAMEWORKS = ("langgraph", "scim2_models", "botbuilder", "sqlalchemy")
+
+PROBE = """
+import json, sys
+from bot.cli import main
+sys.argv = ["deskhand", *sys.argv[1:]]
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("\\nLOADED " + json.dumps(sorted(m.split(".")[0] for m in sys.modules)))
+"""
+
+
+def _loaded(args: list[str], tmp_path: Path) -> set[str]:
+    env = {
+        **os.environ,
+        "DESKHAND_DATA_DIR": str(tmp_path / "data"),
+        "DESKHAND_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": str(ROOT),
+    }
+    for name in ("DATABASE_URL", "REDIS_URL", "SLACK_BOT_TOKEN", "MICROSOFT_APP_ID"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED "))
+    return set(json.loads(line.removeprefix("LOADED ")))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["approvals", "list"],
+        ["approvals", "list", "--status", "all", "--json"],
+        ["approvals", "show", "apr_missing"],
+        ["approvals", "decide", "apr_missing", "--as", "alice.nguyen@example.com", "--approve"],
+        ["audit", "verify"],
+        ["audit", "tail", "-n", "3"],
+    ],
+    ids=" ".join,
+)
+def test_approval_and_audit_commands_do_not_load_the_model(args: list[str], tmp_path: Path) -> None:
+    loaded = _loaded(args, tmp_path)
+    assert not loaded & set(MODEL_STACK), sorted(loaded & set(MODEL_STACK))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["config"], ["index", "status"], ["approvals", "--help"]], ids=" ".join)
+def test_help_config_and_index_status_load_no_framework(args: list[str], tmp_path: Path) -> None:
+    loaded = _loaded(args, tmp_path)
+    assert not loaded & set(MODEL_STACK + FRAMEWORKS), sorted(loaded & set(MODEL_STACK + FRAMEWORKS))
+
+
+def test_the_heavy_commands_still_have_their_full_help(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--help"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "--slack-socket-mode" in done.stdout
