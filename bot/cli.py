@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import secrets
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from bot.cli_logging import configure_cli_logging
 from bot.settings import Settings, SettingsError, load_settings, masked, offline_runtime
 
 EPILOG = """Settings come from the environment and an optional .env file (see `deskhand config`).
@@ -92,13 +96,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    log_file: Path | None = None
     try:
+        if args.command != "serve":  # the server logs to its own stream (see bot.wiring)
+            settings = load_settings()
+            log_file = configure_cli_logging(settings.data_dir, settings.log_level)
         return int(func(args) or 0)
     except SettingsError as exc:
         print(f"deskhand: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # The last error boundary: details (with the traceback) in the log file, one line here.
+        reference = secrets.token_hex(4)
+        logging.getLogger("bot.cli").exception("unexpected error (reference %s)", reference)
+        where = f"; details in {log_file}" if log_file else ""
+        print(f"deskhand: unexpected error (reference {reference}){where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

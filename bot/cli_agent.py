@@ -61,7 +61,7 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
         user = await _identify(rt, args.user)
         await rt.agent.expire_due()
         if args.batch:
-            for line in _batch_lines(Path(args.batch)):
+            for line in args.batch_lines:
                 reply = await rt.agent.handle(_message(line, user, args.conversation or secrets.token_hex(6)))
                 print(json.dumps(reply_to_json(reply)), flush=True)
             return 0
@@ -78,14 +78,28 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if reply.route != "error" else 1
 
 
+class BatchFileError(ValueError):
+    """The --batch file cannot be read as questions; the message says which file and line."""
+
+
 def _batch_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise BatchFileError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise BatchFileError(f"{path} is not UTF-8 text: save it as UTF-8") from None
     out = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
         if line.startswith("{"):
-            line = str(json.loads(line).get("question", "")).strip()
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise BatchFileError(f"{path} line {number}: not valid JSON") from None
+            line = str(record.get("question", "") if isinstance(record, dict) else "").strip()
         out.append(line)
     return out
 
@@ -94,6 +108,11 @@ def cmd_ask(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace]
     if not args.batch and not " ".join(args.question).strip():
         print('deskhand: please give a question, e.g. deskhand ask "how many PTO days do I get?"', file=sys.stderr)
         return 2
+    if args.batch:
+        try:  # read before the model loads: a bad file fails in a moment, not after seconds
+            args.batch_lines = _batch_lines(Path(args.batch))
+        except BatchFileError as exc:
+            return _fail(exc)
     settings = settings_fn(args)
     try:
         return asyncio.run(_ask(args, settings))
@@ -105,8 +124,10 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     from graphs.policy import PolicyError
     from knowledge.embedder import EmbedderUnavailable
     from knowledge.errors import KnowledgeError
+    from tools.data_files import SampleDataError
+    from tools.directory_types import DirectoryError
 
-    return (KnowledgeError, EmbedderUnavailable, PolicyError, FileNotFoundError)
+    return (KnowledgeError, EmbedderUnavailable, PolicyError, SampleDataError, DirectoryError, FileNotFoundError)
 
 
 # -- chat ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def _settings(load_settings_fn: Callable[[], Settings], console: Console) -> Set
     try:
         return load_settings_fn()
     except SettingsError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _error(exc)
         return None
 
 
@@ -77,13 +78,13 @@ def _build(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -
     out: Path = args.out or settings.resolved_index_dir
     missing = [s for s in sources if not s.is_dir()]
     if missing:
-        console.print(f"[red]knowledge folder not found: {', '.join(str(m) for m in missing)}[/red]")
+        _error(f"knowledge folder not found: {', '.join(str(m) for m in missing)}")
         return 1
     try:
         embedder = load_embedder(settings.embedder_backend, settings.cache_dir / "models")
         report = build_index(sources, out, embedder, progress=not args.quiet and console.is_terminal)
     except (KnowledgeError, EmbedderUnavailable) as exc:
-        console.print(f"[red]{exc}[/red]")
+        _error(exc)
         return 1
     for skipped in report.skipped:
         console.print(f"[yellow]skipped {skipped.source}: {skipped.reason}[/yellow]")
@@ -112,7 +113,7 @@ def _status(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) 
     try:
         status = index_status(path)
     except KnowledgeError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _error(exc)
         return 1
     print(f"index:      {status['path']}")
     print(f"version:    {status['version']} (built {status['built_at']}, {status['build_seconds']}s)")
@@ -123,3 +124,8 @@ def _status(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) 
     print(f"sources:    {', '.join(status['sources'])}")
     print(f"versions:   {', '.join(status['versions'])}")
     return 0
+
+
+def _error(message: object) -> None:
+    """One plain line on stderr (rich would wrap it at 80 columns when not on a terminal)."""
+    print(f"deskhand: {message}", file=sys.stderr)

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -140,9 +141,31 @@ def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings]) ->
     def run(args: argparse.Namespace) -> int:
         settings = settings_fn(args)
         port = settings.port if args.port is None else args.port
+        problem = _cannot_listen(args.host, port)  # before seconds of loading, not after
+        if problem is not None:
+            print(f"deskhand: cannot listen on {args.host}:{port}: {problem}", file=sys.stderr)
+            return 2
         try:
             return asyncio.run(serve(settings, args.host, port, args.slack_socket_mode))
         except KeyboardInterrupt:
             return 0
 
     p.set_defaults(func=run)
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not bind `host:port` (e.g. "address already in use"), or None."""
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"unknown host ({exc.strerror or type(exc).__name__})"
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds: TIME_WAIT is fine
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return (exc.strerror or type(exc).__name__).lower()
+    return None

@@ -194,10 +194,11 @@ class Settings(_Base):
 
 
 def offline_runtime() -> None:
-    """Nothing may download models at run time: tell the Hugging Face libraries so, process-wide."""
-    import os
-
-    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+    """Nothing may download models at run time, nor draw progress bars: tell the Hugging Face libraries
+    so, process-wide."""
+    quiet = (("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TRANSFORMERS_VERBOSITY", "error"))  # no tqdm bars
+    offline = (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"))
+    for name, value in (*offline, *quiet):
         os.environ.setdefault(name, value)
 
 

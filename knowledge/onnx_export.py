@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+progress = logging.getLogger("deskhand.progress")  # one-line progress shown on the terminal by the CLI
 
 # Bump when the export recipe changes so stale cached graphs are not reused.
 EXPORT_RECIPE = 3
@@ -33,16 +34,21 @@ def ensure_onnx_model(model_dir: Path, cache_dir: Path, *, quantized: bool) -> P
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     log.info("exporting the embedding model to ONNX (one time): %s", target)
+    progress.info("preparing the embedding model (once, about a minute)…")
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".export-") as tmp:
         work = Path(tmp)
         raw = work / "raw.onnx"
+        steps = 3 if quantized else 2
         _export_torch_graph(model_dir, raw)
+        progress.info("  1/%d exported", steps)
         optimised = work / "optimised.onnx"
         _optimise(raw, optimised)
+        progress.info("  2/%d optimised", steps)
         result = optimised
         if quantized:
             result = work / "int8.onnx"
             _quantize(optimised, result)
+            progress.info("  3/%d quantised", steps)
         # Another process may have finished first; os.replace keeps whichever lands last, both are equal.
         os.replace(result, target)
     return target
