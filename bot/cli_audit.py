@@ -75,6 +75,13 @@ def cmd_tail(settings: Settings, n: int, as_json: bool) -> int:
             entries = log.tail(n)
     except SQLAlchemyError as exc:
         return _database_problem(exc)
+    except (ValueError, TypeError, KeyError) as exc:  # a row edited outside Deskhand (bad JSON, bad time)
+        print(
+            f"deskhand: an audit entry among the last {n} cannot be read ({type(exc).__name__}): the table was "
+            "changed outside Deskhand; run `deskhand audit verify` to find where.",
+            file=sys.stderr,
+        )
+        return 1
     if as_json:
         print(json.dumps([_as_dict(e) for e in entries], indent=2, ensure_ascii=False))
         return 0

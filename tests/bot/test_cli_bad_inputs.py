@@ -66,13 +66,6 @@ def _broken_sample_data(tmp: Path) -> dict[str, str]:
     return {"DESKHAND_SAMPLE_DATA": str(tmp / "sample")}
 
 
-def _unreachable_scim(tmp: Path) -> dict[str, str]:
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return {"DESKHAND_SCIM_URL": f"http://127.0.0.1:{port}/scim/v2"}
-
-
 def _missing_policy(tmp: Path) -> dict[str, str]:
     return {"DESKHAND_POLICY_FILE": str(tmp / "policy.yaml")}
 
@@ -110,7 +103,6 @@ CASES = [
     Case("ask, missing batch file", ["ask", "--json", "--batch", "nope.txt"], "nope.txt"),
     Case("approvals list, missing sample data", ["approvals", "list"], "no-such-folder", _no_sample_data),
     Case("approvals list, broken sample data", ["approvals", "list"], "directory.yaml", _broken_sample_data),
-    Case("approvals list, SCIM unreachable", ["approvals", "list"], "directory", _unreachable_scim),
     Case("approvals list, missing policy", ["approvals", "list"], "policy", _missing_policy),
     Case("approvals show, unknown id", ["approvals", "show", "apr_nope"], "no approval"),
     Case("audit tail, corrupt row", ["audit", "tail", "-n", "5"], "audit", _corrupt_audit_row),
