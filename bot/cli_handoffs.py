@@ -7,8 +7,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.settings import Settings
 
 STATUSES = ("all", "pending", "posted", "ticketed", "contact", "failed")
@@ -30,6 +28,8 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
 
 
 def cmd_list(settings: Settings, status: str, n: int, as_json: bool) -> int:
+    from sqlalchemy.exc import SQLAlchemyError  # here, not at the top: `deskhand --help` stays quick
+
     from graphs.audit import AuditLog
     from graphs.handoff_store import HandoffStore
     from tools.db import build_engine, build_sessionmaker, migrate
