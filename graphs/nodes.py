@@ -299,6 +299,8 @@ async def policy(state: AgentState, deps: AgentDeps) -> Command[Any]:
                 }
             },
         )
+    if isinstance(facts.get("noop"), str):
+        return await _nothing_to_do(state, deps, tool_name, spec.redact(args), facts, bool(spec.sensitive))
     if isinstance(facts.get("group"), str) and "group" in args:
         args["group"] = facts["group"]  # the directory's canonical name ("IT Admins" → it-admins) for the policy
     confidence = min([state["confidence"], *state.get("slot_confidence", {}).values()])
@@ -326,6 +328,25 @@ async def policy(state: AgentState, deps: AgentDeps) -> Command[Any]:
         return Command(goto="__end__", update=update)
     goto = {"auto": EXECUTE, "confirm": CONFIRM}.get(req.mode, REQUEST_APPROVAL)
     return Command(goto=goto, update=update)
+
+
+async def _nothing_to_do(
+    state: AgentState, deps: AgentDeps, tool_name: str, args: dict[str, Any], facts: dict[str, Any], sensitive: bool
+) -> Command[Any]:
+    """The action would change nothing (already a member, already on hold…): say so now; no approval, no run."""
+    audit_id = await _audit(
+        deps, "policy_decision", state, {"tool": tool_name, "args": args, "facts": facts, "mode": "noop"}
+    )
+    reply = {
+        "route": "tool",
+        "tool": tool_name,
+        "ok": True,
+        "text": f"{facts['noop']} Nothing was changed and no approval is needed.",
+        "data": {"noop": True},
+        "sensitive": sensitive,
+        "audit_id": audit_id,
+    }
+    return Command(goto="__end__", update={"reply": reply})
 
 
 async def confirm(state: AgentState, deps: AgentDeps) -> Command[Any]:

@@ -139,6 +139,18 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
             "is_member": person.email in group.members,
         }
 
+    async def add_facts(args: MembershipArgs) -> dict[str, Any]:
+        facts = await membership_facts(args)
+        if facts["is_member"]:  # nothing to change: said at once, never sent to approvers
+            facts["noop"] = f"{facts['person_name']} is already a member of {facts['group_display_name']}."
+        return facts
+
+    async def remove_facts(args: MembershipArgs) -> dict[str, Any]:
+        facts = await membership_facts(args)
+        if not facts["is_member"]:
+            facts["noop"] = f"{facts['person_name']} is not a member of {facts['group_display_name']}."
+        return facts
+
     async def add_to_group(args: MembershipArgs, ctx: ToolContext) -> ToolResult:
         """Add a person to a directory group (grants whatever the group grants, e.g. VPN access).
         Idempotent: adding an existing member changes nothing."""
@@ -157,6 +169,7 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
             "person_name": person.display_name,
             "manager_email": person.manager_email,
             "active": person.active,
+            **({} if person.active else {"noop": f"{person.display_name}'s account is already deactivated."}),
         }
 
     async def deactivate_user(args: DeactivateUserArgs, ctx: ToolContext) -> ToolResult:
@@ -168,7 +181,7 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
     return [
         tool(find_user, FindUserArgs, read_only=True, sensitive=True),
         tool(create_user, CreateUserArgs, read_only=False, sensitive=True, facts=create_user_facts),
-        tool(add_to_group, MembershipArgs, read_only=False, sensitive=False, facts=membership_facts),
-        tool(remove_from_group, MembershipArgs, read_only=False, sensitive=False, facts=membership_facts),
+        tool(add_to_group, MembershipArgs, read_only=False, sensitive=False, facts=add_facts),
+        tool(remove_from_group, MembershipArgs, read_only=False, sensitive=False, facts=remove_facts),
         tool(deactivate_user, DeactivateUserArgs, read_only=False, sensitive=False, facts=deactivate_facts),
     ]

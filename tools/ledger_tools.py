@@ -103,6 +103,18 @@ def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
             "on_hold": info.hold is not None,
         }
 
+    async def hold_facts(args: HoldPaymentArgs) -> dict[str, Any]:
+        facts = await invoice_facts(args)
+        if facts["on_hold"]:  # nothing to change: said at once, never sent to approvers
+            facts["noop"] = f"{facts['invoice_id']} is already on hold."
+        return facts
+
+    async def release_facts(args: InvoiceArgs) -> dict[str, Any]:
+        facts = await invoice_facts(args)
+        if not facts["on_hold"]:
+            facts["noop"] = f"{facts['invoice_id']} has no payment hold, so there is nothing to release."
+        return facts
+
     async def invoice_status(args: InvoiceArgs, ctx: ToolContext) -> ToolResult:
         """Look up one invoice: amount, vendor, due date, approval state, the payment run it is
         scheduled in (or was paid in) and any payment hold. Read-only."""
@@ -195,8 +207,8 @@ def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
     return [
         tool(invoice_status, InvoiceArgs, read_only=True, sensitive=True),
         tool(vendor_payments, VendorArgs, read_only=True, sensitive=True),
-        tool(hold_payment, HoldPaymentArgs, read_only=False, sensitive=True, facts=invoice_facts),
-        tool(release_hold, InvoiceArgs, read_only=False, sensitive=True, facts=invoice_facts),
+        tool(hold_payment, HoldPaymentArgs, read_only=False, sensitive=True, facts=hold_facts),
+        tool(release_hold, InvoiceArgs, read_only=False, sensitive=True, facts=release_facts),
         tool(
             vendor_bank_change,
             BankChangeArgs,

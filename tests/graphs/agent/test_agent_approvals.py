@@ -56,7 +56,7 @@ async def test_four_eyes_needs_two_distinct_eligible_approvers_then_runs_once(op
 
 async def test_concurrent_decisions_execute_exactly_once(open_agent):
     async with open_agent() as rt:
-        reply = await Conversation(rt, BOB).say("add maya.patel@example.com to the engineering group")
+        reply = await Conversation(rt, BOB).say("add jamal.brooks@example.com to the engineering group")
         assert reply.approval is not None and reply.approval.mode == "approve"
         approvers = list(reply.approval.approvers)
         outcomes = await asyncio.gather(
@@ -66,7 +66,7 @@ async def test_concurrent_decisions_execute_exactly_once(open_agent):
         members = await rt.directory.group_members("engineering")
     assert sum(1 for o in outcomes if o.accepted) >= 1
     assert runs == 1
-    assert "maya.patel@example.com" in members
+    assert "jamal.brooks@example.com" in members
 
 
 async def test_rejection_runs_nothing_and_tells_the_requester(open_agent):

@@ -18,7 +18,6 @@ CAROL, DAN = "carol.diaz@example.com", "dan.okafor@example.com"
         (BOB, "look up Sam Taylor in the directory", "tool", "find_user"),
         (BOB, "create accounts for Dana Reyes starting 2026-12-07 in Finance", "approval", "create_user"),
         (BOB, "please deactivate Tom Becker's account, he left", "approval", "deactivate_user"),
-        (HECTOR, "release the payment hold on INV-10042", "approval", "release_hold"),
         (BOB, "I want to talk to a person in HR", "handoff", None),
     ],
 )

@@ -46,7 +46,7 @@ async def test_vendor_payments_by_fuzzy_vendor_name(open_agent):
 async def test_missing_slot_is_asked_for_and_the_answer_completes_the_request(open_agent):
     async with open_agent() as rt:
         conv = Conversation(rt, BOB)
-        first = await conv.say("please add maya.patel@example.com to a group")
+        first = await conv.say("please add jamal.brooks@example.com to a group")
         assert first.route == "clarify"
         assert "group" in first.text.lower()
         second = await conv.say("engineering")
@@ -59,11 +59,11 @@ async def test_missing_slot_is_asked_for_and_the_answer_completes_the_request(op
 async def test_follow_up_reuses_the_previous_action_for_another_person(open_agent):
     async with open_agent() as rt:
         conv = Conversation(rt, BOB)
-        first = await conv.say("add maya.patel@example.com to the engineering group")
-        second = await conv.say("and for Sam Taylor too?")
+        first = await conv.say("add jamal.brooks@example.com to the engineering group")
+        second = await conv.say("and for Ivy Chen too?")
     assert first.route == second.route == "approval"
     assert second.approval is not None
-    assert second.approval.arguments.get("email") == "sam.taylor@example.com"
+    assert second.approval.arguments.get("email") == "ivy.chen@example.com"
     assert second.approval.arguments.get("group") == "engineering"
 
 
