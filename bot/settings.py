@@ -89,6 +89,9 @@ class Settings(_Base):
     # Answering
     min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
     approval_ttl_minutes: int = Field(default=24 * 60, gt=0, le=60 * 24 * 30)
+    # How long a requester's identity and active state may be reused before the directory is asked again:
+    # the longest another process's deactivation can go unnoticed here (this process notices at once).
+    identity_ttl_s: float = Field(default=30.0, ge=0.0, le=3600.0)
 
     # Optional LLM (tool calling, grounded answers). Unset = the offline engine.
     llm_model: str | None = Field(default=None, pattern=r"^[a-z_]+:\S+$")  # provider:model

@@ -22,6 +22,8 @@ from channels.base import (
 )
 from graphs import messages as msg
 from graphs.context import AgentDeps
+from graphs.eligibility import recheck, unreachable, unreachable_note
+from graphs.identity import IdentityCache
 from graphs.nodes import forget_query_vector
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,9 @@ class Agent:
         self.graph = graph
         self.deps = deps
         self.fanout: Fanout = fanout or NoFanout()
-        self.identify_cache: dict[str, str | None] = {}
+        self.identities = IdentityCache(
+            deps.approver_directory.get, ttl_s=deps.identity_ttl_s, changes=deps.directory_changes
+        )
         self._background: set[asyncio.Task[None]] = set()
 
     async def drain(self) -> None:
@@ -92,6 +96,8 @@ class Agent:
         }
         config: RunnableConfig = {"configurable": {"thread_id": message.conversation_key}}
         try:
+            if message.user_email and not await self._may_ask(message.user_email, request_id):
+                return Reply(text=msg.INACTIVE_REQUESTER, route="no_answer")
             if self.deps.handoffs is not None:  # a team's answer in a hand-off thread goes to the requester
                 relayed: Reply | None = await self.deps.handoffs.relay(message)
                 if relayed is not None:
@@ -110,6 +116,21 @@ class Agent:
             return Reply(text=msg.ERROR.format(ref=ref), route="error", reference_id=ref)
         finally:
             forget_query_vector(request_id)
+
+    async def _may_ask(self, email: str, request_id: str) -> bool:
+        """False for a deactivated account: it gets nothing at all (answers, look-ups, requests)."""
+        who = await self.identities.get(email)
+        if who.email is None or who.active:
+            return True  # unknown people still get handbook answers; tools need a directory identity
+        await asyncio.to_thread(
+            self.deps.audit.append,
+            "answer",
+            actor=who.email,
+            request_id=request_id,
+            policy_version=self.deps.policy.version,
+            payload={"found": False, "intent": "inactive_requester"},
+        )
+        return False
 
     async def _reply(self, out: dict[str, Any], user: str | None) -> Reply:
         interrupts = out.get("__interrupt__")
@@ -178,6 +199,8 @@ class Agent:
     def view(self, approval: Any) -> ApprovalView:
         """What channels show of an approval: bank numbers masked to their last four characters."""
         view = self.deps.approvals.to_view(approval)
+        if unreachable(approval):  # whoever looks sees that it can't be approved as it stands
+            view = replace(view, reason=view.reason + unreachable_note(approval))
         spec = self.deps.tools.get(approval.tool)
         return replace(view, arguments=spec.redact(view.arguments)) if spec is not None else view
 
@@ -191,6 +214,9 @@ class Agent:
     ) -> DecisionOutcome:
         if not approver_email:
             return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
+        refused = await self._recheck(approval_id, approver_email, approve)
+        if refused is not None:
+            return refused
         now = self.deps.clock()
         result = await asyncio.to_thread(self.deps.approvals.decide, approval_id, approver_email, approve, comment, now)
         await asyncio.to_thread(
@@ -220,6 +246,36 @@ class Agent:
             await self._refresh(approval)
         latest = await asyncio.to_thread(self.deps.approvals.get, approval_id)
         return DecisionOutcome(True, result.message, self.view(latest))
+
+    async def _recheck(self, approval_id: str, approver: str, approve: bool) -> DecisionOutcome | None:
+        """Who may decide is judged now, not when the request was made: refuse an inactive approver, or an
+        approval for an inactive requester; store a changed approver list and tell everyone who sees it."""
+        approval = await asyncio.to_thread(self.deps.approvals.get, approval_id)
+        if approval is None:
+            return None
+        check = await recheck(self.deps, approval, approver)
+        if check.changed:
+            latest = check.approval
+            await asyncio.to_thread(
+                self.deps.audit.append,
+                "approval_decision",
+                actor="system",
+                request_id=approval_id,
+                policy_version=self.deps.policy.version,
+                payload={"approval_id": approval_id, "became": "reassigned", "approvers": list(latest.approvers)},
+            )
+            await self._refresh(latest)
+            if unreachable(latest):
+                note = Reply(
+                    text=f'Your request "{latest.title}" is stuck.{unreachable_note(latest)}', route="approval"
+                )
+                try:
+                    await self.fanout.notify(latest.channel, latest.conversation_ref, note)
+                except Exception:
+                    log.exception("could not tell the requester about approval %s", approval_id)
+        if check.refusal is None or (check.refusal == msg.REQUESTER_INACTIVE and not approve):
+            return None
+        return DecisionOutcome(False, check.refusal, self.view(check.approval))
 
     async def _finish(self, approval: Any, status: str, who: str = "") -> None:
         """Resume the approval's thread with the outcome, then update every message and the requester."""
@@ -278,11 +334,8 @@ class Agent:
 
     # -- identity and feedback -----------------------------------------------------------------
     async def identify(self, email: str) -> str | None:
-        key = email.strip().lower()
-        if key not in self.identify_cache:
-            person = await self.deps.approver_directory.get(key)
-            self.identify_cache[key] = person.email.lower() if person else None
-        return self.identify_cache[key]
+        """The directory e-mail (also for a deactivated account: `handle` tells them it is inactive)."""
+        return (await self.identities.get(email)).email
 
     async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
         await asyncio.to_thread(

@@ -328,6 +328,25 @@ class ApprovalStore:
             return DecisionResult(False, BUSY, None, self.get(approval_id))
         return DecisionResult(True, "Cancelled.", None, self.get(approval_id))
 
+    def reassign(self, current: Approval, approvers: Sequence[str]) -> bool:
+        """Replace who may decide on a pending request (re-checked at decision time: someone was
+        deactivated or left the group); compare-and-set, so a decision in between wins."""
+        eligible = [a for a in dict.fromkeys(_norm(a) for a in approvers) if a != current.requester]
+        with self._sessions() as session, session.begin():
+            where = [ApprovalRow.id == current.id, ApprovalRow.version == current.version]
+            return _update(session, [*where, ApprovalRow.status == "pending"], {"approvers": eligible})
+
+    def by_requester(self, requester: str, limit: int = 20) -> builtins.list[Approval]:
+        """One person's own requests, newest first."""
+        query = (
+            select(ApprovalRow)
+            .where(ApprovalRow.requester == _norm(requester))
+            .order_by(ApprovalRow.created_at.desc(), ApprovalRow.id)
+            .limit(limit)
+        )
+        with self._sessions() as session:
+            return self._load(session, list(session.execute(query).scalars()))
+
     def claim_execution(self, approval_id: str, args_digest: str) -> bool:
         """approved → executing, once, and only for exactly the arguments that were approved."""
         conditions = [

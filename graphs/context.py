@@ -56,6 +56,8 @@ class AgentDeps:
     approvals: Any  # graphs.approvals.ApprovalStore
     audit: Any  # graphs.audit.AuditLog
     approval_ttl_minutes: int = 24 * 60
+    identity_ttl_s: float = 30.0  # longest reuse of a requester's identity and active state
+    directory_changes: Callable[[], int] = field(default=lambda: 0)  # moves on every write to the directory
     min_intent_confidence: float = 0.45
     contacts: dict[str, str] = field(default_factory=dict)  # team -> how to reach it
     handoffs: Any = None  # graphs.handoff.HandoffDesk; None: hand-offs only say whom to contact

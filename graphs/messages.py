@@ -61,3 +61,13 @@ APPROVAL_EXPIRED = 'Your request "{title}" expired before it was approved. Nothi
 APPROVAL_ALREADY_USED = "This approval has already been used or is no longer valid; nothing was run again."
 INVALID_ARGS = "I couldn't use those details: {problem}"
 ERROR = "Sorry, something went wrong on my side (reference {ref}). Your request was not lost; please try again."
+INACTIVE_REQUESTER = (
+    "Your account is no longer active, so I can't answer questions, look anything up or run requests for you. "
+    "If you think this is a mistake, please contact the IT service desk."
+)
+INACTIVE_APPROVER = "Your account is no longer active, so you can't decide on approval requests."
+REQUESTER_INACTIVE = "The requester's account is no longer active, so this request can't go ahead. You may reject it."
+UNREACHABLE = (
+    " It can no longer get the {required} approvals it needs: too few eligible people with an active account "
+    "are left ({eligible}). Ask an administrator."
+)

@@ -34,6 +34,10 @@ class ApproverDirectory(Protocol):
 
     async def manager_of(self, email: str) -> str | None: ...
 
+    async def inactive(self, emails: Iterable[str]) -> set[str]:
+        """Which of `emails` are deactivated accounts (read fresh): they never count as approvers."""
+        ...
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -236,10 +240,40 @@ class Policy:
             return Requirement(mode, rule.id, reason, policy_version=self.version)
 
         needed = REQUIRED_APPROVERS[mode]
+        approvers, notes = await self._approvers(rule, needed, args, requester, directory)
+        reason += notes
+        if len(approvers) < needed:
+            reason += " There aren't enough eligible approvers, so it can't go ahead; ask an administrator."
+            return Requirement("deny", rule.id, reason, policy_version=self.version)
+        return Requirement(mode, rule.id, reason, tuple(approvers), needed, self.version)
+
+    async def eligible_now(
+        self,
+        tool: str,
+        args: Mapping[str, Any],
+        *,
+        requester: str,
+        facts: Mapping[str, Any],
+        directory: ApproverDirectory,
+    ) -> tuple[list[str], int]:
+        """Who may decide on `tool(args)` for `requester` at this moment (active people only, never the
+        requester), and how many approvals its rule needs: an approval re-checks this when someone decides."""
+        rule = self._pick(tool, args, facts)
+        needed = REQUIRED_APPROVERS[rule.mode]
+        if not needed:
+            return [], 0
+        approvers, _notes = await self._approvers(rule, needed, args, _norm(requester), directory)
+        return approvers, needed
+
+    async def _approvers(
+        self, rule: Rule, needed: int, args: Mapping[str, Any], requester: str, directory: ApproverDirectory
+    ) -> tuple[list[str], str]:
+        """The rule's eligible approvers (with its fallback when too few), and what to add to the reason."""
+        notes = ""
         named = await _resolve(rule.approvers, args, requester, directory)
         approvers = [a for a in named if a != requester]
         if requester in named:
-            reason += " The requester can't approve their own request."
+            notes += " The requester can't approve their own request."
         if len(approvers) < needed:
             sources = rule.fallback or self._spec.fallback_approvers
             extra = [
@@ -247,11 +281,8 @@ class Policy:
             ]
             approvers += extra
             if extra:
-                reason += f" Too few other approvers, so it also goes to {', '.join(extra)}."
-        if len(approvers) < needed:
-            reason += " There aren't enough eligible approvers, so it can't go ahead; ask an administrator."
-            return Requirement("deny", rule.id, reason, policy_version=self.version)
-        return Requirement(mode, rule.id, reason, tuple(approvers), needed, self.version)
+                notes += f" Too few other approvers, so it also goes to {', '.join(extra)}."
+        return approvers, notes
 
     def _pick(self, tool: str, args: Mapping[str, Any], facts: Mapping[str, Any]) -> Rule:
         for rule in self._spec.tools.get(tool, ()):
@@ -323,7 +354,9 @@ async def _resolve(
     for email in (_norm(e) for e in found if isinstance(e, str) and e.strip()):
         if email not in unique:
             unique.append(email)
-    return unique
+    # A deactivated account is no one's approver, whichever source named it (group, owner, manager, e-mail).
+    gone = await directory.inactive(unique) if unique else set()
+    return [e for e in unique if e not in gone]
 
 
 def _money(amount: Decimal | None, currency: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,6 +56,9 @@ class Directory:
         self._people_at = 0.0
         self._group_index: list[ScimGroup] | None = None
         self._groups_at = 0.0
+        # Bumped by every write through this object, so caches of people's state held elsewhere in this
+        # process (the agent's requester identities) know at once that they may be out of date.
+        self.changes = 0
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -124,6 +127,31 @@ class Directory:
         manager or is not in the directory (so an unknown requester simply has no manager to ask)."""
         person = await self.get(email)
         return person.manager_email if person else None
+
+    async def inactive(self, emails: Iterable[str]) -> set[str]:
+        """Which of `emails` belong to deactivated accounts, read fresh (never from a cache): someone
+        offboarded a moment ago, by any process, must not count as an approver or group member."""
+        wanted = {e.strip().lower() for e in emails if e and e.strip()}
+        if not wanted:
+            return set()
+
+        async def read() -> set[str]:
+            found: set[str] = set()
+            start = 1
+            while True:
+                search: SearchRequest[Any] = SearchRequest.model_validate(
+                    {"filter": "active eq false", "startIndex": start, "count": PAGE_SIZE}
+                )
+                page = await scim_call(self._scim.query(UserModel, query_parameters=search))
+                batch = list(page.resources or [])
+                for user in batch:
+                    found.add((user.user_name or "").lower())
+                    found.update((e.value or "").lower() for e in user.emails or [])
+                start += len(batch)
+                if not batch or start > (page.total_results or 0):
+                    return found
+
+        return wanted & await self._retrying(read, "checking which accounts are active")
 
     def suggest_email(self, given_name: str, family_name: str, domain: str) -> str:
         """The company convention first.last@domain, without accents or spaces."""
@@ -204,6 +232,7 @@ class Directory:
                     ) from None
                 return found
             self._forget_people()
+            self.changes += 1
             emails = {manager_id: manager_email} if manager_id and manager_email else {}
             return to_person(created, emails), True
 
@@ -225,6 +254,7 @@ class Directory:
             value = [{"value": person.id, "type": "User", "display": person.display_name}]
             patch = patch_op(ScimGroup, {"op": "add", "path": "members", "value": value})
             await scim_call(self._scim.modify(ScimGroup, found.id, patch))
+            self.changes += 1
             return f"Added {person.display_name} ({person.email}) to {label}."
 
         return await self._retrying(once, "changing a group")
@@ -241,6 +271,7 @@ class Directory:
             path = f"members[value eq {filter_literal(person.id)}]"
             patch = patch_op(ScimGroup, {"op": "remove", "path": path})
             await scim_call(self._scim.modify(ScimGroup, found.id, patch))
+            self.changes += 1
             return f"Removed {person.display_name} ({person.email}) from {label}."
 
         return await self._retrying(once, "changing a group")
@@ -255,6 +286,7 @@ class Directory:
             patch = patch_op(UserModel, {"op": "replace", "path": "active", "value": False})
             await scim_call(self._scim.modify(UserModel, person.id, patch))
             self._forget_people()
+            self.changes += 1
             return f"Deactivated {person.display_name}'s account ({person.email})."
 
         return await self._retrying(once, "deactivating an account")

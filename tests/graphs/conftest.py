@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -95,6 +95,7 @@ class StaticDirectory:
     members: dict[str, list[str]] = field(default_factory=dict)
     owners: dict[str, list[str]] = field(default_factory=dict)
     managers: dict[str, str] = field(default_factory=dict)
+    deactivated: set[str] = field(default_factory=set)
     calls: list[tuple[str, str]] = field(default_factory=list)
 
     async def group_members(self, group: str) -> list[str]:
@@ -108,6 +109,9 @@ class StaticDirectory:
     async def manager_of(self, email: str) -> str | None:
         self.calls.append(("manager", email))
         return self.managers.get(email)
+
+    async def inactive(self, emails: Iterable[str]) -> set[str]:
+        return {e for e in emails if e in self.deactivated}
 
 
 def person(first: str) -> str:

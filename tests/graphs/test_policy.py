@@ -190,6 +190,25 @@ async def test_ap_lead_requesting_a_large_hold_brings_in_the_cfo(policy: Policy,
     assert "kate.novak@example.com" in req.reason
 
 
+async def test_a_deactivated_ap_lead_is_no_approver(policy: Policy, directory: StaticDirectory) -> None:
+    directory.deactivated.add(CAROL)
+    facts = {"amount": Decimal("48250.00")}
+    req = await decide(policy, directory, "hold_payment", {"invoice_id": "INV-10077"}, facts=facts)
+    assert CAROL not in req.approvers
+    assert (req.mode, req.approvers, req.required) == ("four_eyes", (DAN, KATE), 2), "the fallback fills the gap"
+
+
+async def test_four_eyes_without_two_active_people_is_denied(policy: Policy, directory: StaticDirectory) -> None:
+    directory.deactivated.update({CAROL, KATE})
+    facts = {"amount": Decimal("48250.00")}
+    req = await decide(policy, directory, "hold_payment", {"invoice_id": "INV-10077"}, facts=facts)
+    assert req.mode == "deny" and "enough eligible approvers" in req.reason
+    approvers, needed = await policy.eligible_now(
+        "hold_payment", {"invoice_id": "INV-10077"}, requester=BOB, facts=facts, directory=directory
+    )
+    assert (approvers, needed) == ([DAN], 2)
+
+
 async def test_release_needs_an_ap_lead(policy: Policy, directory: StaticDirectory) -> None:
     req = await decide(policy, directory, "release_hold", {"invoice_id": "INV-10077"})
     assert (req.mode, req.rule_id, req.approvers, req.required) == ("approve", "release-hold", AP_LEADS, 1)

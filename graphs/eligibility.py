@@ -1,0 +1,52 @@
+"""Who may decide on a pending approval, re-checked when someone decides: deactivated people drop out."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from graphs import messages as msg
+from graphs.context import AgentDeps
+
+
+@dataclass(frozen=True)
+class Recheck:
+    refusal: str | None  # why this person may not decide now, or None
+    approval: Any  # graphs.approvals.Approval, re-read when its approvers changed
+    changed: bool  # the approvers were replaced
+
+
+def unreachable(approval: Any) -> bool:
+    """A pending request that too few eligible people are left to approve."""
+    missing = approval.required - len(approval.approved_by)
+    left = [a for a in approval.approvers if a not in approval.approved_by]
+    return approval.status == "pending" and len(left) < missing
+
+
+def unreachable_note(approval: Any) -> str:
+    return msg.UNREACHABLE.format(required=approval.required, eligible=", ".join(approval.approvers) or "no one")
+
+
+async def recheck(deps: AgentDeps, approval: Any, decider: str) -> Recheck:
+    """Re-resolve the approvers from the policy with the directory as it is now (active accounts only), store
+    the new list when it changed, and say why `decider` may not decide (inactive, or requester inactive)."""
+    if approval.status != "pending" or deps.clock() >= approval.expires_at:
+        return Recheck(None, approval, False)  # closed or overdue: the store's own answer applies
+    directory = deps.approver_directory
+    who = decider.strip().lower()
+    gone = await directory.inactive([who, approval.requester])
+    if who in gone:
+        return Recheck(msg.INACTIVE_APPROVER, approval, False)
+    eligible, needed = await deps.policy.eligible_now(
+        approval.tool, approval.args, requester=approval.requester, facts=approval.facts, directory=directory
+    )
+    changed = False
+    # needed == 0: the policy no longer asks for approvers at all (edited since); keep the stored ones.
+    if needed and list(approval.approvers) != [e for e in eligible if e != approval.requester]:
+        changed = await asyncio.to_thread(deps.approvals.reassign, approval, eligible)
+        approval = await asyncio.to_thread(deps.approvals.get, approval.id)
+    refusal = None
+    if approval.requester in gone:
+        refusal = msg.REQUESTER_INACTIVE
+    return Recheck(refusal, approval, changed)
