@@ -11,6 +11,8 @@ from langgraph.graph.state import CompiledStateGraph
 
 from graphs import nodes as n
 from graphs.context import AgentDeps
+from graphs.request_status import request_status
+from graphs.smalltalk import greet
 from graphs.state import AgentState
 
 
@@ -26,6 +28,8 @@ def build_graph(deps: AgentDeps) -> StateGraph:
     g.add_node(n.CLARIFY, partial(n.clarify, deps=deps))
     g.add_node(n.HANDOFF, partial(n.handoff, deps=deps))
     g.add_node(n.DECLINE, partial(n.decline, deps=deps))
+    g.add_node(n.REQUEST_STATUS, partial(request_status, deps=deps))
+    g.add_node(n.GREET, partial(greet, deps=deps))
     g.add_node(n.POLICY, partial(n.policy, deps=deps), destinations=(n.EXECUTE, n.CONFIRM, n.REQUEST_APPROVAL, END))
     g.add_node(n.CONFIRM, partial(n.confirm, deps=deps), destinations=(n.EXECUTE, END))
     g.add_node(n.REQUEST_APPROVAL, partial(n.request_approval, deps=deps))
@@ -34,7 +38,7 @@ def build_graph(deps: AgentDeps) -> StateGraph:
 
     g.add_conditional_edges(START, _entry)
     g.add_conditional_edges(n.UNDERSTAND, partial(n.route, deps=deps))
-    for node in (n.ANSWER, n.CLARIFY, n.HANDOFF, n.DECLINE, n.REQUEST_APPROVAL, n.EXECUTE):
+    for node in (n.ANSWER, n.CLARIFY, n.HANDOFF, n.DECLINE, n.REQUEST_STATUS, n.GREET, n.REQUEST_APPROVAL, n.EXECUTE):
         g.add_edge(node, END)
     return g
 

@@ -71,3 +71,11 @@ UNREACHABLE = (
     " It can no longer get the {required} approvals it needs: too few eligible people with an active account "
     "are left ({eligible}). Ask an administrator."
 )
+NO_REQUESTS = "You have no requests on record: nothing is waiting for approval."
+NO_MATCHING_REQUEST = "I couldn't find a request of yours about that. Your latest:"
+GREETING = (
+    "Hello! I'm Deskhand. I answer HR, IT onboarding and accounts-payable questions from the handbook, "
+    "look up invoices, vendor payments and colleagues, and request account or payment changes (for example "
+    '"what\'s the status of invoice INV-10042" or "add bob@example.com to engineering").'
+)
+THANKS = "You're welcome! Ask me anytime about HR, IT or accounts payable, or for an invoice or account change."

@@ -16,12 +16,14 @@ from graphs.approvals import compute_digest
 from graphs.args import slots_to_args, title_for
 from graphs.context import AgentDeps
 from graphs.intents import TOOL_INTENTS, mask_entities
+from graphs.patterns import asks_about_own_request
 from graphs.privacy import DECLINE as PRIVACY_DECLINE
 from graphs.privacy import asks_for_someone_elses_private_data
 from graphs.state import Action, AgentState
 from tools.tool_spec import ToolContext
 
 UNDERSTAND, ANSWER, CLARIFY, HANDOFF, DECLINE = "understand", "answer", "clarify", "handoff", "decline"
+REQUEST_STATUS, GREET = "request_status", "greet"
 POLICY, CONFIRM, REQUEST_APPROVAL, AWAIT_APPROVAL, EXECUTE = (
     "policy",
     "confirm",
@@ -90,6 +92,8 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     kinds = [k for k in ENTITY_SLOTS if k in slots]
     guess = deps.router.classify(masked, vec, kinds)
     intent, confidence = guess.name, guess.confidence
+    if asks_about_own_request(text):
+        return _about_own_request(state, text, slots, slot_conf)
 
     if deps.understander is not None:
         llm = await deps.understander.understand(
@@ -152,8 +156,30 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     }
 
 
-def route(state: AgentState, deps: AgentDeps) -> Literal["answer", "clarify", "handoff", "decline", "policy"]:
+def _about_own_request(state: AgentState, text: str, slots: dict[str, Any], conf: dict[str, float]) -> dict[str, Any]:
+    """ "What happened to my request to add Maya?" is a question about an existing request: it is answered
+    from the approvals store and never reaches the policy, whatever action it names."""
+    _query_vectors.pop(state.get("request_id", ""), None)
+    history = [*state.get("history", []), {"role": "user", "text": text}][-10:]
+    return {
+        "intent": "request_status",
+        "confidence": 1.0,
+        "slots": slots,
+        "slot_confidence": conf,
+        "pending": None,
+        "tool_args": None,
+        "history": history,
+    }
+
+
+def route(
+    state: AgentState, deps: AgentDeps
+) -> Literal["answer", "clarify", "handoff", "decline", "policy", "request_status", "greet"]:
     intent = state["intent"]
+    if intent == "request_status":
+        return REQUEST_STATUS  # type: ignore[return-value]
+    if intent == "greeting":
+        return GREET  # type: ignore[return-value]
     if intent in ("out_of_scope", "private_data"):
         return DECLINE  # type: ignore[return-value]
     if intent == "handoff":
