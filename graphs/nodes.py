@@ -16,9 +16,11 @@ from graphs.approvals import compute_digest
 from graphs.args import slots_to_args, title_for
 from graphs.context import AgentDeps
 from graphs.intents import TOOL_INTENTS, mask_entities
+from graphs.noop import nothing_to_do
 from graphs.patterns import asks_about_own_request
 from graphs.privacy import DECLINE as PRIVACY_DECLINE
 from graphs.privacy import asks_for_someone_elses_private_data
+from graphs.request_status import about_own_request
 from graphs.state import Action, AgentState
 from tools.tool_spec import ToolContext
 
@@ -93,7 +95,8 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     guess = deps.router.classify(masked, vec, kinds)
     intent, confidence = guess.name, guess.confidence
     if asks_about_own_request(text):
-        return _about_own_request(state, text, slots, slot_conf)
+        _query_vectors.pop(state.get("request_id", ""), None)
+        return about_own_request(state, text, slots, slot_conf)
 
     if deps.understander is not None:
         llm = await deps.understander.understand(
@@ -150,22 +153,6 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
         "confidence": confidence,
         "slots": slots,
         "slot_confidence": slot_conf,
-        "pending": None,
-        "tool_args": None,
-        "history": history,
-    }
-
-
-def _about_own_request(state: AgentState, text: str, slots: dict[str, Any], conf: dict[str, float]) -> dict[str, Any]:
-    """ "What happened to my request to add Maya?" is a question about an existing request: it is answered
-    from the approvals store and never reaches the policy, whatever action it names."""
-    _query_vectors.pop(state.get("request_id", ""), None)
-    history = [*state.get("history", []), {"role": "user", "text": text}][-10:]
-    return {
-        "intent": "request_status",
-        "confidence": 1.0,
-        "slots": slots,
-        "slot_confidence": conf,
         "pending": None,
         "tool_args": None,
         "history": history,
@@ -326,7 +313,7 @@ async def policy(state: AgentState, deps: AgentDeps) -> Command[Any]:
             },
         )
     if isinstance(facts.get("noop"), str):
-        return await _nothing_to_do(state, deps, tool_name, spec.redact(args), facts, bool(spec.sensitive))
+        return await nothing_to_do(state, deps, tool_name, spec.redact(args), facts, bool(spec.sensitive))
     if isinstance(facts.get("group"), str) and "group" in args:
         args["group"] = facts["group"]  # the directory's canonical name ("IT Admins" → it-admins) for the policy
     confidence = min([state["confidence"], *state.get("slot_confidence", {}).values()])
@@ -354,25 +341,6 @@ async def policy(state: AgentState, deps: AgentDeps) -> Command[Any]:
         return Command(goto="__end__", update=update)
     goto = {"auto": EXECUTE, "confirm": CONFIRM}.get(req.mode, REQUEST_APPROVAL)
     return Command(goto=goto, update=update)
-
-
-async def _nothing_to_do(
-    state: AgentState, deps: AgentDeps, tool_name: str, args: dict[str, Any], facts: dict[str, Any], sensitive: bool
-) -> Command[Any]:
-    """The action would change nothing (already a member, already on hold…): say so now; no approval, no run."""
-    audit_id = await _audit(
-        deps, "policy_decision", state, {"tool": tool_name, "args": args, "facts": facts, "mode": "noop"}
-    )
-    reply = {
-        "route": "tool",
-        "tool": tool_name,
-        "ok": True,
-        "text": f"{facts['noop']} Nothing was changed and no approval is needed.",
-        "data": {"noop": True},
-        "sensitive": sensitive,
-        "audit_id": audit_id,
-    }
-    return Command(goto="__end__", update={"reply": reply})
 
 
 async def confirm(state: AgentState, deps: AgentDeps) -> Command[Any]:
