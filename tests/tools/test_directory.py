@@ -182,3 +182,19 @@ async def test_writes_by_one_client_are_seen_by_another(
     )
     await writer.add_to_group("pia.lund@example.com", "design")
     assert "pia.lund@example.com" in await reader.group_members("design")  # unknown member → cache refresh
+
+
+async def test_inactive_is_read_fresh_across_directory_clients(
+    make_scim_server: Callable[..., str], directory_factory: Callable[..., Directory]
+) -> None:
+    url = make_scim_server()
+    here, elsewhere = directory_factory(url), directory_factory(url)
+    await here.known_people()  # a warm people cache must not hide a later deactivation
+    asked = ["ethan.cole@example.com", "carol.diaz@example.com", "Dan.Okafor@example.com"]
+    assert await here.inactive(asked) == {"ethan.cole@example.com"}
+    before = here.changes
+    await elsewhere.deactivate_user("carol.diaz@example.com")
+    assert await here.inactive(asked) == {"ethan.cole@example.com", "carol.diaz@example.com"}
+    assert here.changes == before, "a write elsewhere is seen by reading fresh, not by this counter"
+    assert elsewhere.changes == 1
+    assert await here.inactive([]) == set()
