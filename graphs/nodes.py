@@ -97,6 +97,8 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     if asks_about_own_request(text):
         _query_vectors.pop(state.get("request_id", ""), None)
         return about_own_request(state, text, slots, slot_conf)
+    if intent == "request_status":  # the router alone is not enough: the message must be about one's request
+        intent, confidence = guess.runner_up, round(guess.confidence - guess.similarity, 3)
 
     if deps.understander is not None:
         llm = await deps.understander.understand(
