@@ -266,15 +266,21 @@ class Agent:
             )
             await self._refresh(latest)
             if unreachable(latest):
-                note = Reply(
-                    text=f'Your request "{latest.title}" is stuck.{unreachable_note(latest)}', route="approval"
-                )
+                note = Reply(text=msg.STUCK.format(title=latest.title) + unreachable_note(latest), route="approval")
                 try:
                     await self.fanout.notify(latest.channel, latest.conversation_ref, note)
                 except Exception:
                     log.exception("could not tell the requester about approval %s", approval_id)
         if check.refusal is None or (check.refusal == msg.REQUESTER_INACTIVE and not approve):
             return None
+        await asyncio.to_thread(
+            self.deps.audit.append,
+            "approval_decision",
+            actor=approver,
+            request_id=approval_id,
+            policy_version=self.deps.policy.version,
+            payload={"approval_id": approval_id, "approve": approve, "accepted": False, "message": check.refusal},
+        )
         return DecisionOutcome(False, check.refusal, self.view(check.approval))
 
     async def _finish(self, approval: Any, status: str, who: str = "") -> None:

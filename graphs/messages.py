@@ -67,6 +67,7 @@ INACTIVE_REQUESTER = (
 )
 INACTIVE_APPROVER = "Your account is no longer active, so you can't decide on approval requests."
 REQUESTER_INACTIVE = "The requester's account is no longer active, so this request can't go ahead. You may reject it."
+STUCK = 'Your request "{title}" is stuck.'
 UNREACHABLE = (
     " It can no longer get the {required} approvals it needs: too few eligible people with an active account "
     "are left ({eligible}). Ask an administrator."
