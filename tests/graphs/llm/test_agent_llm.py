@@ -108,13 +108,13 @@ async def test_personal_data_never_reaches_the_model_and_comes_back_in_tool_argu
         openai_server.book.push(
             Script(tool_calls=[ToolCall("add_to_group", {"email": "<EMAIL_1>", "group": "engineering"})])
         )
-        reply = await say(rt, "add maya.patel@example.com (Maya Patel, +1 415 555 0100) to engineering")
+        reply = await say(rt, "add jamal.brooks@example.com (Jamal Brooks, +1 415 555 0100) to engineering")
         openai_server.book.push(Script(content="KNOWLEDGE"))
         await say(rt, "change Acme's bank details to IBAN DE89 3704 0044 0532 0130 00, ask Jane Porter", key="c2")
     assert reply.route == "approval" and reply.approval is not None
-    assert reply.approval.arguments["email"] == "maya.patel@example.com"
+    assert reply.approval.arguments["email"] == "jamal.brooks@example.com"
     sent = openai_server.book.sent_text()
-    for value in ("maya.patel@example.com", "Maya Patel", "415 555 0100", "DE89 3704", "Jane Porter", BOB):
+    for value in ("jamal.brooks@example.com", "Jamal Brooks", "415 555 0100", "DE89 3704", "Jane Porter", BOB):
         assert value not in sent, value
     assert "<EMAIL_1>" in sent and "<IBAN_1>" in sent and "<PERSON_" in sent
 
