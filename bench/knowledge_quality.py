@@ -19,16 +19,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from knowledge.answer import KnowledgeBase  # noqa: E402
+from knowledge.compose import ANSWER_CHARS  # noqa: E402
 from knowledge.embedder import load_embedder  # noqa: E402
 from knowledge.index import build_index  # noqa: E402
 
+# The shared corpora sit beside the repository (or beside the worktrees' parent).
+SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.is_dir()), ROOT / "shared")
 SETS = {
     "sample": (ROOT / "knowledge" / "corpus", ROOT / "evals" / "datasets" / "knowledge.jsonl"),
-    "18f": (ROOT.parent / "shared" / "corpora" / "18f-handbook", ROOT / "evals" / "datasets" / "knowledge_18f.jsonl"),
+    "18f": (SHARED / "corpora" / "18f-handbook", ROOT / "evals" / "datasets" / "knowledge_18f.jsonl"),
 }
 
 
-def evaluate(kb: KnowledgeBase, cases: list[dict], dump: list[dict] | None = None) -> dict[str, float]:
+def evaluate(
+    kb: KnowledgeBase, cases: list[dict], dump: list[dict] | None = None, lengths: list[int] | None = None
+) -> dict[str, float]:
     hit5 = facts_ok = answered = declined = n_answer = n_no = 0
     for case in cases:
         ans = kb.answer(case["question"])
@@ -40,6 +45,8 @@ def evaluate(kb: KnowledgeBase, cases: list[dict], dump: list[dict] | None = Non
             hit5 += hit
             facts_ok += ok
             answered += ans.found
+            if lengths is not None and ans.found:
+                lengths.append(len(ans.text))
         else:
             n_no += 1
             declined += not ans.found
@@ -79,16 +86,23 @@ def evaluate(kb: KnowledgeBase, cases: list[dict], dump: list[dict] | None = Non
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=sorted(SETS), action="append", help="named corpus+dataset (repeatable)")
+    parser.add_argument("--corpus", type=Path, help="a corpus folder (with --dataset) instead of --set")
+    parser.add_argument("--dataset", type=Path, help="its questions (knowledge.jsonl schema)")
     parser.add_argument("--backend", default="onnx-int8")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--index-dir", type=Path, default=Path(tempfile.gettempdir()) / "deskhand-bench-index")
     parser.add_argument("--model-cache", type=Path, default=Path(tempfile.gettempdir()) / "deskhand-models")
     parser.add_argument("--dump", type=Path, help="write per-question details as JSONL")
+    parser.add_argument(
+        "--chars", default="", help="also measure fact recall at these answer lengths (comma-separated characters)"
+    )
     args = parser.parse_args()
     embedder = load_embedder(args.backend, args.model_cache, max_tokens=args.max_tokens)
     dump: list[dict] | None = [] if args.dump else None
-    for name in args.set or ["sample", "18f"]:
-        corpus, dataset = SETS[name]
+    runs = [(name, *SETS[name]) for name in args.set or ([] if args.corpus else ["sample", "18f"])]
+    if args.corpus and args.dataset:
+        runs.append((args.corpus.name, args.corpus, args.dataset))
+    for name, corpus, dataset in runs:
         out = args.index_dir / f"{name}-{embedder.name.replace('/', '_')}"
         started = time.perf_counter()
         report = build_index([corpus], out, embedder)
@@ -96,6 +110,13 @@ def main() -> int:
         kb = KnowledgeBase.open(out, embedder)
         cases = [json.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
         result = evaluate(kb, cases, dump)
+        for limit in [int(c) for c in args.chars.split(",") if c.strip()]:
+            kb.composer.max_chars = limit
+            lengths: list[int] = []
+            short = evaluate(kb, cases, None, lengths)
+            kb.composer.max_chars = ANSWER_CHARS
+            mean_len = sum(lengths) / max(len(lengths), 1)
+            print(f"  answer <= {limit} chars: fact_recall={short['fact_recall']:.3f} (mean {mean_len:.0f} chars)")
         print(
             f"{name:7s} {embedder.name}: hit@5={result['hit@5']:.3f} fact_recall={result['fact_recall']:.3f} "
             f"answered={result['answered']:.3f} declined={result['declined']:.3f} "

@@ -82,13 +82,22 @@ def _build(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -
         return 1
     try:
         embedder = load_embedder(settings.embedder_backend, settings.cache_dir / "models")
-        report = build_index(sources, out, embedder, progress=not args.quiet and console.is_terminal)
+        report = build_index(
+            sources,
+            out,
+            embedder,
+            progress=not args.quiet and console.is_terminal,
+            source_urls=settings.source_urls,
+        )
     except (KnowledgeError, EmbedderUnavailable) as exc:
         _error(exc)
         return 1
     for skipped in report.skipped:
         console.print(f"[yellow]skipped {skipped.source}: {skipped.reason}[/yellow]")
     rate = f", {report.chunks_per_second:.1f} chunks/s" if report.embedded else ""
+    if not report.published:
+        print(f"nothing changed: index version {report.version} at {out} stays published ({report.chunks} chunks)")
+        return 0
     print(
         f"published index version {report.version} at {out}\n"
         f"  {report.documents} documents, {report.chunks} chunks "

@@ -12,7 +12,7 @@ from knowledge.embedder import Embedder, load_embedder
 if TYPE_CHECKING:
     import numpy as np
 
-    from knowledge.answer import KnowledgeBase
+    from knowledge.live import LiveKnowledgeBase
     from knowledge.types import Answer
 
 
@@ -31,14 +31,17 @@ class Models:
         return load_embedder(self._settings.embedder_backend, cache_dir=self._settings.cache_dir / "models")
 
     @cached_property
-    def knowledge(self) -> KnowledgeBase:
+    def knowledge(self) -> LiveKnowledgeBase:
+        """The published index, picked up again when a build publishes a new version (no restart)."""
         from knowledge.answer import KnowledgeBase  # imports faiss
+        from knowledge.live import LiveKnowledgeBase
 
-        return KnowledgeBase.open(
-            self._settings.resolved_index_dir,
-            self.embedder,
-            min_confidence=self._settings.min_confidence,
-            contacts=self._contacts,
+        index_dir, embedder = self._settings.resolved_index_dir, self.embedder
+        return LiveKnowledgeBase(
+            index_dir,
+            lambda: KnowledgeBase.open(
+                index_dir, embedder, min_confidence=self._settings.min_confidence, contacts=self._contacts
+            ),
         )
 
     @cached_property

@@ -87,7 +87,10 @@ class Settings(_Base):
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     # Answering
-    min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the index's own calibration
+    source_urls: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict
+    )  # source folder name -> base URL of its site
     approval_ttl_minutes: int = Field(default=24 * 60, gt=0, le=60 * 24 * 30)
     # How long a requester's identity and active state may be reused before the directory is asked again:
     # the longest another process's deactivation can go unnoticed here (this process notices at once).
@@ -125,6 +128,15 @@ class Settings(_Base):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value  # "info" is as good as "INFO"
+
+    @field_validator("source_urls", mode="before")
+    @classmethod
+    def _parse_source_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):  # "handbook=https://handbook.example.com/,wiki=https://…"
+            from knowledge.urls import parse_source_urls
+
+            return parse_source_urls(value)
+        return value
 
     @field_validator("knowledge_dir", mode="before")
     @classmethod

@@ -55,7 +55,14 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
     out: dict[str, Any] = {
         "answer": reply.text,
         "citations": [
-            {"n": c.n, "source": c.source, "title": c.title, "heading": c.heading, "score": round(c.score, 4)}
+            {
+                "n": c.n,
+                "source": c.source,
+                "title": c.title,
+                "heading": c.heading,
+                "score": round(c.score, 4),
+                "url": c.url,
+            }
             for c in reply.citations
         ],
         "confidence": round(reply.confidence or 0.0, 4),
@@ -86,7 +93,7 @@ def reply_to_text(reply: Reply) -> str:
         lines.append("Sources:")
         for c in reply.citations:
             heading = f" — {c.heading}" if c.heading and c.heading != c.title else ""
-            lines.append(f"  [{c.n}] {c.title}{heading} ({c.source})")
+            lines.append(f"  [{c.n}] {c.title}{heading} ({c.url or c.source})")
     if reply.approval is not None and reply.approval.open:
         lines.append("")
         lines.append(f"Approvers can decide with: /approve {reply.approval.approval_id} --as EMAIL")

@@ -157,7 +157,14 @@ class Agent:
                 text=text, route="approval", approval=view, tool=approval.tool, data={"approval_id": view.approval_id}
             )
         cites = tuple(
-            SourceRef(n=c["n"], title=c["title"], source=c["source"], heading=c["heading"], score=float(c["score"]))
+            SourceRef(
+                n=c["n"],
+                title=c["title"],
+                source=c["source"],
+                heading=c["heading"],
+                score=float(c["score"]),
+                url=c.get("url"),
+            )
             for c in r.get("citations", [])
         )
         return Reply(

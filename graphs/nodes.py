@@ -186,6 +186,12 @@ def route(
 async def answer(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     vec = _query_vectors.pop(state.get("request_id", ""), None)
     result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
+    return await _answered(state, deps, result)
+
+
+async def _answered(state: AgentState, deps: AgentDeps, result: Any) -> dict[str, Any]:
+    """The reply (and its audit entry) for a knowledge answer or its honest "not found"."""
+    _query_vectors.pop(state.get("request_id", ""), None)
     text, citations, path = result.text, result.citations, {}
     if result.found and deps.generator is not None:  # never when the index has no support
         outcome = await deps.generator.answer(
@@ -225,11 +231,12 @@ async def decline(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
             deps, "answer", state, {"question": state["text"], "found": False, "intent": "private_data"}
         )
         return {"reply": {"route": "no_answer", "text": PRIVACY_DECLINE, "confidence": 0.0, "audit_id": audit_id}}
-    # A message the router calls off-topic may still be answered well by the knowledge base.
+    # The index decides scope, not the router's topics: a message the router calls off-topic is answered
+    # whenever the knowledge base's own (per-index calibrated) evidence supports an answer.
     vec = _query_vectors.get(state.get("request_id", ""))
     result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
-    if result.found and result.confidence >= 0.6:
-        return await answer(state, deps)
+    if result.found:
+        return await _answered(state, deps, result)
     _query_vectors.pop(state.get("request_id", ""), None)
     audit_id = await _audit(
         deps, "answer", state, {"question": state["text"], "found": False, "intent": "out_of_scope"}
@@ -242,7 +249,7 @@ async def handoff(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
         vec = _query_vectors.get(state.get("request_id", ""))
         result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
         if result.found:
-            return await answer(state, deps)
+            return await _answered(state, deps, result)
     _query_vectors.pop(state.get("request_id", ""), None)
     team = _team_for(state["text"])
     if deps.handoffs is not None:  # persisted, then posted to the team, ticketed, or "contact them"

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.chunking import split_sentences
+from knowledge.compose import Composer
 from knowledge.embedder import Embedder
 from knowledge.errors import QuestionError
-from knowledge.extract import Analyzer, Question, phrases, sentence_score
+from knowledge.extract import Analyzer, Question, phrases
 from knowledge.index import LoadedIndex, open_index
 from knowledge.retrieve import Retriever
 from knowledge.routing import DEFAULT_CONTACTS, TeamRouter
@@ -20,18 +21,16 @@ from knowledge.types import Answer, Citation, Hit
 MAX_QUESTION_CHARS = 4000
 FOCUS_WORDS = 60
 TOP_K = 8
-ANSWER_CHUNKS = 4  # sentences are drawn from this many of the best chunks
-MAX_SENTENCES = 4
-SAME_CHUNK_BONUS = 0.1
-KEEP_RATIO = 0.6
-# Confidence is a logistic blend of the evidence, calibrated on the sample set with a balanced logistic fit
-# (the 18F set held out), shifted so that the default threshold 0.35 sits on the fitted decision boundary.
+# The evidence score is a weighted blend of corpus-independent signals; where the line between "answered" and
+# "not in the knowledge base" falls on it is calibrated per index at build time (knowledge/calibrate.py) and
+# read from the manifest. Confidence is a logistic of the score's distance from that boundary.
 W_DENSE = 5.65
 W_COVERAGE = 2.83
 W_NAME = 3.97  # a person's name or a record id/year that no retrieved passage mentions
 W_WORD = 1.39  # a capitalised word (place, product) that no retrieved passage mentions
 W_PAIR = 0.25  # a word pair of the question ("referral bonus") that no retrieved passage contains
-BIAS = -3.71
+LEGACY_BOUNDARY = 3.71  # an index built before calibration: the boundary fitted on the sample handbook
+DEFAULT_MIN_CONFIDENCE = 0.5  # on the calibrated boundary
 
 
 def _focus(text: str) -> str:
@@ -63,6 +62,7 @@ class Evidence:
     missing_words: tuple[str, ...]
     missing_pairs: int
     confidence: float
+    score: float = 0.0  # before calibration (what calibrate.py measures)
 
 
 @dataclass
@@ -71,15 +71,23 @@ class KnowledgeBase:
 
     index: LoadedIndex
     embedder: Embedder
-    min_confidence: float = 0.35
+    min_confidence: float | None = None  # None: the index's calibrated boundary
     router: TeamRouter = field(default_factory=TeamRouter)
     analyzer: Analyzer = field(init=False, repr=False)
+    composer: Composer = field(init=False, repr=False)
+    boundary: float = field(init=False)
+    threshold: float = field(init=False)
 
     def __post_init__(self) -> None:
         retriever = self.index.retriever
         self.analyzer = Analyzer.from_texts(
             (f"{c.title} {c.heading} {c.text}" for c in retriever.chunks), retriever.stem_words
         )
+        self.composer = Composer(self.analyzer)
+        calibration = self.index.manifest.get("calibration") or {}
+        boundary = calibration.get("boundary")
+        self.boundary = float(boundary) if isinstance(boundary, int | float) else LEGACY_BOUNDARY
+        self.threshold = DEFAULT_MIN_CONFIDENCE if self.min_confidence is None else self.min_confidence
 
     @classmethod
     def open(
@@ -87,7 +95,7 @@ class KnowledgeBase:
         index_dir: Path,
         embedder: Embedder,
         *,
-        min_confidence: float = 0.35,
+        min_confidence: float | None = None,
         contacts: dict[str, str] | None = None,
     ) -> KnowledgeBase:
         """Load the published index (IndexMissing / IndexCorrupt / IndexMismatch on failure)."""
@@ -134,7 +142,7 @@ class KnowledgeBase:
         hits = self.search(text, k=TOP_K, query_vec=query_vec)
         q = self.analyzer.question(text)
         evidence = self.evidence(q, hits)
-        if not hits or evidence.confidence < self.min_confidence:
+        if not hits or evidence.confidence < self.threshold:
             in_scope = evidence.dense >= 0.3 or evidence.coverage >= 0.5
             message, team = self.router.decline(text, in_scope=in_scope)
             return Answer(text=message, confidence=evidence.confidence, found=False, team=team, hits=hits)
@@ -144,7 +152,7 @@ class KnowledgeBase:
     def evidence(self, q: Question, hits: list[Hit]) -> Evidence:
         """Confidence from the best passage's cosine, its coverage of the question, missing specifics."""
         if not hits:
-            return Evidence(0.0, 0.0, (), (), 0, 0.0)
+            return Evidence(0.0, 0.0, (), (), 0, 0.0, -self.boundary)
         top = hits[:3]
         dense = max(h.dense for h in top)
         coverage = 0.0
@@ -161,59 +169,34 @@ class KnowledgeBase:
         names = tuple(self.analyzer.unsupported(q.names, joined))
         words = tuple(self.analyzer.unsupported(q.words, joined))
         missing_pairs = len(q.pairs - pairs)
-        z = (
+        score = (
             W_DENSE * dense
             + W_COVERAGE * coverage
             - W_NAME * len(names)
             - W_WORD * len(words)
             - W_PAIR * min(missing_pairs, 3)
-            + BIAS
         )
-        confidence = 1.0 / (1.0 + math.exp(-z))
-        return Evidence(dense, coverage, names, words, missing_pairs, round(confidence, 4))
+        confidence = 1.0 / (1.0 + math.exp(-(score - self.boundary)))
+        return Evidence(dense, coverage, names, words, missing_pairs, round(confidence, 4), score)
+
+    def calibration_score(self, question: str, query_vec: np.ndarray) -> float:
+        """The uncalibrated evidence score of one question (used by calibrate.py at build time)."""
+        text = self._check(question)
+        hits = self.retriever.search(text, np.asarray(query_vec, dtype=np.float32).reshape(-1), TOP_K)
+        return self.evidence(self.analyzer.question(text), hits).score
 
     def _compose(self, q: Question, hits: list[Hit]) -> tuple[str, list[Citation]]:
-        candidates: list[tuple[float, int, int, str]] = []  # score, hit index, position, sentence
-        best_fused = hits[0].score
-        for h_idx, hit in enumerate(hits[:ANSWER_CHUNKS]):
-            chunk = hit.chunk
-            # The heading applies to every sentence below it ("Friday" > "30-minute check-in ...").
-            heading_terms = {t for _, ts in self.analyzer.sentences(-1 - chunk.id, chunk.heading) for t in ts}
-            prior = 0.5 * (hit.score / best_fused) + 0.5 * max(hit.dense, 0.0)
-            for pos, (sentence, terms) in enumerate(self.analyzer.sentences(chunk.id, chunk.text)):
-                score = sentence_score(self.analyzer, q, sentence, terms | heading_terms, prior)
-                candidates.append((score, h_idx, pos, sentence))
-        if not candidates:
-            return hits[0].chunk.text, [self._citation(1, hits[0])]
-        top_chunk = max(candidates, key=lambda c: c[0])[1]
-        # Sentences next to the best one share its context: prefer them over scattered ones.
-        ranked = sorted(candidates, key=lambda c: -(c[0] + (SAME_CHUNK_BONUS if c[1] == top_chunk else 0.0)))
-        best = ranked[0][0] + SAME_CHUNK_BONUS
-        chosen: list[tuple[float, int, int, str]] = []
-        seen: set[str] = set()
-        for cand in ranked:
-            adjusted = cand[0] + (SAME_CHUNK_BONUS if cand[1] == top_chunk else 0.0)
-            if len(chosen) >= MAX_SENTENCES or adjusted < best * KEEP_RATIO:
-                break
-            key = cand[3].lower()
-            if key in seen:  # overlapping chunks repeat sentences
-                continue
-            seen.add(key)
-            chosen.append(cand)
-        # Group by source (best source first), document order inside a source.
-        order: list[int] = []
-        for cand in chosen:
-            if cand[1] not in order:
-                order.append(cand[1])
-        parts: list[str] = []
-        citations: list[Citation] = []
-        for n, h_idx in enumerate(order, start=1):
-            citations.append(self._citation(n, hits[h_idx]))
-            for cand in sorted((c for c in chosen if c[1] == h_idx), key=lambda c: c[2]):
-                parts.append(f"{cand[3].rstrip()} [{n}]")
-        return " ".join(parts), citations
+        text, order = self.composer.compose(q, hits)
+        return text, [self._citation(n, hits[h_idx]) for n, h_idx in enumerate(order, start=1)]
 
     @staticmethod
     def _citation(n: int, hit: Hit) -> Citation:
         chunk = hit.chunk
-        return Citation(n=n, source=chunk.source, title=chunk.title, heading=chunk.heading, score=round(hit.score, 4))
+        return Citation(
+            n=n,
+            source=chunk.source,
+            title=chunk.title,
+            heading=chunk.heading,
+            score=round(hit.score, 4),
+            url=chunk.url,
+        )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from knowledge import calibrate as calibrate_mod
 from knowledge import store
 from knowledge.chunking import ChunkerSettings, Passage, chunk_document
 from knowledge.embedder import Embedder
@@ -30,8 +33,10 @@ from knowledge.retrieve import (
 )
 from knowledge.status import index_status  # noqa: F401  (re-exported: its home before status.py)
 from knowledge.types import Chunk
+from knowledge.urls import UrlResolver
 
 log = logging.getLogger(__name__)
+CALIBRATION = calibrate_mod.VERSION
 EMBED_SLICE = 128  # texts per progress step; each slice is sorted by length and batched inside
 
 
@@ -48,6 +53,7 @@ class BuildReport:
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    published: bool = True  # False: nothing changed since the current version, which stays published
 
     @property
     def chunks_per_second(self) -> float:
@@ -125,6 +131,7 @@ def build_index(
     chunker: ChunkerSettings | None = None,
     dense: DenseSettings | None = None,
     keep_versions: int = store.KEEP_VERSIONS,
+    source_urls: Mapping[str, str] | None = None,
 ) -> BuildReport:
     """Ingest the sources, embed new or changed documents, and publish a new version atomically."""
     started = time.perf_counter()
@@ -136,7 +143,9 @@ def build_index(
         if not documents:  # before anything is written: the published version stays as it is
             raise NoDocuments(", ".join(str(s) for s in sources), [s.reason for s in skipped])
         previous = _previous_vectors(out_dir, embedder, chunker)
+        urls = UrlResolver([Path(s) for s in sources], source_urls)
         passages: list[Passage] = []
+        passage_urls: list[str | None] = []
         vectors: list[np.ndarray | None] = []
         doc_records: dict[str, dict[str, Any]] = {}
         changed_docs = 0
@@ -145,10 +154,33 @@ def build_index(
             old_hash, old_vectors = previous.get(doc.source, (None, {}))
             reuse = old_hash == doc.doc_hash and all(p.chunk_hash in old_vectors for p in doc_passages)
             changed_docs += 0 if reuse else 1
+            doc_url = urls.document(doc.source, doc.url)
             for p in doc_passages:
                 passages.append(p)
+                passage_urls.append(urls.section(doc_url, p.heading))
                 vectors.append(old_vectors[p.chunk_hash] if reuse else None)
-            doc_records[doc.source] = {"hash": doc.doc_hash, "title": doc.title, "chunks": len(doc_passages)}
+            doc_records[doc.source] = {
+                "hash": doc.doc_hash,
+                "title": doc.title,
+                "chunks": len(doc_passages),
+                "url": doc_url,
+            }
+        fingerprint = _fingerprint(embedder, chunker, dense, passages, passage_urls, skipped)
+        unchanged = _unchanged(out_dir, fingerprint)
+        if unchanged is not None:
+            return BuildReport(
+                version=unchanged.name,
+                path=unchanged,
+                embedder=embedder.name,
+                documents=len(documents),
+                chunks=len(passages),
+                embedded=0,
+                reused=len(passages),
+                documents_embedded=0,
+                skipped=skipped,
+                seconds=time.perf_counter() - started,
+                published=False,
+            )
         todo = [i for i, v in enumerate(vectors) if v is None]
         embed_started = time.perf_counter()
         fresh = _embed_with_progress(embedder, [passages[i].embed_text for i in todo], progress)
@@ -168,6 +200,7 @@ def build_index(
                 text=p.text,
                 doc_hash=p.doc_hash,
                 chunk_hash=p.chunk_hash,
+                url=passage_urls[i],
             )
             for i, p in enumerate(passages)
         ]
@@ -175,8 +208,13 @@ def build_index(
         staged = store.staging_dir(out_dir, name)
         np.save(staged / store.VECTORS, matrix, allow_pickle=False)
         store.write_chunks(staged / store.CHUNKS, chunks)
-        save_dense(build_dense(matrix, dense), staged / store.DENSE)
-        save_lexical(build_lexical([p.embed_text for p in passages]), staged / store.LEXICAL)
+        dense_index = build_dense(matrix, dense)
+        lexical_index = build_lexical([p.embed_text for p in passages])
+        save_dense(dense_index, staged / store.DENSE)
+        save_lexical(lexical_index, staged / store.LEXICAL)
+        calibration = _calibrate(
+            embedder, Retriever(chunks=chunks, vectors=matrix, dense=dense_index, lexical=lexical_index)
+        )
         seconds = time.perf_counter() - started
         manifest = {
             "format_version": store.FORMAT_VERSION,
@@ -188,6 +226,8 @@ def build_index(
             "dense": dense.describe(len(chunks)),
             "lexical": {"type": "bm25s", "stemmer": "english", "stopwords": "en"},
             "sources": [str(Path(s)) for s in sources],
+            "fingerprint": fingerprint,
+            "calibration": calibration,
             "documents": doc_records,
             "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
             "counts": {
@@ -215,6 +255,49 @@ def build_index(
         seconds=seconds,
         embed_seconds=embed_seconds,
     )
+
+
+def _fingerprint(
+    embedder: Embedder,
+    chunker: ChunkerSettings,
+    dense: DenseSettings,
+    passages: list[Passage],
+    urls: list[str | None],
+    skipped: list[Skipped],
+) -> str:
+    """What a published version is made of: a build that would produce the same publishes nothing."""
+    digest = hashlib.sha256()
+    head = [store.FORMAT_VERSION, embedder.name, chunker.as_dict(), dense.describe(len(passages)), CALIBRATION]
+    digest.update(json.dumps(head, sort_keys=True).encode())
+    for passage, url in zip(passages, urls, strict=True):
+        digest.update(f"{passage.source}\x1f{passage.chunk_hash}\x1f{url}\n".encode())
+    for item in skipped:
+        digest.update(f"skipped\x1f{item.source}\x1f{item.reason}\n".encode())
+    return digest.hexdigest()
+
+
+def _unchanged(out_dir: Path, fingerprint: str) -> Path | None:
+    """The current version when it was built from exactly these inputs (and is still readable)."""
+    try:
+        version = store.current_version(out_dir)
+        manifest = store.read_manifest(version)
+    except KnowledgeError:
+        return None
+    return version if manifest.get("fingerprint") == fingerprint else None
+
+
+def _calibrate(embedder: Embedder, retriever: Retriever) -> dict[str, Any]:
+    """Score pseudo-questions from the index's own sections and off-topic probes (knowledge/calibrate.py)."""
+    from knowledge.answer import KnowledgeBase  # the answerer is built on this module's LoadedIndex
+
+    started = time.perf_counter()
+    kb = KnowledgeBase(LoadedIndex(path=Path("."), manifest={}, retriever=retriever), embedder)
+    questions = calibrate_mod.pseudo_questions(retriever.chunks) + list(calibrate_mod.probes())
+    vectors = embedder.encode(questions) if questions else np.zeros((0, embedder.dim), dtype=np.float32)
+    by_text = {q: vectors[i] for i, q in enumerate(questions)}
+    result = calibrate_mod.calibrate(lambda q: kb.calibration_score(q, by_text[q]), retriever.chunks)
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result
 
 
 def open_index(out_dir: Path, embedder: Embedder, *, nprobe: int | None = None) -> LoadedIndex:

@@ -29,6 +29,7 @@ class Document:
     title: str
     text: str  # light Markdown: "#" headings and paragraphs separated by blank lines
     doc_hash: str  # sha256 of the file's bytes
+    url: str | None = None  # from front matter (`url`, `permalink`)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def load_document(file: SourceFile) -> Document | Skipped:
         title=title,
         text=converted.text,
         doc_hash=hashlib.sha256(data).hexdigest(),
+        url=converted.url,
     )
 
 

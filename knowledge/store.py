@@ -153,6 +153,7 @@ def write_chunks(path: Path, chunks: list[Chunk]) -> None:
                 "text": chunk.text,
                 "doc_hash": chunk.doc_hash,
                 "chunk_hash": chunk.chunk_hash,
+                "url": chunk.url,
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 

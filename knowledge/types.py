@@ -6,6 +6,15 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class Converted:
+    """A document converted to light Markdown: "#" headings, one block per line pair, list markers kept."""
+
+    title: str | None  # None when the document names no title of its own
+    text: str
+    url: str | None = None  # from front matter (`url`, `permalink`), absolute or site-relative
+
+
+@dataclass(frozen=True)
 class Chunk:
     """One indexed passage with the metadata a citation needs."""
 
@@ -16,6 +25,7 @@ class Chunk:
     text: str
     doc_hash: str
     chunk_hash: str
+    url: str | None = None  # where a person can open the section (document URL + heading anchor)
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class Citation:
     title: str
     heading: str
     score: float
+    url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,72 @@
+"""Per-index calibration of the answer threshold, from the index itself: how strongly the index supports
+pseudo-questions made from its own sections, against off-topic probes no handbook answers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from knowledge.chunking import split_sentences
+from knowledge.types import Chunk
+
+PROBES = Path(__file__).resolve().parent / "data" / "probes.yaml"
+VERSION = 1
+MAX_SECTIONS = 160  # pseudo-questions per kind; enough for stable quantiles, a second or two of work
+# Where the boundary sits between the two distributions (fractions of the gap between the probes' upper
+# tail and the pseudo-questions' lower tail). Chosen on the sample handbook, checked on 18F.
+PROBE_QUANTILE = 0.95
+SECTION_QUANTILE = 0.10
+GAP_SHARE = 0.5
+MAX_WORDS = 18
+
+
+@cache
+def probes(path: Path = PROBES) -> tuple[str, ...]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    items = data.get("probes", []) if isinstance(data, dict) else []
+    return tuple(str(p) for p in items if str(p).strip())
+
+
+def pseudo_questions(chunks: Sequence[Chunk], limit: int = MAX_SECTIONS, seed: int = 0) -> list[str]:
+    """One heading query and one lead-sentence query per section (a deterministic sample of sections)."""
+    sections: dict[tuple[str, str], Chunk] = {}
+    for chunk in chunks:
+        sections.setdefault((chunk.source, chunk.heading), chunk)
+    picked = list(sections.values())
+    random.Random(seed).shuffle(picked)
+    out: list[str] = []
+    for chunk in picked[:limit]:
+        leaf = chunk.heading.split(" > ")[-1] if chunk.heading else ""
+        out.append(f"{chunk.title} {leaf}".strip() if len(leaf.split()) < 2 else leaf)
+        lines = [ln.lstrip("-0123456789. ").strip() for ln in chunk.text.split("\n") if ln.strip()]
+        first = split_sentences(lines[0]) if lines else []
+        if first:
+            out.append(" ".join(first[0].split()[:MAX_WORDS]))
+    return out
+
+
+def calibrate(score: Callable[[str], float], chunks: Sequence[Chunk]) -> dict[str, Any]:
+    """The decision boundary on the evidence score for this index, with the distributions it came from."""
+    positives = np.array([score(q) for q in pseudo_questions(chunks)], dtype=np.float64)
+    negatives = np.array([score(q) for q in probes()], dtype=np.float64)
+    if not len(positives) or not len(negatives):
+        return {"version": VERSION, "boundary": None}
+    high_negative = float(np.quantile(negatives, PROBE_QUANTILE))
+    low_positive = float(np.quantile(positives, SECTION_QUANTILE))
+    boundary = high_negative + GAP_SHARE * (low_positive - high_negative)
+
+    def summary(values: np.ndarray) -> dict[str, float]:
+        return {f"q{int(q * 100):02d}": round(float(np.quantile(values, q)), 4) for q in (0.05, 0.1, 0.5, 0.9, 0.95)}
+
+    return {
+        "version": VERSION,
+        "boundary": round(boundary, 4),
+        "pseudo_questions": {"n": len(positives), **summary(positives)},
+        "probes": {"n": len(negatives), **summary(negatives)},
+    }
