@@ -276,10 +276,16 @@ async def handoff(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
 
 
 async def clarify(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
-    _query_vectors.pop(state.get("request_id", ""), None)
     intent = state["intent"]
     if intent not in TOOL_INTENTS or state["confidence"] < deps.min_intent_confidence:
+        # Unsure which action is meant: a message the handbook answers ("I forgot my password") is answered.
+        vec = _query_vectors.get(state.get("request_id", ""))
+        result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
+        if result.found:
+            return await _answered(state, deps, result)
+        _query_vectors.pop(state.get("request_id", ""), None)
         return {"reply": {"route": "clarify", "text": msg.CLARIFY_INTENT}, "pending": None}
+    _query_vectors.pop(state.get("request_id", ""), None)
     missing = [s for s in TOOL_INTENTS[intent] if s not in state["slots"]]
     question = msg.CLARIFY[missing[0]].format(name=state["slots"].get("name", "the new hire"))
     pending = {

@@ -18,11 +18,12 @@ from knowledge.types import Chunk
 PROBES = Path(__file__).resolve().parent / "data" / "probes.yaml"
 VERSION = 1
 MAX_SECTIONS = 160  # pseudo-questions per kind; enough for stable quantiles, a second or two of work
-# Where the boundary sits between the two distributions (fractions of the gap between the probes' upper
-# tail and the pseudo-questions' lower tail). Chosen on the sample handbook, checked on 18F.
+# The boundary sits a fixed margin (in evidence-score units, which are corpus-independent) above the upper tail
+# of the off-topic probes, and never above the lower tail of the index's own pseudo-questions (a corpus whose
+# topics overlap the probes). Chosen on the sample handbook, checked on 18F.
 PROBE_QUANTILE = 0.95
 SECTION_QUANTILE = 0.10
-GAP_SHARE = 0.5
+MARGIN = 0.5
 MAX_WORDS = 18
 
 
@@ -59,7 +60,7 @@ def calibrate(score: Callable[[str], float], chunks: Sequence[Chunk]) -> dict[st
         return {"version": VERSION, "boundary": None}
     high_negative = float(np.quantile(negatives, PROBE_QUANTILE))
     low_positive = float(np.quantile(positives, SECTION_QUANTILE))
-    boundary = high_negative + GAP_SHARE * (low_positive - high_negative)
+    boundary = min(high_negative + MARGIN, low_positive - MARGIN)
 
     def summary(values: np.ndarray) -> dict[str, float]:
         return {f"q{int(q * 100):02d}": round(float(np.quantile(values, q)), 4) for q in (0.05, 0.1, 0.5, 0.9, 0.95)}
