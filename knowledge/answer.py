@@ -21,6 +21,7 @@ from knowledge.types import Answer, Citation, Hit
 MAX_QUESTION_CHARS = 4000
 FOCUS_WORDS = 60
 TOP_K = 8
+SOURCES = 5  # citations per answer: the quoted passages first, then further retrieved documents
 # The evidence score is a weighted blend of corpus-independent signals; where the line between "answered" and
 # "not in the knowledge base" falls on it is calibrated per index at build time (knowledge/calibrate.py) and
 # read from the manifest. Confidence is a logistic of the score's distance from that boundary.
@@ -187,7 +188,17 @@ class KnowledgeBase:
 
     def _compose(self, q: Question, hits: list[Hit]) -> tuple[str, list[Citation]]:
         text, order = self.composer.compose(q, hits)
-        return text, [self._citation(n, hits[h_idx]) for n, h_idx in enumerate(order, start=1)]
+        citations = [self._citation(n, hits[h_idx]) for n, h_idx in enumerate(order, start=1)]
+        # The next best retrieved documents follow as further reading: the answer is short, and a person who
+        # needs more opens the section the quoted span may have missed.
+        cited = {c.source for c in citations}
+        for hit in hits[:SOURCES]:
+            if len(citations) >= SOURCES:
+                break
+            if hit.chunk.source not in cited:
+                cited.add(hit.chunk.source)
+                citations.append(self._citation(len(citations) + 1, hit))
+        return text, citations
 
     @staticmethod
     def _citation(n: int, hit: Hit) -> Citation:

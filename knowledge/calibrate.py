@@ -16,14 +16,14 @@ from knowledge.chunking import split_sentences
 from knowledge.types import Chunk
 
 PROBES = Path(__file__).resolve().parent / "data" / "probes.yaml"
-VERSION = 1
+VERSION = 2
 MAX_SECTIONS = 160  # pseudo-questions per kind; enough for stable quantiles, a second or two of work
 # The boundary sits a fixed margin (in evidence-score units, which are corpus-independent) above the upper tail
 # of the off-topic probes, and never above the lower tail of the index's own pseudo-questions (a corpus whose
 # topics overlap the probes). Chosen on the sample handbook, checked on 18F.
 PROBE_QUANTILE = 0.95
 SECTION_QUANTILE = 0.10
-MARGIN = 0.5
+MARGIN = 0.25
 MAX_WORDS = 18
 
 
