@@ -13,7 +13,7 @@ from knowledge.errors import QuestionError
 
 HIT_AT_5_TARGET = 0.97
 ANSWERED_TARGET = 0.90
-DECLINED_TARGET = 0.90
+DECLINED_TARGET = 0.85  # the boundary is calibrated from the index alone, no longer fitted on these questions
 
 
 def test_hit_at_5_over_the_labelled_questions(kb: KnowledgeBase, cases: list[dict[str, Any]]) -> None:
@@ -45,7 +45,9 @@ def test_answer_cites_the_sources_it_quotes(kb: KnowledgeBase) -> None:
     assert answer.found and 0.35 <= answer.confidence <= 1.0
     assert "Kate Novak" in answer.text or "CFO" in answer.text
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
-    assert markers == {c.n for c in answer.citations}
+    # The quoted sources come first and each is marked; further retrieved documents follow, unmarked.
+    assert markers == set(range(1, len(markers) + 1)) and markers <= {c.n for c in answer.citations}
+    assert len({c.source for c in answer.citations}) == len(answer.citations) <= 5
     assert answer.citations[0].source == "ap/approval-thresholds.md"
     assert answer.citations[0].title == "Invoice Approval Thresholds"
     for citation in answer.citations:
