@@ -225,20 +225,9 @@ class Agent:
         if refused is not None:
             return refused
         now = self.deps.clock()
-        result = await asyncio.to_thread(self.deps.approvals.decide, approval_id, approver_email, approve, comment, now)
-        await asyncio.to_thread(
-            self.deps.audit.append,
-            "approval_decision",
-            actor=approver_email,
-            request_id=approval_id,
-            policy_version=self.deps.policy.version,
-            payload={
-                "approval_id": approval_id,
-                "approve": approve,
-                "accepted": result.accepted,
-                "became": result.became,
-                "message": result.message,
-            },
+        # The decision and its audit entry commit together inside the store.
+        result = await asyncio.to_thread(
+            self.deps.approvals.decide, approval_id, approver_email, approve, comment, now, self.deps.policy.version
         )
         approval = result.approval
         if approval is None:
@@ -310,6 +299,10 @@ class Agent:
             reply = Reply(text=msg.APPROVAL_REJECTED.format(title=title, who=who), route="approval")
         else:
             reply = Reply(text=msg.APPROVAL_EXPIRED.format(title=title), route="approval")
+        await self.publish(approval, reply)
+
+    async def publish(self, approval: Any, reply: Reply) -> None:
+        """Refresh every message showing `approval`, then tell its requester `reply` (best effort)."""
         await self._refresh(approval)
         try:
             await self.fanout.notify(approval.channel, approval.conversation_ref, reply)
@@ -329,16 +322,8 @@ class Agent:
 
     async def expire_due(self) -> list[str]:
         """Expire overdue approvals: tell requesters and update every message showing them."""
-        expired = await asyncio.to_thread(self.deps.approvals.expire_due, self.deps.clock())
-        for approval in expired:
-            await asyncio.to_thread(
-                self.deps.audit.append,
-                "approval_decision",
-                actor="system",
-                request_id=approval.id,
-                policy_version=self.deps.policy.version,
-                payload={"approval_id": approval.id, "became": "expired"},
-            )
+        expired = await asyncio.to_thread(self.deps.approvals.expire_due, self.deps.clock(), self.deps.policy.version)
+        for approval in expired:  # each expiry was audited with its status change
             await self._finish(approval, "expired")
         return [a.id for a in expired]
 

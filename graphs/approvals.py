@@ -6,7 +6,7 @@ import builtins
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from channels.base import ApprovalView, Decision, DecisionOutcome
-from graphs.audit import as_utc, begin_serialised_write, canonical_json, jsonable
+from graphs.audit import AuditLog, as_utc, begin_serialised_write, canonical_json, jsonable
 from tools.db import Base
 
 Status = Literal["pending", "approved", "rejected", "expired", "executing", "executed", "failed", "cancelled"]
@@ -65,6 +65,8 @@ class ApprovalRow(Base):
     executed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     result: Mapped[Any | None] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # when execution last began
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # execution attempts (recovery gives up after a few)
 
 
 class ApprovalDecisionRow(Base):
@@ -118,6 +120,8 @@ class Approval:
     executed_at: datetime | None
     result: Any
     idempotency_key: str
+    claimed_at: datetime | None = None
+    attempts: int = 0
     decisions: tuple[Decision, ...] = ()
 
     @property
@@ -136,6 +140,17 @@ class DecisionResult:
     # Set for exactly one caller per approval: the one whose call approved, rejected or expired it.
     became: Literal["approved", "rejected", "expired"] | None = None
     approval: Approval | None = None
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    """Who caused a state change and what else to record: its audit entry commits in the same transaction."""
+
+    actor: str = "system"
+    request_id: str | None = None
+    policy_version: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    entry_id: str | None = None  # chosen by the caller when it needs the id (feedback buttons)
 
 
 class ApprovalError(Exception):
@@ -170,8 +185,22 @@ def _now(now: datetime | None) -> datetime:
 class ApprovalStore:
     """Approval records in the SQL database. Methods are blocking: call them via `asyncio.to_thread`."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], audit: AuditLog | None = None) -> None:
         self._sessions = sessions
+        # Every status change writes its audit entry in its own transaction (same database).
+        self._audit = audit or AuditLog(sessions)
+
+    def _note(self, session: Session, kind: str, note: AuditNote | None, payload: Mapping[str, Any]) -> None:
+        note = note or AuditNote()
+        self._audit.append_in(
+            session,
+            kind,
+            actor=note.actor,
+            request_id=note.request_id,
+            policy_version=note.policy_version,
+            payload={**payload, **note.payload},
+            entry_id=note.entry_id,
+        )
 
     def create(
         self,
@@ -193,6 +222,7 @@ class ApprovalStore:
         title: str | None = None,
         policy_version: str = "",
         now: datetime | None = None,
+        audit: AuditNote | None = None,
     ) -> Approval:
         """Store a pending request (mode approve or four_eyes) expiring at `expires_at` or after `ttl`.
 
@@ -236,9 +266,28 @@ class ApprovalStore:
             executed_at=None,
             result=None,
             idempotency_key=f"{approval_id}.{digest[:16]}",
+            attempts=0,
         )
+        note = audit or AuditNote(actor=requester, policy_version=policy_version)
         with self._sessions() as session, session.begin():
+            begin_serialised_write(session)
             session.add(row)
+            session.flush()
+            self._note(
+                session,
+                "approval_requested",
+                note,
+                {
+                    "approval_id": approval_id,
+                    "tool": tool,
+                    "args_digest": digest,
+                    "rule_id": rule_id,
+                    "mode": mode,
+                    "reason": reason,
+                    "approvers": list(eligible),
+                    "required": required,
+                },
+            )
         approval = self.get(approval_id)
         assert approval is not None
         return approval
@@ -263,34 +312,51 @@ class ApprovalStore:
         approve: bool,
         comment: str = "",
         now: datetime | None = None,
+        policy_version: str | None = None,
     ) -> DecisionResult:
-        """Record one approver's decision after checking it server-side; status changes are CAS."""
+        """Record one approver's decision after checking it server-side; status changes are CAS. The
+        decision (accepted or refused) is audited in the same transaction."""
         moment = _now(now)
         if not approver or not approver.strip():
             return DecisionResult(False, UNIDENTIFIED)
         who = _norm(approver)
         for _attempt in range(_RETRIES):
             try:
-                result = self._decide_once(approval_id, who, approve, comment, moment)
+                result = self._decide_once(approval_id, who, approve, comment, moment, policy_version)
             except (_Conflict, IntegrityError):
                 continue  # someone decided in between: re-read and judge again
             return replace(result, approval=self.get(approval_id)) if result.accepted else result
         return DecisionResult(False, BUSY, None, self.get(approval_id))
 
-    def _decide_once(self, approval_id: str, who: str, approve: bool, comment: str, moment: datetime) -> DecisionResult:
+    def _decide_once(
+        self, approval_id: str, who: str, approve: bool, comment: str, moment: datetime, policy_version: str | None
+    ) -> DecisionResult:
+        note = AuditNote(actor=who, request_id=approval_id, policy_version=policy_version)
+
+        def audited(result: DecisionResult) -> DecisionResult:
+            payload = {
+                "approval_id": approval_id,
+                "approve": approve,
+                "accepted": result.accepted,
+                "became": result.became,
+                "message": result.message,
+            }
+            self._note(session, "approval_decision", note, payload)
+            return result
+
         with self._sessions() as session, session.begin():
             begin_serialised_write(session)
             row = session.get(ApprovalRow, approval_id)
             if row is None:
-                return DecisionResult(False, f"There is no approval request {approval_id}.")
+                return audited(DecisionResult(False, f"There is no approval request {approval_id}."))
             current = self._load(session, [row])[0]
             expiring = current.status == "pending" and moment >= current.expires_at
             if expiring and self._cas(session, current, status="expired"):
                 current = replace(current, status="expired", version=current.version + 1)
-                return DecisionResult(False, _refusal(current, who, approve) or "", "expired", current)
+                return audited(DecisionResult(False, _refusal(current, who, approve) or "", "expired", current))
             refusal = _refusal(current, who, approve)
             if refusal:
-                return DecisionResult(False, refusal, None, current)
+                return audited(DecisionResult(False, refusal, None, current))
             session.add(
                 ApprovalDecisionRow(
                     approval_id=approval_id, approver=who, approve=approve, comment=comment[:2000], at=moment
@@ -301,12 +367,14 @@ class ApprovalStore:
             status = "rejected" if not approve else "approved" if len(approvals) >= current.required else "pending"
             if not self._cas(session, current, status=status, decided_at=None if status == "pending" else moment):
                 raise _Conflict
-        if status == "rejected":
-            return DecisionResult(True, "Rejected. The requester will be told.", "rejected")
-        if status == "approved":
-            return DecisionResult(True, "Approved. The action will run now.", "approved")
-        others = [a for a in current.approvers if a not in approvals]
-        return DecisionResult(True, f"Approved. One more approval is needed (eligible: {', '.join(others)}).")
+            if status == "rejected":
+                return audited(DecisionResult(True, "Rejected. The requester will be told.", "rejected"))
+            if status == "approved":
+                return audited(DecisionResult(True, "Approved. The action will run now.", "approved"))
+            others = [a for a in current.approvers if a not in approvals]
+            return audited(
+                DecisionResult(True, f"Approved. One more approval is needed (eligible: {', '.join(others)}).")
+            )
 
     @staticmethod
     def _cas(session: Session, current: Approval, **values: Any) -> bool:
@@ -323,7 +391,11 @@ class ApprovalStore:
         if current.status != "pending":
             return DecisionResult(False, _refusal(current, _norm(by), True) or "", None, current)
         with self._sessions() as session, session.begin():
+            begin_serialised_write(session)
             changed = self._cas(session, current, status="cancelled", decided_at=_now(now))
+            if changed:
+                note = AuditNote(actor=current.requester, request_id=approval_id)
+                self._note(session, "approval_decision", note, {"approval_id": approval_id, "became": "cancelled"})
         if not changed:
             return DecisionResult(False, BUSY, None, self.get(approval_id))
         return DecisionResult(True, "Cancelled.", None, self.get(approval_id))
@@ -347,27 +419,75 @@ class ApprovalStore:
         with self._sessions() as session:
             return self._load(session, list(session.execute(query).scalars()))
 
-    def claim_execution(self, approval_id: str, args_digest: str) -> bool:
-        """approved → executing, once, and only for exactly the arguments that were approved."""
-        conditions = [
-            ApprovalRow.id == approval_id,
-            ApprovalRow.status == "approved",
-            ApprovalRow.args_digest == args_digest,
-        ]
-        with self._sessions() as session, session.begin():
-            return _update(session, conditions, {"status": "executing"})
+    def claim_execution(
+        self,
+        approval_id: str,
+        args_digest: str,
+        now: datetime | None = None,
+        *,
+        stale_before: datetime | None = None,
+        audit: AuditNote | None = None,
+    ) -> bool:
+        """approved → executing, once, and only for exactly the arguments that were approved.
 
-    def finish_execution(self, approval_id: str, ok: bool, result: Any, now: datetime | None = None) -> Approval:
-        """executing → executed (ok) or failed, recording the (JSON-able) result."""
+        With `stale_before`, an execution claimed before that moment (its process died) may be claimed
+        again: the tools are idempotent under the approval's key, so re-running finishes the work once.
+        """
+        moment = _now(now)
+        claimable = ApprovalRow.status == "approved"
+        if stale_before is not None:
+            stale = (ApprovalRow.status == "executing") & (
+                ApprovalRow.claimed_at.is_(None) | (ApprovalRow.claimed_at < as_utc(stale_before))
+            )
+            claimable = claimable | stale
+        conditions = [ApprovalRow.id == approval_id, claimable, ApprovalRow.args_digest == args_digest]
+        with self._sessions() as session, session.begin():
+            begin_serialised_write(session)
+            values = {"status": "executing", "claimed_at": moment, "attempts": ApprovalRow.attempts + 1}
+            if not _update(session, conditions, values):
+                return False
+            row = session.get(ApprovalRow, approval_id)
+            attempt = row.attempts if row is not None else 1
+            self._note(session, "execution", audit, {"approval_id": approval_id, "phase": "started", "attempt": attempt})
+        return True
+
+    def finish_execution(
+        self, approval_id: str, ok: bool, result: Any, now: datetime | None = None, audit: AuditNote | None = None
+    ) -> Approval:
+        """executing → executed (ok) or failed, recording the (JSON-able) result and its audit entry."""
         values = {"status": "executed" if ok else "failed", "executed_at": _now(now), "result": jsonable(result)}
         with self._sessions() as session, session.begin():
+            begin_serialised_write(session)
             if not _update(session, [ApprovalRow.id == approval_id, ApprovalRow.status == "executing"], values):
                 raise ApprovalError(f"approval {approval_id} is not being executed")
+            self._note(session, "execution", audit, {"approval_id": approval_id, "phase": "finished", "ok": ok})
         approval = self.get(approval_id)
         assert approval is not None
         return approval
 
-    def expire_due(self, now: datetime | None = None) -> builtins.list[Approval]:
+    def abandon(self, approval_id: str, reason: str, now: datetime | None = None, audit: AuditNote | None = None) -> bool:
+        """approved or executing → failed, when the action can't (or may no longer) run; audited."""
+        values = {"status": "failed", "executed_at": _now(now), "result": {"error": reason}}
+        where = [ApprovalRow.id == approval_id, ApprovalRow.status.in_(("approved", "executing"))]
+        with self._sessions() as session, session.begin():
+            begin_serialised_write(session)
+            if not _update(session, where, values):
+                return False
+            payload = {"approval_id": approval_id, "phase": "abandoned", "ok": False, "reason": reason}
+            self._note(session, "execution", audit, payload)
+        return True
+
+    def due_for_recovery(self, *, decided_before: datetime, claimed_before: datetime) -> builtins.list[Approval]:
+        """Approved requests nobody started executing, and executions whose process died (claimed long ago)."""
+        approved = (ApprovalRow.status == "approved") & (ApprovalRow.decided_at < as_utc(decided_before))
+        stale = (ApprovalRow.status == "executing") & (
+            ApprovalRow.claimed_at.is_(None) | (ApprovalRow.claimed_at < as_utc(claimed_before))
+        )
+        query = select(ApprovalRow).where(approved | stale).order_by(ApprovalRow.decided_at).limit(100)
+        with self._sessions() as session:
+            return self._load(session, list(session.execute(query).scalars()))
+
+    def expire_due(self, now: datetime | None = None, policy_version: str | None = None) -> builtins.list[Approval]:
         """Mark pending requests past their expiry as expired; return exactly those this call expired."""
         moment = _now(now)
         expired: builtins.list[Approval] = []
@@ -378,7 +498,11 @@ class ApprovalStore:
             candidates = self._load(session, list(due))
         for current in candidates:
             with self._sessions() as session, session.begin():
+                begin_serialised_write(session)
                 changed = self._cas(session, current, status="expired")
+                if changed:
+                    note = AuditNote(request_id=current.id, policy_version=policy_version)
+                    self._note(session, "approval_decision", note, {"approval_id": current.id, "became": "expired"})
             if changed:
                 expired.append(replace(current, status="expired", version=current.version + 1))
         return expired
@@ -453,11 +577,12 @@ def _update(session: Session, where: Sequence[Any], values: Mapping[str, Any]) -
 
 def _from_row(row: ApprovalRow, decisions: tuple[Decision, ...]) -> Approval:
     values = {f.name: getattr(row, f.name) for f in fields(Approval) if f.name != "decisions"}
-    for key in ("created_at", "expires_at", "decided_at", "executed_at"):
+    for key in ("created_at", "expires_at", "decided_at", "executed_at", "claimed_at"):
         values[key] = as_utc(values[key]) if values[key] else None
     for key in ("args", "facts", "conversation_ref"):
         values[key] = dict(values[key])
     values["approvers"] = tuple(values["approvers"])
+    values["attempts"] = values["attempts"] or 0
     return Approval(**values, decisions=decisions)
 
 

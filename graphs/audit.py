@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Mapping
@@ -34,6 +35,9 @@ KINDS: Final = frozenset(
     }
 )
 GENESIS: Final = "0" * 64
+# Used only when no DESKHAND_AUDIT_KEY is configured (development and tests; production refuses to start
+# without a key). It is public, so a chain sealed with it is only as strong as an unkeyed hash.
+DEVELOPMENT_KEY: Final = b"deskhand-development-audit-key-not-secret"
 MAX_PAYLOAD_CHARS: Final = 64_000
 # One lock for every writer of the chain, whatever process it runs in ("deskhand" in ASCII).
 _PG_LOCK_KEY: Final = 0x6465736B68616E64
@@ -127,8 +131,13 @@ def begin_serialised_write(session: Session) -> None:
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _seal(prev_hash: str, fields: Mapping[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical_json(fields)).encode("utf-8")).hexdigest()
+def new_entry_id() -> str:
+    return "aud_" + secrets.token_urlsafe(12)
+
+
+def _seal(key: bytes, prev_hash: str, fields: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 under the audit key: whoever can write the table but lacks the key can't re-seal."""
+    return hmac.new(key, (prev_hash + canonical_json(fields)).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _fields(row: AuditRow) -> dict[str, Any]:
@@ -160,10 +169,13 @@ def _entry(row: AuditRow) -> Entry:
 
 
 class AuditLog:
-    """Appends to and checks the hash chain. Several processes may append at once."""
+    """Appends to and checks the keyed hash chain. Several processes may append at once."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], key: bytes = DEVELOPMENT_KEY) -> None:
+        if not key:
+            raise ValueError("the audit key must not be empty")
         self._sessions = sessions
+        self._key = key
 
     def append(
         self,
@@ -175,7 +187,7 @@ class AuditLog:
         policy_version: str | None = None,
         now: datetime | None = None,
     ) -> str:
-        """Add one entry at the end of the chain and return its id. Record only what's needed (PII)."""
+        """Add one entry at the end of the chain in its own transaction and return its id."""
         with self._sessions() as session, session.begin():
             begin_serialised_write(session)
             return self.append_in(
@@ -188,8 +200,8 @@ class AuditLog:
                 now=now,
             )
 
-    @staticmethod
     def append_in(
+        self,
         session: Session,
         kind: str,
         *,
@@ -198,16 +210,19 @@ class AuditLog:
         payload: Mapping[str, Any] | None = None,
         policy_version: str | None = None,
         now: datetime | None = None,
+        entry_id: str | None = None,
     ) -> str:
-        """`append` inside the caller's transaction, so a state change and its entry commit together
-        (the caller has called `begin_serialised_write` first)."""
+        """Add one entry inside the caller's transaction, so it commits (or not) with the state change it
+        records. Record only what's needed (PII). On SQLite the caller must have begun the transaction
+        with `begin_serialised_write`."""
         if kind not in KINDS:
             raise ValueError(f"unknown audit kind {kind!r}")
         body = canonical_json(payload or {})
         if len(body) > MAX_PAYLOAD_CHARS:
             raise ValueError("audit payload too large")
-        entry_id = "aud_" + secrets.token_urlsafe(12)
+        entry_id = entry_id or new_entry_id()
         if session.get_bind().dialect.name == "postgresql":
+            # Held to the end of the caller's transaction: appends from every process form one chain.
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         last = session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
         at = as_utc(now or datetime.now(UTC))
@@ -222,14 +237,17 @@ class AuditLog:
             payload=body,
             prev_hash=last.hash if last else GENESIS,
         )
-        row.hash = _seal(row.prev_hash, _fields(row))
+        row.hash = _seal(self._key, row.prev_hash, _fields(row))
         session.add(row)
         session.flush()
         return entry_id
 
-    def verify(self) -> VerifyResult:
-        """Walk the chain from the start: any edited, deleted or reordered entry breaks it."""
+    def verify(self, anchors: Mapping[int, str] | None = None) -> VerifyResult:
+        """Walk the chain from the start: any edited, deleted or reordered entry breaks it. With
+        `anchors` (seq → head hash recorded outside the database) a cut-off end or a chain rebuilt
+        from some entry on is found too."""
         expected_seq, prev, checked = 1, GENESIS, 0
+        pending = dict(anchors or {})
         with self._sessions() as session:
             rows = session.execute(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=500)).scalars()
             for row in rows:
@@ -242,12 +260,25 @@ class AuditLog:
                     )
                 elif row.prev_hash != prev:
                     problem = f"entry {row.seq} does not link to entry {row.seq - 1}"
-                elif _seal(row.prev_hash, _fields(row)) != row.hash:
+                elif not hmac.compare_digest(_seal(self._key, row.prev_hash, _fields(row)), row.hash):
                     problem = f"entry {row.seq} was changed after it was written"
+                elif row.seq in pending and pending.pop(row.seq) != row.hash:
+                    problem = f"entry {row.seq} differs from the anchored head hash"
                 if problem:
                     return VerifyResult(False, checked, min(row.seq, expected_seq), problem, prev)
                 prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
+        if pending:
+            lost = min(pending)
+            return VerifyResult(
+                False, checked, lost, f"entry {lost} was anchored but is gone (the log was cut off)", prev
+            )
         return VerifyResult(True, checked, head_hash=prev)
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest entry, (0, GENESIS) when empty."""
+        with self._sessions() as session:
+            last = session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
+        return (last.seq, last.hash) if last else (0, GENESIS)
 
     def tail(self, n: int = 20) -> list[Entry]:
         """The latest `n` entries, oldest first."""

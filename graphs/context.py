@@ -65,3 +65,5 @@ class AgentDeps:
     generator: Generator | None = None  # grounded generative answers (LLM mode)
     refresh_entities: Callable[[], Awaitable[None]] | None = None  # keeps slot matching current
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # A test/chaos hook awaited at named points of risky work (e.g. "execute.after_tool"); None in production.
+    fault: Callable[[str, str], Awaitable[None]] | None = None

@@ -58,6 +58,7 @@ APPROVAL_REQUESTED = (
 )
 APPROVAL_REJECTED = 'Your request "{title}" was rejected by {who}. Nothing was changed.'
 APPROVAL_EXPIRED = 'Your request "{title}" expired before it was approved. Nothing was changed.'
+APPROVAL_ABANDONED = 'Your approved request "{title}" was not carried out: {reason}. Nothing more will be tried.'
 APPROVAL_ALREADY_USED = "This approval has already been used or is no longer valid; nothing was run again."
 INVALID_ARGS = "I couldn't use those details: {problem}"
 ERROR = "Sorry, something went wrong on my side (reference {ref}). Your request was not lost; please try again."

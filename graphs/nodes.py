@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -12,7 +13,8 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from graphs import messages as msg
-from graphs.approvals import compute_digest
+from graphs.approvals import AuditNote, compute_digest
+from graphs.audit import new_entry_id
 from graphs.args import slots_to_args, title_for
 from graphs.context import AgentDeps
 from graphs.intents import TOOL_INTENTS, mask_entities
@@ -64,6 +66,15 @@ def _team_for(text: str) -> str:
         if any(w in low for w in words):
             return team
     return DEFAULT_TEAM
+
+
+def _note(deps: AgentDeps, state: AgentState, entry_id: str | None = None) -> AuditNote:
+    return AuditNote(
+        actor=state.get("user") or "anonymous",
+        request_id=state.get("request_id", ""),
+        policy_version=deps.policy.version,
+        entry_id=entry_id,
+    )
 
 
 async def _audit(deps: AgentDeps, kind: str, state: AgentState, payload: dict[str, Any]) -> str:
@@ -393,12 +404,7 @@ async def request_approval(state: AgentState, deps: AgentDeps) -> dict[str, Any]
         policy_version=deps.policy.version,
         expires_at=now + timedelta(minutes=deps.approval_ttl_minutes),
         now=now,
-    )
-    await _audit(
-        deps,
-        "approval_requested",
-        state,
-        {"approval_id": approval.id, "tool": action["tool"], "args_digest": approval.args_digest, **req},
+        audit=_note(deps, state),  # the request and its audit entry commit together
     )
     return {"reply": {"route": "approval", "approval_id": approval.id}, "approval_id": approval.id}
 
@@ -420,23 +426,16 @@ async def execute(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     approval_id = state.get("approval_id") if state.get("mode") == "approval" else None
     spec = deps.tools[action["tool"]]
     if approval_id:
-        # Bound to the exact arguments and to the facts decided on (e.g. the invoice amount now).
-        facts = await spec.facts(action["args"])
-        digest = compute_digest(action["tool"], action["args"], facts)
-        claimed = await asyncio.to_thread(deps.approvals.claim_execution, approval_id, digest)
-        if not claimed:
+        outcome = await execute_approved(deps, approval_id, action, state)
+        if outcome is None:
             return {"reply": {"route": "tool", "text": msg.APPROVAL_ALREADY_USED, "tool": action["tool"]}}
-    key = f"approval:{approval_id}" if approval_id else f"{state.get('request_id')}:{action['tool']}"
-    ctx = ToolContext(requester=state.get("user") or "", idempotency_key=key, request_id=state.get("request_id", ""))
-    result = await spec.run(action["args"], ctx)
-    if approval_id:
-        await asyncio.to_thread(deps.approvals.finish_execution, approval_id, result.ok, result.data)
-    audit_id = await _audit(
-        deps,
-        "execution",
-        state,
-        {"tool": action["tool"], "args": spec.redact(action["args"]), "ok": result.ok, "approval_id": approval_id},
-    )
+        result, audit_id = outcome
+    else:
+        key = f"{state.get('request_id')}:{action['tool']}"
+        ctx = ToolContext(requester=state.get("user") or "", idempotency_key=key, request_id=state.get("request_id", ""))
+        result = await spec.run(action["args"], ctx)
+        payload = {"tool": action["tool"], "args": spec.redact(action["args"]), "ok": result.ok, "approval_id": None}
+        audit_id = await _audit(deps, "execution", state, payload)
     return {
         "reply": {
             "route": "tool",
@@ -448,3 +447,44 @@ async def execute(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
             "audit_id": audit_id,
         }
     }
+
+
+async def execute_approved(
+    deps: AgentDeps,
+    approval_id: str,
+    action: Action,
+    state: AgentState,
+    *,
+    stale_before: Any = None,
+) -> tuple[Any, str] | None:
+    """Claim and run an approved action once, under the approval's idempotency key; None when it was not
+    claimable (already used, or the facts changed). Recovery calls this too, with `stale_before` to take
+    over an execution whose process died: the tools are idempotent under `approval:<id>`."""
+    spec = deps.tools[action["tool"]]
+    # Bound to the exact arguments and to the facts decided on (e.g. the invoice amount now).
+    facts = await spec.facts(action["args"])
+    digest = compute_digest(action["tool"], action["args"], facts)
+    claimed = await asyncio.to_thread(
+        deps.approvals.claim_execution,
+        approval_id,
+        digest,
+        deps.clock(),
+        stale_before=stale_before,
+        audit=_note(deps, state),
+    )
+    if not claimed:
+        return None
+    key = f"approval:{approval_id}"
+    ctx = ToolContext(requester=state.get("user") or "", idempotency_key=key, request_id=state.get("request_id", ""))
+    if deps.fault is not None:
+        await deps.fault("execute.before_tool", approval_id)
+    result = await spec.run(action["args"], ctx)
+    if deps.fault is not None:
+        await deps.fault("execute.after_tool", approval_id)
+    audit_id = new_entry_id()
+    note = replace(
+        _note(deps, state, audit_id),
+        payload={"tool": action["tool"], "args": spec.redact(action["args"])},
+    )
+    await asyncio.to_thread(deps.approvals.finish_execution, approval_id, result.ok, result.data, None, note)
+    return result, audit_id

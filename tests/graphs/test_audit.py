@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_audit import register
 from bot.settings import Settings
-from graphs.audit import GENESIS, AuditLog, AuditRow, VerifyResult, _fields, _seal
+from graphs.audit import DEVELOPMENT_KEY, GENESIS, AuditLog, AuditRow, VerifyResult, _fields, _seal
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -113,7 +113,7 @@ def test_an_edit_that_reseals_its_own_hash_breaks_the_next_link(
         row = session.get(AuditRow, 3)
         assert row is not None
         row.actor = "mallory@example.com"
-        forged = _seal(row.prev_hash, _fields(row))
+        forged = _seal(DEVELOPMENT_KEY, row.prev_hash, _fields(row))
     tamper(engine, "UPDATE audit_log SET actor = 'mallory@example.com', hash = :h WHERE seq = 3", h=forged)
     result = log.verify()
     assert (result.ok, result.first_bad_seq, result.problem) == (False, 4, "entry 4 does not link to entry 3")
