@@ -1,4 +1,5 @@
-"""`deskhand audit verify|tail`: check the hash-chained audit log and show its latest entries."""
+"""`deskhand audit verify|anchor|tail`: check the keyed hash chain (against anchors and the approval
+records), record its head outside the database, and show its latest entries."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
@@ -19,11 +21,29 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
         "audit",
         help="check or show the tamper-evident audit log",
         description="Every answer, tool call, policy decision, approval decision and execution is recorded "
-        "in a hash chain: each entry carries the previous entry's hash.",
+        "in a hash chain keyed with DESKHAND_AUDIT_KEY: each entry carries an HMAC over itself and the "
+        "previous entry's hash. `deskhand serve` appends the head to an anchor file outside the database "
+        "every few minutes, so removing the newest entries is detectable too.",
     )
     sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    verify = sub.add_parser("verify", help="check the whole chain; exit 1 if any entry was edited or deleted")
-    verify.set_defaults(func=lambda args: cmd_verify(load_settings_fn()))
+    verify = sub.add_parser(
+        "verify",
+        help="check the chain, the anchors and the approval records; exit 1 on any edit, cut or gap",
+        description="Walks the whole chain (edits, deletions, re-hashing without the key), compares it with "
+        "every anchored head (truncation), and checks that each approval request, decision and execution "
+        "has its audit entry. Exit 0 when all hold, 1 otherwise.",
+    )
+    verify.add_argument(
+        "--anchor",
+        metavar="FILE",
+        type=Path,
+        help="anchor file to check against (default: DESKHAND_AUDIT_ANCHOR_FILE or "
+        "DATA_DIR/audit-anchor.jsonl, when it exists)",
+    )
+    verify.set_defaults(func=lambda args: cmd_verify(load_settings_fn(), args.anchor))
+    anchor = sub.add_parser("anchor", help="append the chain's current head to the anchor file now")
+    anchor.add_argument("--file", metavar="FILE", type=Path, help="anchor file (default as for verify)")
+    anchor.set_defaults(func=lambda args: cmd_anchor(load_settings_fn(), args.file))
     tail = sub.add_parser("tail", help="show the latest entries")
     tail.add_argument("-n", type=int, default=20, metavar="N", help="how many entries (default 20)")
     tail.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -38,30 +58,64 @@ def _open_log(settings: Settings) -> Iterator[AuditLog]:
     engine = build_engine(settings.resolved_database_url)
     try:
         migrate(engine)
-        yield AuditLog(build_sessionmaker(engine))
+        sessions = build_sessionmaker(engine)
+        key = settings.audit_key_bytes
+        yield AuditLog(sessions, key) if key else AuditLog(sessions)
     finally:
         engine.dispose()
 
 
-def cmd_verify(settings: Settings) -> int:
+def cmd_verify(settings: Settings, anchor: Path | None = None) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
+    from graphs.audit_anchor import AnchorError, read_anchors
+    from graphs.audit_check import find_gaps
+
+    path = anchor or settings.resolved_audit_anchor_file
+    try:
+        anchors = read_anchors(path) if anchor is not None or path.exists() else {}
+    except AnchorError as exc:
+        print(f"deskhand: {exc}", file=sys.stderr)
+        return 2
     try:
         with _open_log(settings) as log:
-            result = log.verify()
+            result = log.verify(anchors)
+            gaps = find_gaps(log.sessions)
     except SQLAlchemyError as exc:
         return _database_problem(exc)
-    if result.ok:
+    if not result.ok:
         print(
-            f"Audit log OK: {result.checked:,} entries verified. Head hash {result.head_hash} "
-            "(keep a copy elsewhere to detect removal of the newest entries)."
+            f"Audit log BROKEN at entry {result.first_bad_seq}: {result.problem} "
+            f"({result.checked:,} entries before it verified)."
         )
-        return 0
-    print(
-        f"Audit log BROKEN at entry {result.first_bad_seq}: {result.problem} "
-        f"({result.checked:,} entries before it verified)."
-    )
-    return 1
+        return 1
+    against = f" against {len(anchors)} anchor(s) in {path}" if anchors else " (no anchor file: truncation unchecked)"
+    print(f"Audit log chain OK: {result.checked:,} entries verified{against}. Head hash {result.head_hash}.")
+    if gaps:
+        print(f"Audit log INCOMPLETE: {len(gaps)} state change(s) without their audit entry:")
+        for gap in gaps:
+            print(f"  - {gap}")
+        return 1
+    print("Every approval request, decision and execution has its audit entry.")
+    return 0
+
+
+def cmd_anchor(settings: Settings, file: Path | None) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from graphs.audit_anchor import write_anchor
+
+    path = file or settings.resolved_audit_anchor_file
+    try:
+        with _open_log(settings) as log:
+            written = write_anchor(log, path)
+    except SQLAlchemyError as exc:
+        return _database_problem(exc)
+    except OSError as exc:
+        print(f"deskhand: cannot write the anchor file {path} ({type(exc).__name__})", file=sys.stderr)
+        return 2
+    print(f"Anchored entry {written[0]} in {path}." if written else f"Nothing new to anchor in {path}.")
+    return 0
 
 
 def cmd_tail(settings: Settings, n: int, as_json: bool) -> int:

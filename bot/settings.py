@@ -111,6 +111,11 @@ class Settings(_Base):
     llm_prices_file: Path | None = None  # USD per million tokens per model (default: evals/prices.yaml)
     llm_team_budgets: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)  # "HR=50,IT=20" USD/month
 
+    # Audit chain key (HMAC); kept outside the database. Required in production; development falls back
+    # to a public key, so a dev chain is tamper-evident only against accidents.
+    audit_key: SecretStr | None = None
+    audit_anchor_file: Path | None = None  # default: $DESKHAND_DATA_DIR/audit-anchor.jsonl
+
     # Provisioning directory (SCIM 2.0). Unset = the embedded in-memory SCIM server.
     scim_url: str | None = None
     scim_token: SecretStr | None = None
@@ -183,6 +188,13 @@ class Settings(_Base):
     def _production_rules(self) -> Settings:
         if self.env is Environment.production and self.teams.insecure_no_auth:
             raise ValueError("DESKHAND_TEAMS_INSECURE_NO_AUTH=true is refused when DESKHAND_ENV=production")
+        if self.env is Environment.production and self.audit_key is None:
+            raise ValueError(
+                "DESKHAND_AUDIT_KEY is required when DESKHAND_ENV=production (a long random secret kept "
+                "outside the database, e.g. `openssl rand -hex 32`)"
+            )
+        if self.audit_key is not None and len(self.audit_key.get_secret_value()) < 16:
+            raise ValueError("DESKHAND_AUDIT_KEY must be at least 16 characters")
         return self
 
     @model_validator(mode="after")
@@ -202,6 +214,15 @@ class Settings(_Base):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'deskhand.db').resolve()}"
+
+    @property
+    def audit_key_bytes(self) -> bytes | None:
+        """The audit HMAC key, or None for the development key."""
+        return self.audit_key.get_secret_value().encode("utf-8") if self.audit_key else None
+
+    @property
+    def resolved_audit_anchor_file(self) -> Path:
+        return self.audit_anchor_file or self.data_dir / "audit-anchor.jsonl"
 
     @property
     def checkpoint_path(self) -> Path:

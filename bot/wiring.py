@@ -194,7 +194,8 @@ def build_components(settings: Settings, embedder: Embedder | None = None, *, la
     tools = build_tools(directory, ledger)
     policy = Policy.load(settings.policy_file)
     policy.check_tools(tools)  # a misspelt tool name in the policy file stops start-up
-    approvals, audit = ApprovalStore(sessions), AuditLog(sessions)
+    audit = AuditLog(sessions, settings.audit_key_bytes) if settings.audit_key_bytes else AuditLog(sessions)
+    approvals = ApprovalStore(sessions, audit)
     entities = EntityCache(directory, ledger)
     llm = build_llm(settings, tools=tools, sessions=sessions, directory=directory, audit=audit, names=entities.names)
 

@@ -177,6 +177,10 @@ class AuditLog:
         self._sessions = sessions
         self._key = key
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self._sessions
+
     def append(
         self,
         kind: str,

@@ -248,7 +248,7 @@ def test_cli_verify_and_tail(
     monkeypatch.setenv("COLUMNS", "240")  # a wide terminal, so table cells are not folded
     fill(log)
     assert run_cli(db_url, tmp_path, "audit", "verify") == 0
-    assert "Audit log OK: 6 entries verified" in capsys.readouterr().out
+    assert "Audit log chain OK: 6 entries verified" in capsys.readouterr().out
 
     assert run_cli(db_url, tmp_path, "audit", "tail", "-n", "2", "--json") == 0
     rows = json.loads(capsys.readouterr().out)
