@@ -105,6 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"deskhand: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from bot.cli_serve import database_down, database_message
+
+        if not database_down(exc):
+            raise
+        # One line instead of a driver traceback; the URL is shown without its password.
+        print(f"deskhand: {database_message(load_settings())}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except Exception:

@@ -233,6 +233,8 @@ def _approval_json(rt: Any, approval: Any) -> dict[str, Any]:
     view = rt.agent.view(approval)
     data = json.loads(json.dumps(asdict(view), default=str))
     data["result"] = approval.result
+    data["status"] = approval.status  # operators see the true state ("executing"), not the channel wording
+    data["attempts"] = approval.attempts
     return data
 
 
@@ -283,7 +285,7 @@ def register(
     q.add_argument(
         "--status",
         default="pending",
-        choices=["pending", "approved", "rejected", "expired", "executed", "failed", "all"],
+        choices=["pending", "approved", "executing", "rejected", "expired", "executed", "failed", "cancelled", "all"],
     )
     q.add_argument("--json", action="store_true")
     q = asub.add_parser("show", help="show one approval as JSON")

@@ -10,7 +10,8 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -18,22 +19,32 @@ from aiohttp import web
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-SWEEP_SECONDS = 30.0
 
 
-async def _sweeper(agent: Any, every: float) -> None:
+async def _sweeper(agent: Any, every: float, anchor_file: Path, audit: Any, inbox: Any) -> None:
+    """Periodic upkeep: expire overdue approvals, re-drive approvals a crash left behind, anchor the audit
+    head outside the database. Each step fails on its own and is retried on the next pass."""
+    from graphs.audit_anchor import write_anchor
+    from graphs.recovery import recover_approvals
+
+    steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+        ("expiring approvals", agent.expire_due),
+        ("recovering approvals", lambda: recover_approvals(agent)),
+        ("anchoring the audit log", lambda: asyncio.to_thread(write_anchor, audit, anchor_file)),
+        ("finishing unfinished events", inbox.recover),
+    ]
     while True:
-        try:
-            await agent.expire_due()
-        except Exception:
-            log.exception("expiring approvals failed; will retry")
+        for what, step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("%s failed; will retry", what)
         await asyncio.sleep(every)
 
 
 async def serve(
     settings: Settings, host: str, port: int, socket_mode: bool, started: Callable[[int], None] | None = None
 ) -> int:
-    from bot.server import build_web_app
     from bot.wiring import configure_logging, init_sentry, open_runtime
     from channels.coordination import CoordinationUnavailable, build_coordinator
 
@@ -45,80 +56,134 @@ async def serve(
     except CoordinationUnavailable as exc:
         print(f"deskhand: {exc}", file=sys.stderr)
         return 2
-    async with open_runtime(settings) as rt:
-        attach, ready = [], [coordinator.ping]
-        closers = []
-        if settings.slack.enabled:
-            from channels.slack import build_slack_channel
+    try:
+        async with open_runtime(settings) as rt:
+            return await _serve_with(rt, settings, coordinator, host, port, socket_mode, started)
+    except Exception as exc:
+        if not database_down(exc):
+            raise
+        print(f"deskhand: {database_message(settings)}", file=sys.stderr)
+        return 2
+    finally:
+        await coordinator.close()
 
-            assert settings.slack.bot_token is not None and settings.slack.signing_secret is not None
-            slack = build_slack_channel(
-                rt.agent,
-                bot_token=settings.slack.bot_token.get_secret_value(),
-                signing_secret=settings.slack.signing_secret.get_secret_value(),
-                api_url=settings.slack.api_url,
-                coordinator=coordinator,
-            )
-            attach.append(slack.attach)
-            rt.fanout.outboxes["slack"] = slack.outbox
-            closers.append(slack.close)
-            if socket_mode:
-                if settings.slack.app_token is None:
-                    print("deskhand: --slack-socket-mode needs SLACK_APP_TOKEN", file=sys.stderr)
-                    return 2
-                await slack.start_socket_mode(settings.slack.app_token.get_secret_value())
-        if settings.teams.enabled:
-            from channels.teams import TeamsConfigError, build_teams_channel
 
-            try:
-                teams = build_teams_channel(
-                    rt.agent,
-                    app_id=settings.teams.app_id,
-                    app_password=settings.teams.app_password.get_secret_value()
-                    if settings.teams.app_password
-                    else None,
-                    tenant_id=settings.teams.app_tenant_id,
-                    app_type=settings.teams.app_type,
-                    insecure_no_auth=settings.teams.insecure_no_auth,
-                    coordinator=coordinator,
-                )
-            except TeamsConfigError as exc:
-                print(f"deskhand: {exc}", file=sys.stderr)
-                return 2
-            attach.append(teams.attach)
-            rt.fanout.outboxes["teams"] = teams.outbox
-            closers.append(teams.drain)
-        app = build_web_app(attach=attach, ready=ready)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound = runner.addresses[0][1] if runner.addresses else port
-        log.info(
-            "Deskhand listening on http://%s:%s (slack=%s, teams=%s)",
-            host,
-            bound,
-            settings.slack.enabled,
-            settings.teams.enabled,
+async def _serve_with(
+    rt: Any,
+    settings: Settings,
+    coordinator: Any,
+    host: str,
+    port: int,
+    socket_mode: bool,
+    started: Callable[[int], None] | None,
+) -> int:
+    from bot.server import build_web_app
+    from channels.inbox import Inbox
+    from tools.inbox_store import SqlInboxStore
+
+    inbox = Inbox(store=SqlInboxStore(rt.sessions), coordinator=coordinator)
+    attach: list[Any] = []
+    ready: dict[str, Callable[[], Awaitable[None]]] = {
+        "database": inbox.ping,
+        "redis": coordinator.ping,
+        "directory": rt.directory.ping,
+    }
+    closers = []
+    if settings.slack.enabled:
+        from channels.slack import build_slack_channel
+
+        assert settings.slack.bot_token is not None and settings.slack.signing_secret is not None
+        slack = build_slack_channel(
+            rt.agent,
+            bot_token=settings.slack.bot_token.get_secret_value(),
+            signing_secret=settings.slack.signing_secret.get_secret_value(),
+            api_url=settings.slack.api_url,
+            coordinator=coordinator,
+            inbox=inbox,
         )
-        print(f"Deskhand listening on http://{host}:{bound}", flush=True)
-        if started:
-            started(bound)
-        sweeper = asyncio.create_task(_sweeper(rt.agent, SWEEP_SECONDS))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
+        attach.append(slack.attach)
+        ready["slack"] = slack.ready
+        rt.fanout.outboxes["slack"] = slack.outbox
+        closers.append(slack.close)
+        if socket_mode:
+            if settings.slack.app_token is None:
+                print("deskhand: --slack-socket-mode needs SLACK_APP_TOKEN", file=sys.stderr)
+                return 2
+            await slack.start_socket_mode(settings.slack.app_token.get_secret_value())
+    if settings.teams.enabled:
+        from channels.teams import TeamsConfigError, build_teams_channel
+
         try:
-            await stop.wait()
-        finally:
-            sweeper.cancel()
-            for close in closers:
-                await close()
-            await runner.cleanup()
-            await coordinator.close()
+            teams = build_teams_channel(
+                rt.agent,
+                app_id=settings.teams.app_id,
+                app_password=settings.teams.app_password.get_secret_value() if settings.teams.app_password else None,
+                tenant_id=settings.teams.app_tenant_id,
+                app_type=settings.teams.app_type,
+                insecure_no_auth=settings.teams.insecure_no_auth,
+                coordinator=coordinator,
+                inbox=inbox,
+            )
+        except TeamsConfigError as exc:
+            print(f"deskhand: {exc}", file=sys.stderr)
+            return 2
+        attach.append(teams.attach)
+        ready["teams"] = teams.ready
+        rt.fanout.outboxes["teams"] = teams.outbox
+        closers.append(teams.drain)
+    app = build_web_app(attach=attach, ready=ready)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    log.info(
+        "Deskhand listening on http://%s:%s (slack=%s, teams=%s)",
+        host,
+        bound,
+        settings.slack.enabled,
+        settings.teams.enabled,
+    )
+    print(f"Deskhand listening on http://{host}:{bound}", flush=True)
+    if started:
+        started(bound)
+    sweeper = asyncio.create_task(
+        _sweeper(rt.agent, settings.sweep_seconds, settings.resolved_audit_anchor_file, rt.audit, inbox)
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        sweeper.cancel()
+        for close in closers:
+            await close()
+        await runner.cleanup()
     return 0
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether `exc` (or its cause) says the SQL database can't be reached."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OperationalError | InterfaceError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def database_message(settings: Settings) -> str:
+    from channels.coordination import redact_url
+
+    return (
+        f"cannot reach the database at {redact_url(settings.resolved_database_url)} (DATABASE_URL). "
+        "Start it or fix DATABASE_URL."
+    )
 
 
 def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings]) -> None:

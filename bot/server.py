@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -37,27 +38,38 @@ def quiet_bad_requests() -> None:
         server_log.addFilter(_QuietBadRequests())
 
 
-def build_web_app(attach: Iterable[Attach] = (), ready: Iterable[ReadyCheck] = ()) -> web.Application:
-    """Build the server: each `attach` adds a channel's routes; each `ready` check raises when a
-    dependency is down, which /readyz reports as 503 (liveness stays 200)."""
-    checks = list(ready)
+READY_TIMEOUT_S = 1.0  # a hung dependency is reported as down, not waited for
+
+
+def build_web_app(
+    attach: Iterable[Attach] = (), ready: Mapping[str, ReadyCheck] | Iterable[ReadyCheck] = ()
+) -> web.Application:
+    """Build the server: each `attach` adds a channel's routes; each `ready` check (by the dependency's
+    name) raises when it is down, which /readyz reports as 503 naming it (liveness stays 200)."""
+    if isinstance(ready, Mapping):
+        checks = dict(ready)
+    else:
+        checks = {getattr(c, "__name__", f"check{i}"): c for i, c in enumerate(ready)}
     quiet_bad_requests()
     app = web.Application(client_max_size=1024 * 1024)
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def probe(name: str, check: ReadyCheck) -> str | None:
+        try:
+            await asyncio.wait_for(check(), READY_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("readiness: %s is down (%s)", name, type(exc).__name__)
+            return name
+        return None
+
     async def readyz(_request: web.Request) -> web.Response:
-        failed = []
-        for check in checks:
-            try:
-                await check()
-            except Exception:
-                log.warning("readiness check %s failed", getattr(check, "__name__", check), exc_info=True)
-                failed.append(getattr(check, "__name__", "check"))
+        results = await asyncio.gather(*(probe(n, c) for n, c in checks.items()))
+        failed = [name for name in results if name]
         if failed:
             return web.json_response({"status": "unavailable", "failed": failed}, status=503)
-        return web.json_response({"status": "ready"})
+        return web.json_response({"status": "ready", "checked": sorted(checks)})
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -115,6 +115,8 @@ class Settings(_Base):
     # to a public key, so a dev chain is tamper-evident only against accidents.
     audit_key: SecretStr | None = None
     audit_anchor_file: Path | None = None  # default: $DESKHAND_DATA_DIR/audit-anchor.jsonl
+    # How often `serve` expires approvals, re-drives those a crash left behind and anchors the audit head.
+    sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     # Provisioning directory (SCIM 2.0). Unset = the embedded in-memory SCIM server.
     scim_url: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -43,6 +44,8 @@ from tools.ticketing import WebhookTicketing
 log = logging.getLogger(__name__)
 
 ENTITY_TTL_S = 60.0
+FIRST_LOAD_WAIT_S = 3.0  # the first turn after start-up waits at most this for the directory
+RETRY_S = 10.0
 
 
 class ChannelFanout:
@@ -80,24 +83,46 @@ class ChannelFanout:
 
 
 class EntityCache:
-    """People, groups and vendors for slot matching, refreshed at most once a minute."""
+    """People, groups and vendors for slot matching, refreshed at most once a minute.
+
+    The directory is refreshed in the background: a slow or failing SCIM server never delays a turn
+    (knowledge answers don't need it); a turn waits only for the very first load, and briefly.
+    """
 
     def __init__(self, directory: Directory, ledger: Ledger) -> None:
         self.directory, self.ledger = directory, ledger
         self._entities = Entities()
         self._contacts: list[str] = []  # vendor contacts' names (personal data for LLM masking)
-        self._at = 0.0
+        self._at = -ENTITY_TTL_S  # never loaded
+        self._loaded = False
+        self._task: asyncio.Task[None] | None = None
 
     async def refresh(self, force: bool = False) -> None:
         if not force and time.monotonic() - self._at < ENTITY_TTL_S:
             return
-        people = [Person(email=p.email, name=p.display_name) for p in await self.directory.known_people()]
-        groups = {g.name: [g.display_name] for g in await self.directory.known_groups()}
-        vendor_rows = await asyncio.to_thread(self.ledger.vendors)
-        vendors = {v.name: list(v.aliases) for v in vendor_rows}
-        self._contacts = [v.contact_name for v in vendor_rows if v.contact_name]
-        self._entities = Entities(people=people, groups=groups, vendors=vendors)
-        self._at = time.monotonic()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._load())
+        if self._loaded and not force:
+            return  # keep matching against the current entities meanwhile
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._task), FIRST_LOAD_WAIT_S)
+
+    async def _load(self) -> None:
+        entities = self._entities
+        try:
+            vendor_rows = await asyncio.to_thread(self.ledger.vendors)
+            vendors = {v.name: list(v.aliases) for v in vendor_rows}
+            self._contacts = [v.contact_name for v in vendor_rows if v.contact_name]
+            entities = Entities(people=entities.people, groups=entities.groups, vendors=vendors)
+            people = [Person(email=p.email, name=p.display_name) for p in await self.directory.known_people()]
+            groups = {g.name: [g.display_name] for g in await self.directory.known_groups()}
+            entities = Entities(people=people, groups=groups, vendors=vendors)
+        except Exception as exc:
+            log.warning("refreshing directory entities failed (%s); retrying in %ss", type(exc).__name__, RETRY_S)
+            self._at = time.monotonic() - ENTITY_TTL_S + RETRY_S
+        else:
+            self._at = time.monotonic()
+        self._entities, self._loaded = entities, True
 
     def names(self) -> list[str]:
         """People's names the LLM must not see: the directory's and the ledger's vendor contacts."""
@@ -121,6 +146,7 @@ class Runtime:
     local_outbox: LocalOutbox
     entities: EntityCache
     llm: LLMParts | None = None
+    sessions: Any = None  # the SQL sessionmaker (inbox, readiness checks)
 
 
 def configure_logging(level: str) -> None:
@@ -160,6 +186,7 @@ class Components:
     contacts: Contacts
     handoffs: HandoffStore
     llm: LLMParts | None = None
+    sessions: Any = None
 
 
 def load_contacts(path: Path) -> Contacts:
@@ -229,6 +256,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None, *, la
         contacts=contacts,
         handoffs=HandoffStore(sessions, audit, policy.version),
         llm=llm,
+        sessions=sessions,
     )
 
 
@@ -264,6 +292,7 @@ async def open_runtime(
                     local_outbox=local_outbox,
                     entities=c.entities,
                     llm=c.llm,
+                    sessions=c.sessions,
                 )
             finally:
                 await agent.drain()

@@ -11,9 +11,10 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -24,6 +25,7 @@ from redis.exceptions import LockError
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "deskhand"
+T = TypeVar("T")
 
 
 class CoordinationError(Exception):
@@ -63,6 +65,29 @@ class Coordinator(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@dataclass
+class Breaker:
+    """Skip a dependency for `cool_s` after `threshold` failures in a row, so a hung one costs a request
+    nothing instead of a time-out (twenty lines; a breaker library would be one more dependency)."""
+
+    threshold: int = 3
+    cool_s: float = 10.0
+    _failures: int = 0
+    _open_until: float = 0.0
+
+    @property
+    def open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def success(self) -> None:
+        self._failures, self._open_until = 0, 0.0
+
+    def failure(self) -> None:
+        self._failures += 1
+        if self._failures >= self.threshold:
+            self._open_until = time.monotonic() + self.cool_s
 
 
 class _KeyedLocks:
@@ -138,18 +163,37 @@ class InProcessCoordinator:
 
 
 class RedisCoordinator:
-    """Coordination shared by every process using the same Redis (SET NX EX claims, token locks)."""
+    """Coordination shared by every process using the same Redis (SET NX EX claims, token locks).
 
-    def __init__(self, client: aioredis.Redis, namespace: str = DEFAULT_NAMESPACE) -> None:
+    Every command has a short socket time-out (set on the pool) and goes through a breaker: with Redis
+    down or hung, calls fail at once instead of each waiting for a time-out; locks fall back to this
+    process's own lock (correct for one process) so turns keep running.
+    """
+
+    def __init__(
+        self, client: aioredis.Redis, namespace: str = DEFAULT_NAMESPACE, breaker: Breaker | None = None
+    ) -> None:
         self._redis = client
         self._ns = namespace
         self._local = _KeyedLocks()  # FIFO within the process before competing across processes
+        self._breaker = breaker or Breaker()
+
+    async def _run(self, command: Awaitable[T], what: str) -> T:
+        if self._breaker.open:
+            _close_unawaited(command)
+            raise CoordinationUnavailable(f"Redis is unavailable: cannot {what}")
+        try:
+            result = await command
+        except (redis.RedisError, OSError) as exc:
+            self._breaker.failure()
+            raise CoordinationUnavailable(f"Redis is unreachable: cannot {what}") from exc
+        self._breaker.success()
+        return result
 
     async def claim(self, key: str, ttl_s: int = 86400) -> bool:
-        try:
-            created = await self._redis.set(f"{self._ns}:claim:{key}", "1", nx=True, ex=ttl_s)
-        except redis.RedisError as exc:
-            raise CoordinationUnavailable("Redis is unreachable: cannot deduplicate events") from exc
+        created = await self._run(
+            self._redis.set(f"{self._ns}:claim:{key}", "1", nx=True, ex=ttl_s), "deduplicate events"
+        )
         return bool(created)
 
     def lock(self, key: str, timeout_s: float = 120.0) -> AbstractAsyncContextManager[None]:
@@ -169,9 +213,12 @@ class RedisCoordinator:
                 thread_local=False,
             )
             try:
-                acquired = await lock.acquire()
-            except redis.RedisError as exc:
-                raise CoordinationUnavailable("Redis is unreachable: cannot lock the conversation") from exc
+                acquired = await self._run(lock.acquire(), "lock the conversation")
+            except CoordinationUnavailable:
+                # Degraded: this process's own lock still orders its turns; other processes can't see it.
+                log.warning("Redis unavailable: conversation %s locked in this process only", key)
+                yield
+                return
             if not acquired:
                 raise LockTimeout(f"conversation {key!r} is busy")
             try:
@@ -181,31 +228,34 @@ class RedisCoordinator:
                     await lock.release()
                 except LockError:
                     log.warning("lock %s expired before release (turn longer than %ss)", key, timeout_s)
-                except redis.RedisError:
+                except (redis.RedisError, OSError):
                     log.warning("could not release lock %s; it expires in %ss", key, timeout_s)
 
     async def ping(self) -> None:
-        try:
-            await self._redis.ping()
-        except redis.RedisError as exc:
-            raise CoordinationUnavailable("Redis is unreachable") from exc
+        await self._run(self._redis.ping(), "answer a ping")  # type: ignore[arg-type]
 
     async def remember(self, key: str, value: str, ttl_s: int) -> None:
         try:
-            await self._redis.set(f"{self._ns}:kv:{key}", value, ex=ttl_s)
-        except redis.RedisError:
+            await self._run(self._redis.set(f"{self._ns}:kv:{key}", value, ex=ttl_s), "cache")
+        except CoordinationUnavailable:
             log.warning("could not cache %s in Redis", key)
 
     async def recall(self, key: str) -> str | None:
         try:
-            value = await self._redis.get(f"{self._ns}:kv:{key}")
-        except redis.RedisError:
+            value = await self._run(self._redis.get(f"{self._ns}:kv:{key}"), "read the cache")
+        except CoordinationUnavailable:
             log.warning("could not read %s from Redis", key)
             return None
         return value.decode() if isinstance(value, bytes) else value
 
     async def close(self) -> None:
         await self._redis.aclose()  # type: ignore[attr-defined]  # stubs predate redis 5
+
+
+def _close_unawaited(command: Awaitable[Any]) -> None:
+    close = getattr(command, "close", None)
+    if close is not None:
+        close()  # a coroutine we decided not to await: no "never awaited" warning
 
 
 def redact_url(url: str) -> str:
@@ -224,7 +274,8 @@ def build_coordinator(
     redis_url: str | None,
     *,
     namespace: str = DEFAULT_NAMESPACE,
-    connect_timeout_s: float = 2.0,
+    connect_timeout_s: float = 1.0,
+    command_timeout_s: float = 1.0,
     max_connections: int = 50,
 ) -> Coordinator:
     """Redis-backed coordination when `redis_url` is set (checked now: `CoordinationUnavailable` when
@@ -246,9 +297,11 @@ def build_coordinator(
     pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
         redis_url,
         max_connections=max_connections,
-        timeout=10,
+        # Every command on the ack path must fail well inside Slack's 3 s: a hung Redis costs at most
+        # this once, then the breaker skips it.
+        timeout=command_timeout_s,
         socket_connect_timeout=connect_timeout_s,
-        socket_timeout=10.0,
+        socket_timeout=command_timeout_s,
         health_check_interval=30,
     )
     return RedisCoordinator(aioredis.Redis(connection_pool=pool), namespace=namespace)

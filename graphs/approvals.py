@@ -448,7 +448,9 @@ class ApprovalStore:
                 return False
             row = session.get(ApprovalRow, approval_id)
             attempt = row.attempts if row is not None else 1
-            self._note(session, "execution", audit, {"approval_id": approval_id, "phase": "started", "attempt": attempt})
+            self._note(
+                session, "execution", audit, {"approval_id": approval_id, "phase": "started", "attempt": attempt}
+            )
         return True
 
     def finish_execution(
@@ -465,7 +467,9 @@ class ApprovalStore:
         assert approval is not None
         return approval
 
-    def abandon(self, approval_id: str, reason: str, now: datetime | None = None, audit: AuditNote | None = None) -> bool:
+    def abandon(
+        self, approval_id: str, reason: str, now: datetime | None = None, audit: AuditNote | None = None
+    ) -> bool:
         """approved or executing → failed, when the action can't (or may no longer) run; audited."""
         values = {"status": "failed", "executed_at": _now(now), "result": {"error": reason}}
         where = [ApprovalRow.id == approval_id, ApprovalRow.status.in_(("approved", "executing"))]

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from graphs import messages as msg
 from graphs.approvals import AuditNote, compute_digest
-from graphs.audit import new_entry_id
 from graphs.args import slots_to_args, title_for
+from graphs.audit import new_entry_id
 from graphs.context import AgentDeps
 from graphs.intents import TOOL_INTENTS, mask_entities
 from graphs.noop import nothing_to_do
@@ -432,7 +432,9 @@ async def execute(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
         result, audit_id = outcome
     else:
         key = f"{state.get('request_id')}:{action['tool']}"
-        ctx = ToolContext(requester=state.get("user") or "", idempotency_key=key, request_id=state.get("request_id", ""))
+        ctx = ToolContext(
+            requester=state.get("user") or "", idempotency_key=key, request_id=state.get("request_id", "")
+        )
         result = await spec.run(action["args"], ctx)
         payload = {"tool": action["tool"], "args": spec.redact(action["args"]), "ok": result.ok, "approval_id": None}
         audit_id = await _audit(deps, "execution", state, payload)

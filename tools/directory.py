@@ -70,6 +70,10 @@ class Directory:
         await self.aclose()
 
     # -- reads -----------------------------------------------------------------------------------
+    async def ping(self) -> None:
+        """One minimal query, no retries (readiness checks): raises when the directory can't answer."""
+        search: SearchRequest[Any] = SearchRequest.model_validate({"count": 1})
+        await scim_call(self._scim.query(UserModel, query_parameters=search))
 
     async def get(self, email: str) -> Person | None:
         """The person whose userName or e-mail is `email`, or None."""

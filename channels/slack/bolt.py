@@ -16,7 +16,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.coordination import CoordinationUnavailable, Coordinator
+from channels.inbox import InboxUnavailable
 from channels.slack.events import Click, SlackMessage, dedup_key, parse_click, parse_message
 from channels.slack.webapi import SlackApi
 
@@ -24,17 +24,32 @@ log = logging.getLogger(__name__)
 
 OnMessage = Callable[[SlackMessage, str | None], None]
 OnClick = Callable[[Click], None]
+# Persist an accepted delivery before its ack: True to handle it now, False for a duplicate.
+Accept = Callable[[str, dict[str, Any]], Awaitable[bool]]
+
+
+class SlackUnreachable(Exception):
+    """Slack's Web API could not be reached or answered something that isn't Slack's JSON."""
 
 
 class BotIdentity:
     """Who the bot is (from `auth.test`, once), for Bolt's authorisation and for ignoring our own posts."""
 
-    def __init__(self, api: SlackApi, bot_token: str, bot_user_id: str | None = None) -> None:
+    def __init__(
+        self, api: SlackApi, bot_token: str, bot_user_id: str | None = None, *, timeout_s: float = 2.0
+    ) -> None:
         self._api = api
         self._token = bot_token
         self._info: dict[str, Any] = {"user_id": bot_user_id} if bot_user_id else {}
         self._loaded = False
         self._lock = asyncio.Lock()
+        self._timeout = timeout_s
+        self._retry_at = 0.0  # after a failure, callers on the ack path fail fast until then
+        self._backoff = 1.0
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
 
     @property
     def bot_user_id(self) -> str | None:
@@ -42,14 +57,28 @@ class BotIdentity:
         return str(value) if value else None
 
     async def load(self) -> dict[str, Any]:
-        """`auth.test`, called once (concurrent callers share it); raises `SlackApiError` on a bad token."""
+        """`auth.test`, called once (concurrent callers share it), with a time-out. Raises `SlackApiError`
+        on a bad token, `SlackUnreachable` when Slack can't be reached or answers garbage (and then
+        fails fast, without calling Slack, until a back-off has passed)."""
         if self._loaded:
             return self._info
         async with self._lock:
-            if not self._loaded:
-                info = await self._api.auth_test()
-                self._info = {**info, **{k: v for k, v in self._info.items() if v}}
-                self._loaded = True
+            if self._loaded:
+                return self._info
+            loop = asyncio.get_running_loop()
+            if loop.time() < self._retry_at:
+                raise SlackUnreachable("auth.test failed recently")
+            try:
+                info = await asyncio.wait_for(self._api.auth_test(), self._timeout)
+            except SlackApiError:
+                self._retry_at = loop.time() + self._backoff
+                raise
+            except Exception as exc:  # refused, timed out, not JSON: all mean "not now"
+                self._retry_at = loop.time() + self._backoff
+                self._backoff = min(self._backoff * 2, 60.0)
+                raise SlackUnreachable(type(exc).__name__) from exc
+            self._info = {**info, **{k: v for k, v in self._info.items() if v}}
+            self._loaded, self._backoff = True, 1.0
         return self._info
 
     async def authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
@@ -57,7 +86,7 @@ class BotIdentity:
         if not self.bot_user_id or not self._loaded:
             try:
                 info = await self.load()
-            except SlackApiError:
+            except (SlackApiError, SlackUnreachable):
                 if not self.bot_user_id:
                     raise
                 log.warning("auth.test failed; using the configured bot user id")
@@ -75,13 +104,13 @@ def build_bolt_app(
     signing_secret: str,
     api_url: str,
     identity: BotIdentity,
-    coordinator: Coordinator,
+    accept: Accept,
     on_message: OnMessage,
     on_click: OnClick,
-    claim_ttl_s: int = 86400,
 ) -> AsyncApp:
-    """A Bolt `AsyncApp` that verifies every request, claims each delivery once, acks at once
-    (`process_before_response=False`) and passes the work to `on_message` / `on_click`."""
+    """A Bolt `AsyncApp` that verifies every request, records each delivery in the inbox before its ack
+    (a duplicate is acked and dropped), acks at once (`process_before_response=False`) and passes the
+    work to `on_message` / `on_click`."""
 
     async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         return await identity.authorize(enterprise_id, team_id)
@@ -104,9 +133,9 @@ def build_bolt_app(
             await next()
             return None
         try:
-            first = await coordinator.claim(key, claim_ttl_s)
-        except CoordinationUnavailable:
-            log.error("cannot claim %s: coordination store down; Slack will retry", key)
+            first = await accept(key, body)
+        except InboxUnavailable:
+            log.error("cannot record %s: database and coordination store down; Slack will retry", key)
             return BoltResponse(status=503, body="")
         if not first:
             log.info("duplicate delivery %s acknowledged and dropped", key)

@@ -17,9 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.base import TurnHandler
 from channels.coordination import Coordinator
-from channels.slack.bolt import BotIdentity, build_bolt_app
+from channels.inbox import Inbox, InboxItem
+from channels.slack.bolt import BotIdentity, SlackUnreachable, build_bolt_app
 from channels.slack.endpoint import Handler, build_events_endpoint
-from channels.slack.events import Click, SlackMessage
+from channels.slack.events import Click, SlackMessage, event_key, parse_click, parse_message
 from channels.slack.outbox import SlackOutbox
 from channels.slack.turns import SlackTurns
 from channels.slack.webapi import Directory, SlackApi, build_web_client
@@ -93,6 +94,7 @@ class SlackChannel:
         self._last: dict[str, asyncio.Task[None]] = {}  # conversation → its latest queued turn
         self._socket: AsyncSocketModeHandler | None = None
         self._closed = False
+        self._retrying: asyncio.Task[None] | None = None
         self.bolt: AsyncApp = bolt_factory(on_message=self._on_message, on_click=self._on_click)
         self._ack_first = AckFirst()
         endpoint = build_events_endpoint(self.bolt, signing_secret)
@@ -110,18 +112,36 @@ class SlackChannel:
         app.on_shutdown.append(self._on_shutdown)
 
     async def start(self) -> None:
-        """Open the HTTP session and learn the bot's identity (`auth.test`); a failure is logged, and
-        retried on the first event."""
+        """Open the HTTP session and learn the bot's identity (`auth.test`). Never raises: when Slack
+        can't be reached the channel runs degraded (/readyz names it) and retries in the background."""
         self._api.ensure_session()
+        if not await self._try_identity():
+            self._retrying = asyncio.create_task(self._retry_identity())
+
+    async def _try_identity(self) -> bool:
         try:
             await self._identity.load()
+            return True
         except SlackApiError as exc:
             data = exc.response.data
             reason = data.get("error") if isinstance(data, dict) else f"HTTP {exc.response.status_code}"
             log.error("Slack auth.test failed (%s): check SLACK_BOT_TOKEN and SLACK_API_URL", reason)
+        except SlackUnreachable as exc:
+            log.error("Slack is unreachable (%s); the Slack channel is degraded and retries", exc)
+        return False
+
+    async def _retry_identity(self) -> None:
+        delay = 1.0
+        while not self._closed and not self._identity.loaded:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+            if await self._try_identity():
+                log.info("Slack is reachable again; the Slack channel is ready")
 
     async def ready(self) -> None:
-        """Readiness check for /readyz: raises when the coordination store is down."""
+        """Readiness check for /readyz: raises when Slack's identity is unknown or coordination is down."""
+        if not self._identity.loaded:
+            raise RuntimeError("Slack auth.test has not succeeded yet")
         await self._coordinator.ping()
 
     async def start_socket_mode(self, app_token: str) -> None:
@@ -145,6 +165,8 @@ class SlackChannel:
         if self._closed:
             return
         self._closed = True
+        if self._retrying is not None:
+            self._retrying.cancel()
         if self._socket is not None:
             await self._socket.close_async()
         await self.drain(timeout_s)
@@ -184,6 +206,22 @@ class SlackChannel:
     def _on_click(self, click: Click) -> None:
         self._spawn(self._turns.on_click(click))
 
+    async def replay(self, item: InboxItem) -> None:
+        """Finish an event a dead process accepted (the inbox's recovery pass calls this)."""
+        if item.kind == "click":
+            click = parse_click(item.payload)
+            if click is not None:
+                await self._turns.on_click(click)
+            return
+        bot_user_id = self._identity.bot_user_id
+        msg = parse_message(item.payload, bot_user_id)
+        if msg is None:
+            await self._turns.finish(event_key(str(item.payload.get("event_id") or "")))
+        elif item.reply is not None:
+            await self._turns.deliver_saved(msg, item.reply)
+        else:
+            await self._turns.on_message(msg, bot_user_id)
+
     async def _on_startup(self, _app: web.Application) -> None:
         await self.start()
 
@@ -202,26 +240,33 @@ def build_slack_channel(
     lock_timeout_s: float = 120.0,
     api_timeout_s: int = 15,
     lookup_timeout_s: float = 5.0,
+    inbox: Inbox | None = None,
 ) -> SlackChannel:
     """Assemble the Slack channel around a `TurnHandler` (plain values only; no settings object).
-    `api_timeout_s` bounds each Web API request; `lookup_timeout_s` a user look-up, retries included."""
+    `api_timeout_s` bounds each Web API request; `lookup_timeout_s` a user look-up, retries included.
+    Without a durable `inbox`, deliveries are claimed in the coordinator only (not crash-safe)."""
+    inbox = inbox or Inbox(store=None, coordinator=coordinator)
     client: AsyncWebClient = build_web_client(bot_token, api_url, timeout_s=api_timeout_s)
     api = SlackApi(client)
     directory = Directory(api, coordinator, lookup_timeout_s=lookup_timeout_s)
     outbox = SlackOutbox(api, directory, handler.remember_approval_message)
-    turns = SlackTurns(handler, api, directory, outbox, coordinator, lock_timeout_s=lock_timeout_s)
+    turns = SlackTurns(handler, api, directory, outbox, coordinator, inbox, lock_timeout_s=lock_timeout_s)
     identity = BotIdentity(api, bot_token, bot_user_id)
+
+    async def accept(key: str, body: dict[str, Any]) -> bool:
+        kind = "click" if body.get("type") == "block_actions" else "event"
+        return await inbox.accept(key, "slack", kind, body)
 
     def bolt_factory(**callbacks: Any) -> AsyncApp:
         return build_bolt_app(
             signing_secret=signing_secret,
             api_url=api_url,
             identity=identity,
-            coordinator=coordinator,
+            accept=accept,
             **callbacks,
         )
 
-    return SlackChannel(
+    channel = SlackChannel(
         turns=turns,
         outbox=outbox,
         api=api,
@@ -231,3 +276,5 @@ def build_slack_channel(
         api_url=api_url,
         bolt_factory=bolt_factory,
     )
+    inbox.replayers["slack"] = channel.replay
+    return channel

@@ -183,13 +183,21 @@ def parse_click(body: dict[str, Any]) -> Click | None:
     )
 
 
+def event_key(event_id: str) -> str:
+    return f"slack:event:{event_id}"
+
+
+def click_key(click: Click) -> str:
+    return f"slack:action:{click.action_ts}:{click.user}:{click.action_id}"
+
+
 def dedup_key(body: dict[str, Any]) -> str | None:
     """What identifies one delivery, so a retry or duplicate is recognised: the event id for events,
     the click (time, user, action) for interactivity. None for payloads we do not deduplicate."""
     if body.get("type") == "event_callback" and body.get("event_id"):
-        return f"slack:event:{body['event_id']}"
+        return event_key(str(body["event_id"]))
     if body.get("type") == "block_actions":
         click = parse_click(body)
         if click is not None:
-            return f"slack:action:{click.action_ts}:{click.user}:{click.action_id}"
+            return click_key(click)
     return None

@@ -6,15 +6,25 @@ import asyncio
 import logging
 import uuid
 
-from channels.base import InboundMessage, TurnHandler
+from channels.base import InboundMessage, Reply, TurnHandler
 from channels.coordination import Coordinator, LockTimeout
+from channels.inbox import Inbox, reply_from_data
 from channels.slack import actions, messages
-from channels.slack.events import Click, SlackMessage, clean_text, mentioned_users, thread_marker
+from channels.slack.events import (
+    Click,
+    SlackMessage,
+    clean_text,
+    click_key,
+    event_key,
+    mentioned_users,
+    thread_marker,
+)
 from channels.slack.outbox import SlackOutbox
 from channels.slack.render import render_text
 from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
+DELIVERY_ATTEMPTS = 3
 
 
 def _reference() -> str:
@@ -31,6 +41,7 @@ class SlackTurns:
         directory: Directory,
         outbox: SlackOutbox,
         coordinator: Coordinator,
+        inbox: Inbox,
         *,
         lock_timeout_s: float = 120.0,
         thread_ttl_s: int = 7 * 86400,
@@ -40,6 +51,7 @@ class SlackTurns:
         self._directory = directory
         self._outbox = outbox
         self._coordinator = coordinator
+        self._inbox = inbox
         self._lock_timeout = lock_timeout_s
         self._thread_ttl = thread_ttl_s
 
@@ -52,7 +64,11 @@ class SlackTurns:
         return await self._coordinator.recall(thread_marker(msg.team, msg.channel, msg.thread_ts)) is not None
 
     async def on_message(self, msg: SlackMessage, bot_user_id: str | None) -> None:
+        """One turn. The event is marked done only once its reply was shown (or the user was told it
+        failed); a process that dies before that leaves it to the inbox's recovery pass."""
+        key = event_key(msg.event_id)
         if not await self.takes_part(msg, bot_user_id):
+            await self._inbox.complete(key)
             return
         ref = msg.conversation_ref()
         placeholder: str | None = None
@@ -62,13 +78,45 @@ class SlackTurns:
             async with self._coordinator.lock(msg.conversation_key, timeout_s=self._lock_timeout):
                 inbound = await self._inbound(msg, bot_user_id)
                 reply = await self._handler.handle(inbound)
-                await self._outbox.deliver(ref, reply, placeholder)
+                await self._inbox.answered(key, reply, {"placeholder": placeholder})
+                await self._deliver(key, ref, reply, placeholder)
         except LockTimeout:
             await self._tell(ref, messages.BUSY, placeholder)
+            await self._inbox.complete(key)
         except Exception:
             reference = _reference()
             log.exception("Slack turn failed (reference %s, conversation %s)", reference, msg.conversation_key)
             await self._tell(ref, messages.APOLOGY.format(ref=reference), placeholder)
+            await self._inbox.complete(key, ok=False)
+
+    async def deliver_saved(self, msg: SlackMessage, saved: dict[str, object]) -> None:
+        """Deliver an answer a dead process computed but could not show (recovery)."""
+        reply = reply_from_data(saved["reply"])  # type: ignore[arg-type]
+        placeholder = saved.get("placeholder")
+        await self._deliver(
+            event_key(msg.event_id),
+            msg.conversation_ref(),
+            reply,
+            placeholder if isinstance(placeholder, str) else None,
+        )
+
+    async def finish(self, key: str) -> None:
+        await self._inbox.complete(key)
+
+    async def _deliver(self, key: str, ref: dict[str, object], reply: Reply, placeholder: str | None) -> None:
+        """Show the reply, retrying briefly; if Slack still refuses, the saved answer stays unfinished
+        in the inbox and the recovery pass delivers it later (it is never recomputed or dropped)."""
+        for attempt in range(DELIVERY_ATTEMPTS):
+            try:
+                await self._outbox.deliver(dict(ref), reply, placeholder)
+            except Exception:
+                if attempt + 1 == DELIVERY_ATTEMPTS:
+                    log.warning("could not deliver the answer to %s; recovery will retry", key, exc_info=True)
+                    return
+                await asyncio.sleep(0.5 * 2**attempt)
+            else:
+                await self._inbox.complete(key)
+                return
 
     async def _placeholder(self, msg: SlackMessage) -> str | None:
         """Post "Thinking…" (cosmetic: when Slack refuses it, the answer is posted at the end instead)."""
@@ -128,6 +176,7 @@ class SlackTurns:
             reference = _reference()
             log.exception("Slack click %s failed (reference %s)", click.action_id, reference)
             await self._whisper(click, messages.CLICK_FAILED.format(ref=reference))
+        await self._inbox.complete(click_key(click))
 
     async def _identity(self, user_id: str) -> str | None:
         email, failure = await self._email_of(user_id)

@@ -17,12 +17,18 @@ import requests
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
-from botframework.connector.auth import AuthenticateRequestResult, BotFrameworkAuthentication
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    AuthenticationConstants,
+    BotFrameworkAuthentication,
+)
 
 from channels.base import TurnHandler
 from channels.coordination import Coordinator
+from channels.inbox import Inbox
 from channels.teams.courier import Courier
 from channels.teams.handler import DeskhandTeamsBot, new_reference_id, on_turn_error
+from channels.teams.keys import KeysUnavailable, OffLoopAuthenticator
 from channels.teams.memory import TeamsMemory
 from channels.teams.outbox import TeamsOutbox
 from channels.teams.transport import ConnectorTransport, PooledAuthentication
@@ -49,6 +55,9 @@ class BotFrameworkConfig:
     APP_PASSWORD: str | None
     APP_TENANTID: str | None
     APP_TYPE: str
+    # Set only for sovereign clouds (and tests): where the signing keys are and who issues tokens.
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None = None
+    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str | None = None
 
 
 class TeamsChannel:
@@ -74,11 +83,23 @@ class TeamsChannel:
         self._loopback_only = insecure_no_auth
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_TURNS)
+        self.keys_to_fetch: tuple[str, ...] = ()
+        self.off_loop: OffLoopAuthenticator | None = None
 
     def attach(self, app: web.Application) -> None:
         app.router.add_post(MESSAGES_PATH, self.handle_request)
+        app.on_startup.append(self._start)
         app.on_shutdown.append(self._drain)
         app.on_cleanup.append(self._close)
+
+    async def _start(self, _app: web.Application) -> None:
+        if self.off_loop is not None:
+            self.off_loop.start_prefetch(self.keys_to_fetch)
+
+    async def ready(self) -> None:
+        """Readiness for /readyz: raises while the Bot Framework signing keys can't be fetched."""
+        if self.off_loop is not None and not self.off_loop.healthy:
+            raise RuntimeError("Bot Framework signing keys unavailable")
 
     async def handle_request(self, request: web.Request) -> web.StreamResponse:
         activity = await _read_activity(request)
@@ -88,7 +109,7 @@ class TeamsChannel:
             return _error(403, "unauthenticated mode only talks to a local serviceUrl")
         try:
             auth = await self._auth.authenticate_request(activity, request.headers.get("Authorization", ""))
-        except requests.RequestException:
+        except (KeysUnavailable, requests.RequestException):
             log.warning("cannot fetch the Bot Framework signing keys; asking the sender to retry")
             return _error(503, "token validation unavailable")
         except Exception as exc:
@@ -123,6 +144,8 @@ class TeamsChannel:
         await self.drain()
 
     async def _close(self, _app: web.Application) -> None:
+        if self.off_loop is not None:
+            await self.off_loop.close()
         await self._transport.close()
 
 
@@ -135,6 +158,10 @@ def build_teams_channel(
     app_type: str,
     insecure_no_auth: bool,
     coordinator: Coordinator,
+    openid_metadata_url: str | None = None,
+    token_issuer: str | None = None,
+    auth_timeout_s: float = 5.0,
+    inbox: Inbox | None = None,
 ) -> TeamsChannel:
     """Build the Teams channel. Without an app id, incoming requests cannot be authenticated, so that
     needs `insecure_no_auth=True` (local testing with the Bot Framework Emulator only)."""
@@ -156,16 +183,32 @@ def build_teams_channel(
         log.warning("Teams endpoint WITHOUT authentication (insecure opt-in): local use only")
     # botbuilder's models warn about every Teams-specific field they do not model; that is not news.
     logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
-    config = BotFrameworkConfig(APP_ID=app_id, APP_PASSWORD=app_password, APP_TENANTID=tenant_id, APP_TYPE=app_type)
+    config = BotFrameworkConfig(
+        APP_ID=app_id,
+        APP_PASSWORD=app_password,
+        APP_TENANTID=tenant_id,
+        APP_TYPE=app_type,
+        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=openid_metadata_url,
+        TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=token_issuer,
+    )
     transport = ConnectorTransport()
-    authentication = PooledAuthentication(ConfigurationBotFrameworkAuthentication(config), transport)
+    off_loop = OffLoopAuthenticator(timeout_s=auth_timeout_s)
+    authentication = PooledAuthentication(ConfigurationBotFrameworkAuthentication(config), transport, off_loop)
+    if app_id:
+        metadata = openid_metadata_url or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPEN_ID_METADATA_URL
+        keys_to_fetch: tuple[str, ...] = (metadata,)
+    else:
+        keys_to_fetch = ()
     adapter = CloudAdapter(authentication)
     adapter.on_turn_error = on_turn_error  # type: ignore[method-assign]
     memory = TeamsMemory(coordinator)
     courier = Courier(handler, memory, app_id=app_id)
-    bot = DeskhandTeamsBot(handler, coordinator, courier)
+    bot = DeskhandTeamsBot(handler, coordinator, courier, inbox)
     outbox = TeamsOutbox(adapter, courier, app_id=app_id, memory=memory)
-    return TeamsChannel(adapter, authentication, bot, outbox, transport, insecure_no_auth=not app_id)
+    channel = TeamsChannel(adapter, authentication, bot, outbox, transport, insecure_no_auth=not app_id)
+    channel.keys_to_fetch = keys_to_fetch
+    channel.off_loop = off_loop
+    return channel
 
 
 async def _read_activity(request: web.Request) -> Activity:

@@ -13,6 +13,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, InvokeRes
 
 from channels.base import DecisionOutcome, InboundMessage, TurnHandler
 from channels.coordination import Coordinator, LockTimeout
+from channels.inbox import Inbox, InboxUnavailable
 from channels.teams import render
 from channels.teams.courier import CHANNEL, Courier, is_shared, tenant_of, throttled
 from channels.teams.memory import TeamsMemory
@@ -55,9 +56,12 @@ def message_text(activity: Activity) -> str:
 class DeskhandTeamsBot(ActivityHandler):
     """Personal chats, channel and group-chat @mentions, welcome, card actions."""
 
-    def __init__(self, handler: TurnHandler, coordinator: Coordinator, courier: Courier) -> None:
+    def __init__(
+        self, handler: TurnHandler, coordinator: Coordinator, courier: Courier, inbox: Inbox | None = None
+    ) -> None:
         self._handler = handler
         self._coordinator = coordinator
+        self._inbox = inbox or Inbox(store=None, coordinator=coordinator)
         self._courier = courier
         self._memory = TeamsMemory(coordinator)
 
@@ -65,13 +69,24 @@ class DeskhandTeamsBot(ActivityHandler):
         activity = turn_context.activity
         # Exactly once: Teams redelivers when our answer is slow or lost. Message ids are only unique
         # within a conversation, hence the conversation in the key.
+        # The shared inbox marks an activity done only after its turn finished, so a redelivery of one
+        # whose process died is handled (after the lease), not dropped.
         once = activity.id and activity.type in (ActivityTypes.message, ActivityTypes.invoke)
-        if once and not await self._coordinator.claim(f"{CHANNEL}:{activity.conversation.id}:{activity.id}"):
-            log.info("Teams redelivered activity %s; ignored", activity.id)
-            if activity.type == ActivityTypes.invoke:
-                await _answer_invoke(turn_context, await self._duplicate_invoke_body(activity))
-            return
+        key = f"{CHANNEL}:{activity.conversation.id}:{activity.id}"
+        if once:
+            try:
+                first = await self._inbox.accept(key, CHANNEL, str(activity.type), {"id": activity.id})
+            except InboxUnavailable:
+                log.warning("cannot record Teams activity %s; handling it without a durable record", activity.id)
+                first = True
+            if not first:
+                log.info("Teams redelivered activity %s; ignored", activity.id)
+                if activity.type == ActivityTypes.invoke:
+                    await _answer_invoke(turn_context, await self._duplicate_invoke_body(activity))
+                return
         await super().on_turn(turn_context)
+        if once:
+            await self._inbox.complete(key)
 
     # -- messages ---------------------------------------------------------------------------------
 

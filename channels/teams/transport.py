@@ -30,6 +30,8 @@ from msrest.universal_http.aiohttp import AioHttpClientResponse
 from msrest.universal_http.aiohttp import AioHTTPSender as AioHTTPDriver
 from msrest.universal_http.async_abc import AsyncClientResponse
 
+from channels.teams.keys import OffLoopAuthenticator
+
 REQUEST_TIMEOUT_S = 30.0
 MAX_CLIENTS = 64  # one per (bot, Bot Connector region, audience): a handful in practice
 
@@ -144,12 +146,20 @@ class PooledAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
     """botbuilder's authentication, unchanged, except that the connector clients it hands out use the
     shared transport."""
 
-    def __init__(self, inner: BotFrameworkAuthentication, transport: ConnectorTransport) -> None:
+    def __init__(
+        self,
+        inner: BotFrameworkAuthentication,
+        transport: ConnectorTransport,
+        off_loop: OffLoopAuthenticator | None = None,
+    ) -> None:
         self._inner = inner
         self._transport = transport
+        self.off_loop = off_loop or OffLoopAuthenticator()
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
-        result = await self._inner.authenticate_request(activity, auth_header)
+        """Validated on a thread with a time-out (see `channels.teams.keys`); `KeysUnavailable` when the
+        signing keys can't be had now."""
+        result = await self.off_loop.run(lambda: self._inner.authenticate_request(activity, auth_header))
         if result.connector_factory is not None:
             app_id = _app_id(result.claims_identity)
             result.connector_factory = _PooledConnectorFactory(result.connector_factory, self._transport, app_id)

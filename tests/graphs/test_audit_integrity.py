@@ -71,7 +71,9 @@ def test_a_chain_rebuilt_without_the_key_is_detected(engine: Engine, sessions: s
     assert AuditLog(sessions, DEVELOPMENT_KEY).verify().ok  # the forgery is self-consistent: only the key tells
 
 
-def test_truncation_is_detected_against_an_anchor(engine: Engine, sessions: sessionmaker[Session], tmp_path: Path) -> None:
+def test_truncation_is_detected_against_an_anchor(
+    engine: Engine, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
     log = AuditLog(sessions, KEY)
     anchor = tmp_path / "audit-anchor.jsonl"
     fill(log, 4)

@@ -59,9 +59,7 @@ async def test_an_approved_request_nobody_ran_is_executed_once_and_the_requester
 
 async def test_a_dead_execution_is_taken_over_after_its_lease_without_acting_twice(open_agent: Any) -> None:
     async with open_agent() as rt:
-        approval = await approved_behind_the_agents_back(
-            rt, f"add {MAYA} to the engineering group", BOB
-        )
+        approval = await approved_behind_the_agents_back(rt, f"add {MAYA} to the engineering group", BOB)
         spec = rt.deps.tools["add_to_group"]
         facts = await spec.facts(approval.args)
         digest = compute_digest(approval.tool, approval.args, facts)
