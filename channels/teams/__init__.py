@@ -195,7 +195,7 @@ def build_teams_channel(
     off_loop = OffLoopAuthenticator(timeout_s=auth_timeout_s)
     authentication = PooledAuthentication(ConfigurationBotFrameworkAuthentication(config), transport, off_loop)
     if app_id:
-        metadata = openid_metadata_url or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPEN_ID_METADATA_URL
+        metadata = openid_metadata_url or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
         keys_to_fetch: tuple[str, ...] = (metadata,)
     else:
         keys_to_fetch = ()

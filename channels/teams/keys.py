@@ -36,27 +36,34 @@ class OffLoopAuthenticator:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bf-auth")
         self._breaker = Breaker(threshold=1, cool_s=cool_s)
         self._prefetch: asyncio.Task[None] | None = None
+        self._keys_ok = True  # False while pre-fetching fails (readiness)
 
     @property
     def healthy(self) -> bool:
-        return not self._breaker.open
+        return not self._breaker.open and self._keys_ok
 
     async def run(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Validate a request: refused at once while a recent failure is remembered."""
         if self._breaker.open:
             raise KeysUnavailable("the signing keys failed recently")
+        try:
+            result = await self._off_loop(make)
+        except KeysUnavailable:
+            self._breaker.failure()
+            raise
+        self._breaker.success()
+        return result
+
+    async def _off_loop(self, make: Callable[[], Awaitable[T]]) -> T:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._pool, _run_coroutine, make)
         try:
-            result = await asyncio.wait_for(future, self._timeout)
+            return await asyncio.wait_for(future, self._timeout)
         except TimeoutError:
-            self._breaker.failure()
             raise KeysUnavailable("fetching the signing keys timed out") from None
         except (requests.RequestException, ValueError, KeyError) as exc:
             # ValueError/KeyError: the key endpoint answered something that isn't OpenID metadata.
-            self._breaker.failure()
             raise KeysUnavailable(type(exc).__name__) from exc
-        self._breaker.success()
-        return result
 
     def start_prefetch(self, metadata_urls: Iterable[str], every_s: float = 6 * 3600) -> None:
         """Fetch the signing keys now and every `every_s` (with back-off after failures), off the loop."""
@@ -71,9 +78,10 @@ class OffLoopAuthenticator:
                 for url in urls:
                     metadata = JwtTokenExtractor.get_open_id_metadata(url)
                     # botbuilder's own refresh (private, but it is the cache the validation reads).
-                    await self.run(metadata._refresh)
-                delay = every_s
+                    await self._off_loop(metadata._refresh)
+                delay, self._keys_ok = every_s, True
             except KeysUnavailable as exc:
+                self._keys_ok = False
                 log.warning("pre-fetching the Bot Framework signing keys failed (%s); retrying in %.0fs", exc, delay)
                 delay = min(max(delay * 2, 1.0), 300.0)
             await asyncio.sleep(delay)

@@ -97,8 +97,8 @@ async def test_server_error_on_the_answer_is_retried_not_duplicated(
     event = mention("U_BOB", "how do I get VPN access?")
     emulator.fail(1, status=500, method="chat.update")  # chat.update is safe to repeat: the answer survives
     await server.deliver(event)
-    [message] = await wait_for(lambda: _answers(emulator, GENERAL, event["ts"]), timeout=10)
-    assert "VPN access" in message["text"]
+    [message] = await wait_for(lambda: _answers(emulator, GENERAL, event["ts"]))
+    assert "vpn" in message["text"].lower() and "Sorry" not in message["text"]
     assert len(emulator.posts(GENERAL, event["ts"])) == 1
 
 
