@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def _sweeper(agent: Any, every: float, anchor_file: Path, audit: Any, inbox: Any) -> None:
+async def _sweeper(
+    agent: Any, every: float, anchor_file: Path, audit: Any, inbox: Any, grace: timedelta, lease: timedelta
+) -> None:
     """Periodic upkeep: expire overdue approvals, re-drive approvals a crash left behind, anchor the audit
     head outside the database. Each step fails on its own and is retried on the next pass."""
     from graphs.audit_anchor import write_anchor
@@ -29,7 +32,7 @@ async def _sweeper(agent: Any, every: float, anchor_file: Path, audit: Any, inbo
 
     steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
         ("expiring approvals", agent.expire_due),
-        ("recovering approvals", lambda: recover_approvals(agent)),
+        ("recovering approvals", lambda: recover_approvals(agent, grace=grace, lease=lease)),
         ("anchoring the audit log", lambda: asyncio.to_thread(write_anchor, audit, anchor_file)),
         ("finishing unfinished events", inbox.recover),
     ]
@@ -81,7 +84,8 @@ async def _serve_with(
     from channels.inbox import Inbox
     from tools.inbox_store import SqlInboxStore
 
-    inbox = Inbox(store=SqlInboxStore(rt.sessions), coordinator=coordinator)
+    lease = timedelta(seconds=settings.recovery_lease_seconds)
+    inbox = Inbox(store=SqlInboxStore(rt.sessions), coordinator=coordinator, lease=lease, fault=rt.deps.fault)
     attach: list[Any] = []
     ready: dict[str, Callable[[], Awaitable[None]]] = {
         "database": inbox.ping,
@@ -148,7 +152,15 @@ async def _serve_with(
     if started:
         started(bound)
     sweeper = asyncio.create_task(
-        _sweeper(rt.agent, settings.sweep_seconds, settings.resolved_audit_anchor_file, rt.audit, inbox)
+        _sweeper(
+            rt.agent,
+            settings.sweep_seconds,
+            settings.resolved_audit_anchor_file,
+            rt.audit,
+            inbox,
+            timedelta(seconds=settings.recovery_grace_seconds),
+            lease,
+        )
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

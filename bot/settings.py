@@ -117,6 +117,13 @@ class Settings(_Base):
     audit_anchor_file: Path | None = None  # default: $DESKHAND_DATA_DIR/audit-anchor.jsonl
     # How often `serve` expires approvals, re-drives those a crash left behind and anchors the audit head.
     sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Work left unfinished longer than this (its process presumably died) is taken over by recovery:
+    # an inbox event or a started execution. Keep it above the longest turn or tool call.
+    recovery_lease_seconds: float = Field(default=120.0, gt=0, le=86400)
+    # An approved request not started after this is re-driven (a live process starts it in milliseconds).
+    recovery_grace_seconds: float = Field(default=30.0, gt=0, le=86400)
+    # Crash tests only (bench/chaos.py): comma-separated points where work parks so it can be killed there.
+    fault_points: str = ""
 
     # Provisioning directory (SCIM 2.0). Unset = the embedded in-memory SCIM server.
     scim_url: str | None = None
@@ -195,6 +202,8 @@ class Settings(_Base):
                 "DESKHAND_AUDIT_KEY is required when DESKHAND_ENV=production (a long random secret kept "
                 "outside the database, e.g. `openssl rand -hex 32`)"
             )
+        if self.env is Environment.production and self.fault_points:
+            raise ValueError("DESKHAND_FAULT_POINTS is for crash tests and refused when DESKHAND_ENV=production")
         if self.audit_key is not None and len(self.audit_key.get_secret_value()) < 16:
             raise ValueError("DESKHAND_AUDIT_KEY must be at least 16 characters")
         return self

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.faults import build_fault_hook
 from bot.models import LazyKnowledge, LazyRouter, Models
 from bot.settings import Settings, SettingsError
 from bot.wiring_llm import LLMParts, build_llm
@@ -243,6 +244,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None, *, la
         contacts=contacts.contact_lines(),
         understander=llm.understander if llm else None,
         generator=llm.generator if llm else None,
+        fault=build_fault_hook(settings.fault_points.split(","), settings.data_dir / "faults"),
     )
     return Components(
         deps=deps,

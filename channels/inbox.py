@@ -72,6 +72,12 @@ class Inbox:
     replayers: dict[str, Replayer] = field(default_factory=dict)
     store_breaker: Breaker = field(default_factory=Breaker)
     fast_breaker: Breaker = field(default_factory=Breaker)
+    # A chaos/test hook awaited at named points of a turn (e.g. "turn.after_answer"); None in production.
+    fault: Callable[[str, str], Awaitable[None]] | None = None
+
+    async def checkpoint(self, point: str, key: str) -> None:
+        if self.fault is not None:
+            await self.fault(point, key)
 
     async def accept(self, key: str, channel: str, kind: str, payload: Mapping[str, Any]) -> bool:
         """True when this process should handle the event now (new, or taken over from a dead process);

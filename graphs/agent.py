@@ -232,6 +232,8 @@ class Agent:
         approval = result.approval
         if approval is None:
             return DecisionOutcome(accepted=False, message=result.message)
+        if self.deps.fault is not None and result.became == "approved":
+            await self.deps.fault("decide.after_commit", approval_id)
         if result.became == "expired":  # this click found it overdue: exactly one caller gets here
             await self._finish(approval, "expired")
         if not result.accepted:

@@ -406,6 +406,8 @@ async def request_approval(state: AgentState, deps: AgentDeps) -> dict[str, Any]
         now=now,
         audit=_note(deps, state),  # the request and its audit entry commit together
     )
+    if deps.fault is not None:
+        await deps.fault("approval.after_create", approval.id)
     return {"reply": {"route": "approval", "approval_id": approval.id}, "approval_id": approval.id}
 
 

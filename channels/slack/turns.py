@@ -72,6 +72,7 @@ class SlackTurns:
             return
         ref = msg.conversation_ref()
         placeholder: str | None = None
+        await self._inbox.checkpoint("turn.after_accept", key)
         try:
             await self._coordinator.remember(thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._thread_ttl)
             placeholder = await self._placeholder(msg)
@@ -79,6 +80,7 @@ class SlackTurns:
                 inbound = await self._inbound(msg, bot_user_id)
                 reply = await self._handler.handle(inbound)
                 await self._inbox.answered(key, reply, {"placeholder": placeholder})
+                await self._inbox.checkpoint("turn.after_answer", key)
                 await self._deliver(key, ref, reply, placeholder)
         except LockTimeout:
             await self._tell(ref, messages.BUSY, placeholder)
