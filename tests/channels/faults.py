@@ -64,7 +64,7 @@ def slow_http_server(delay_s: float, body: bytes = b"{}", content_type: str = "a
     """An HTTP server on its own threads answering every GET after `delay_s` (a slow key endpoint)."""
 
     class Slow(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:
             time.sleep(delay_s)
             self.send_response(200)
             self.send_header("Content-Type", content_type)
