@@ -274,8 +274,9 @@ def build_coordinator(
     redis_url: str | None,
     *,
     namespace: str = DEFAULT_NAMESPACE,
-    connect_timeout_s: float = 1.0,
+    connect_timeout_s: float = 2.0,
     command_timeout_s: float = 1.0,
+    pool_wait_s: float = 5.0,
     max_connections: int = 50,
 ) -> Coordinator:
     """Redis-backed coordination when `redis_url` is set (checked now: `CoordinationUnavailable` when
@@ -297,9 +298,9 @@ def build_coordinator(
     pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
         redis_url,
         max_connections=max_connections,
-        # Every command on the ack path must fail well inside Slack's 3 s: a hung Redis costs at most
-        # this once, then the breaker skips it.
-        timeout=command_timeout_s,
+        # A burst waits for a free connection (up to pool_wait_s); a hung Redis is caught by the socket
+        # time-out, well inside Slack's 3 s, and then skipped by the breaker.
+        timeout=pool_wait_s,
         socket_connect_timeout=connect_timeout_s,
         socket_timeout=command_timeout_s,
         health_check_interval=30,
