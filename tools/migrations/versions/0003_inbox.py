@@ -1,14 +1,14 @@
 """Durable channel inbox and handled-event records; execution lease columns on approvals.
 
 Revision ID: 0003_inbox
-Revises: 0002_approvals_audit
+Revises: 0005_llm_usage
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_inbox"
-down_revision = "0002_approvals_audit"
+down_revision = "0005_llm_usage"  # re-chained after main's 0004/0005 (both were cut from 0002)
 branch_labels = None
 depends_on = None
 
