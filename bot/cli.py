@@ -105,17 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"deskhand: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
     except Exception as exc:
         from bot.cli_serve import database_down, database_message
 
-        if not database_down(exc):
-            raise
-        # One line instead of a driver traceback; the URL is shown without its password.
-        print(f"deskhand: {database_message(load_settings())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception:
+        if database_down(exc):
+            # One line instead of a driver traceback; the URL is shown without its password.
+            print(f"deskhand: {database_message(load_settings())}", file=sys.stderr)
+            return 2
         # The last error boundary: details (with the traceback) in the log file, one line here.
         reference = secrets.token_hex(4)
         logging.getLogger("bot.cli").exception("unexpected error (reference %s)", reference)
