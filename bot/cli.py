@@ -78,7 +78,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def _optional_commands(sub: Any) -> None:
     """Commands of the serving and evaluation packages (their heavy imports happen when they run)."""
-    from bot import cli_serve
+    from bot import cli_db, cli_serve, worker
     from channels.teams import cli as teams_cli
     from evals import cli as evals_cli
 
@@ -88,6 +88,8 @@ def _optional_commands(sub: Any) -> None:
         return opener(*args, **kwargs)
 
     cli_serve.register(sub, _settings)
+    worker.register(sub, _settings)
+    cli_db.register(sub, load_settings)
     teams_cli.register(sub, load_settings)
     evals_cli.register(sub, _settings, open_runtime)
 

@@ -1,5 +1,5 @@
-"""`deskhand serve`: one aiohttp server with the Slack and Teams endpoints, health checks and the
-background sweeper that expires overdue approvals."""
+"""`deskhand serve`: one aiohttp server with the Slack and Teams endpoints, health checks and metrics; with
+the embedded SQLite default it also runs the background jobs in-process (else `deskhand worker` does)."""
 
 from __future__ import annotations
 
@@ -22,36 +22,27 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def _sweeper(
-    agent: Any, every: float, anchor_file: Path, audit: Any, inbox: Any, grace: timedelta, lease: timedelta
-) -> None:
-    """Periodic upkeep: expire overdue approvals, re-drive approvals a crash left behind, anchor the audit
-    head outside the database. Each step fails on its own and is retried on the next pass."""
-    from graphs.audit_anchor import write_anchor
-    from graphs.recovery import recover_approvals
-
-    steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
-        ("expiring approvals", agent.expire_due),
-        ("recovering approvals", lambda: recover_approvals(agent, grace=grace, lease=lease)),
-        ("anchoring the audit log", lambda: asyncio.to_thread(write_anchor, audit, anchor_file)),
-        ("finishing unfinished events", inbox.recover),
-    ]
+async def _upkeep(inbox: Any, every: float) -> None:
+    """Web-process upkeep: finish events a dead process accepted but never answered (replaying them needs
+    this process's channels, so it cannot run in the worker). Approval recovery, expiry and the audit
+    anchor are jobs (bot/jobs.py)."""
     while True:
-        for what, step in steps:
-            try:
-                await step()
-            except Exception:
-                log.exception("%s failed; will retry", what)
+        try:
+            await inbox.recover()
+        except Exception:
+            log.exception("finishing unfinished events failed; will retry")
         await asyncio.sleep(every)
 
 
 async def serve(
     settings: Settings, host: str, port: int, socket_mode: bool, started: Callable[[int], None] | None = None
 ) -> int:
-    from bot.wiring import configure_logging, init_sentry, open_runtime
+    from bot.metrics import Metrics
+    from bot.observability import configure_logging
+    from bot.wiring import init_sentry, open_runtime
     from channels.coordination import CoordinationUnavailable, build_coordinator
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     init_sentry(settings)
     try:
         coordinator = build_coordinator(settings.redis_url)
@@ -59,9 +50,10 @@ async def serve(
     except CoordinationUnavailable as exc:
         print(f"deskhand: {exc}", file=sys.stderr)
         return 2
+    metrics = Metrics() if settings.metrics_enabled else None
     try:
-        async with open_runtime(settings) as rt:
-            return await _serve_with(rt, settings, coordinator, host, port, socket_mode, started)
+        async with open_runtime(settings, metrics=metrics) as rt:
+            return await _serve_with(rt, settings, coordinator, metrics, host, port, socket_mode, started)
     except Exception as exc:
         if not database_down(exc):
             raise
@@ -75,105 +67,97 @@ async def _serve_with(
     rt: Any,
     settings: Settings,
     coordinator: Any,
+    metrics: Any,
     host: str,
     port: int,
     socket_mode: bool,
     started: Callable[[int], None] | None,
 ) -> int:
+    from bot.serve_ops import open_operations
     from bot.server import build_web_app
     from channels.inbox import Inbox
     from tools.inbox_store import SqlInboxStore
 
     lease = timedelta(seconds=settings.recovery_lease_seconds)
     inbox = Inbox(store=SqlInboxStore(rt.sessions), coordinator=coordinator, lease=lease, fault=rt.deps.fault)
-    attach: list[Any] = []
-    ready: dict[str, Callable[[], Awaitable[None]]] = {
-        "database": inbox.ping,
-        "redis": coordinator.ping,
-        "directory": rt.directory.ping,
-    }
-    closers = []
-    if settings.slack.enabled:
-        from channels.slack import build_slack_channel
+    async with open_operations(settings, rt, coordinator, metrics) as ops:
+        attach = list(ops.attach)
+        ready: dict[str, Callable[[], Awaitable[None]]] = {c.__name__: c for c in ops.ready}
+        ready["directory"] = rt.directory.ping
+        closers = []
+        if settings.slack.enabled:
+            from channels.slack import build_slack_channel
 
-        assert settings.slack.bot_token is not None and settings.slack.signing_secret is not None
-        slack = build_slack_channel(
-            rt.agent,
-            bot_token=settings.slack.bot_token.get_secret_value(),
-            signing_secret=settings.slack.signing_secret.get_secret_value(),
-            api_url=settings.slack.api_url,
-            coordinator=coordinator,
-            inbox=inbox,
-        )
-        attach.append(slack.attach)
-        ready["slack"] = slack.ready
-        rt.fanout.outboxes["slack"] = slack.outbox
-        closers.append(slack.close)
-        if socket_mode:
-            if settings.slack.app_token is None:
-                print("deskhand: --slack-socket-mode needs SLACK_APP_TOKEN", file=sys.stderr)
-                return 2
-            await slack.start_socket_mode(settings.slack.app_token.get_secret_value())
-    if settings.teams.enabled:
-        from channels.teams import TeamsConfigError, build_teams_channel
-
-        try:
-            teams = build_teams_channel(
-                rt.agent,
-                app_id=settings.teams.app_id,
-                app_password=settings.teams.app_password.get_secret_value() if settings.teams.app_password else None,
-                tenant_id=settings.teams.app_tenant_id,
-                app_type=settings.teams.app_type,
-                insecure_no_auth=settings.teams.insecure_no_auth,
-                coordinator=coordinator,
+            assert settings.slack.bot_token is not None and settings.slack.signing_secret is not None
+            slack = build_slack_channel(
+                ops.handler,
+                bot_token=settings.slack.bot_token.get_secret_value(),
+                signing_secret=settings.slack.signing_secret.get_secret_value(),
+                api_url=settings.slack.api_url,
+                coordinator=ops.coordinator,
                 inbox=inbox,
             )
-        except TeamsConfigError as exc:
-            print(f"deskhand: {exc}", file=sys.stderr)
-            return 2
-        attach.append(teams.attach)
-        ready["teams"] = teams.ready
-        rt.fanout.outboxes["teams"] = teams.outbox
-        closers.append(teams.drain)
-    app = build_web_app(attach=attach, ready=ready)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else port
-    log.info(
-        "Deskhand listening on http://%s:%s (slack=%s, teams=%s)",
-        host,
-        bound,
-        settings.slack.enabled,
-        settings.teams.enabled,
-    )
-    print(f"Deskhand listening on http://{host}:{bound}", flush=True)
-    if started:
-        started(bound)
-    sweeper = asyncio.create_task(
-        _sweeper(
-            rt.agent,
-            settings.sweep_seconds,
-            settings.resolved_audit_anchor_file,
-            rt.audit,
-            inbox,
-            timedelta(seconds=settings.recovery_grace_seconds),
-            lease,
+            attach.append(slack.attach)
+            ready["slack"] = slack.ready
+            rt.fanout.outboxes["slack"] = slack.outbox
+            closers.append(slack.close)
+            if socket_mode:
+                if settings.slack.app_token is None:
+                    print("deskhand: --slack-socket-mode needs SLACK_APP_TOKEN", file=sys.stderr)
+                    return 2
+                await slack.start_socket_mode(settings.slack.app_token.get_secret_value())
+        if settings.teams.enabled:
+            from channels.teams import TeamsConfigError, build_teams_channel
+
+            try:
+                teams = build_teams_channel(
+                    ops.handler,
+                    app_id=settings.teams.app_id,
+                    app_password=settings.teams.app_password.get_secret_value()
+                    if settings.teams.app_password
+                    else None,
+                    tenant_id=settings.teams.app_tenant_id,
+                    app_type=settings.teams.app_type,
+                    insecure_no_auth=settings.teams.insecure_no_auth,
+                    coordinator=ops.coordinator,
+                    inbox=inbox,
+                )
+            except TeamsConfigError as exc:
+                print(f"deskhand: {exc}", file=sys.stderr)
+                return 2
+            attach.append(teams.attach)
+            ready["teams"] = teams.ready
+            rt.fanout.outboxes["teams"] = teams.outbox
+            closers.append(teams.drain)
+        app = build_web_app(attach=attach, ready=ready, middlewares=ops.middlewares)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1] if runner.addresses else port
+        log.info(
+            "Deskhand listening on http://%s:%s (slack=%s, teams=%s)",
+            host,
+            bound,
+            settings.slack.enabled,
+            settings.teams.enabled,
         )
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        sweeper.cancel()
-        for close in closers:
-            await close()
-        await runner.cleanup()
+        print(f"Deskhand listening on http://{host}:{bound}", flush=True)
+        if started:
+            started(bound)
+        upkeep = asyncio.create_task(_upkeep(inbox, settings.sweep_seconds))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            upkeep.cancel()
+            for close in closers:
+                await close()
+            await runner.cleanup()
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -42,7 +43,9 @@ READY_TIMEOUT_S = 1.0  # a hung dependency is reported as down, not waited for
 
 
 def build_web_app(
-    attach: Iterable[Attach] = (), ready: Mapping[str, ReadyCheck] | Iterable[ReadyCheck] = ()
+    attach: Iterable[Attach] = (),
+    ready: Mapping[str, ReadyCheck] | Iterable[ReadyCheck] = (),
+    middlewares: Iterable[Any] = (),
 ) -> web.Application:
     """Build the server: each `attach` adds a channel's routes; each `ready` check (by the dependency's
     name) raises when it is down, which /readyz reports as 503 naming it (liveness stays 200)."""
@@ -51,7 +54,7 @@ def build_web_app(
     else:
         checks = {getattr(c, "__name__", f"check{i}"): c for i, c in enumerate(ready)}
     quiet_bad_requests()
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=list(middlewares))
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

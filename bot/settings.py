@@ -135,6 +135,16 @@ class Settings(_Base):
     sentry_dsn: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SENTRY_DSN"))
     port: int = Field(default=3000, ge=1, le=65535, validation_alias=AliasChoices("PORT"))
 
+    # Operations: background jobs, logs, metrics (see README "Running in production").
+    reminder_before_minutes: int = Field(default=60, ge=0, le=60 * 24 * 7)  # 0 = no reminders
+    escalation_group: str | None = None  # directory group told when no eligible approver is reachable
+    index_build_cron: str | None = None  # e.g. "0 3 * * *"; unset = no scheduled index build
+    job_sweep_seconds: int = Field(default=10, ge=1, le=59)  # safety-net sweeps for overdue work
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=300)  # a job is stalled after 3 missed beats
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")  # auto: JSON unless a terminal
+    metrics_enabled: bool = True
+
     slack: SlackSettings = Field(default_factory=SlackSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
 
@@ -192,6 +202,16 @@ class Settings(_Base):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis:// or rediss:// URL")
         return value
+
+    @field_validator("index_build_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value:
+            from croniter import croniter
+
+            if not croniter.is_valid(value):
+                raise ValueError("must be a cron line such as '0 3 * * *'")
+        return value or None
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:

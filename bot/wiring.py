@@ -15,7 +15,9 @@ from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.cli_db import prepare_schema
 from bot.faults import build_fault_hook
+from bot.metrics import observed_audit_log
 from bot.models import LazyKnowledge, LazyRouter, Models
 from bot.settings import Settings, SettingsError
 from bot.wiring_llm import LLMParts, build_llm
@@ -36,7 +38,7 @@ from graphs.policy import Policy
 from graphs.slots import Entities, Person, SlotExtractor
 from knowledge.embedder import Embedder
 from tools.catalog import build_tools
-from tools.db import build_engine, build_sessionmaker, migrate
+from tools.db import build_engine, build_sessionmaker
 from tools.directory import Directory, build_directory
 from tools.ledger import Ledger
 from tools.ledger_data import seed_ledger
@@ -148,6 +150,7 @@ class Runtime:
     entities: EntityCache
     llm: LLMParts | None = None
     sessions: Any = None  # the SQL sessionmaker (inbox, readiness checks)
+    engine: Any = None
 
 
 def configure_logging(level: str) -> None:
@@ -200,7 +203,9 @@ def load_contacts(path: Path) -> Contacts:
     return contacts
 
 
-def build_components(settings: Settings, embedder: Embedder | None = None, *, lazy_models: bool = False) -> Components:
+def build_components(
+    settings: Settings, embedder: Embedder | None = None, metrics: Any = None, *, lazy_models: bool = False
+) -> Components:
     """Build the agent's dependencies (stores migrated, sample data seeded) without a checkpointer.
     With `lazy_models`, the model, index and router load only when a turn needs them."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -209,7 +214,7 @@ def build_components(settings: Settings, embedder: Embedder | None = None, *, la
     if not lazy_models:
         models.load()
     engine = build_engine(settings.resolved_database_url)
-    migrate(engine)
+    prepare_schema(engine)  # SQLite: upgraded in place; PostgreSQL: must be at head (`deskhand db upgrade`)
     sessions = build_sessionmaker(engine)
     ledger = Ledger(sessions)
     _seed_ledger(sessions, settings.sample_data)
@@ -222,7 +227,11 @@ def build_components(settings: Settings, embedder: Embedder | None = None, *, la
     tools = build_tools(directory, ledger)
     policy = Policy.load(settings.policy_file)
     policy.check_tools(tools)  # a misspelt tool name in the policy file stops start-up
-    audit = AuditLog(sessions, settings.audit_key_bytes) if settings.audit_key_bytes else AuditLog(sessions)
+    key = settings.audit_key_bytes
+    if metrics is not None:
+        audit = observed_audit_log(sessions, metrics, key)
+    else:
+        audit = AuditLog(sessions, key) if key else AuditLog(sessions)
     approvals = ApprovalStore(sessions, audit)
     entities = EntityCache(directory, ledger)
     llm = build_llm(settings, tools=tools, sessions=sessions, directory=directory, audit=audit, names=entities.names)
@@ -264,10 +273,10 @@ def build_components(settings: Settings, embedder: Embedder | None = None, *, la
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, embedder: Embedder | None = None, *, lazy_models: bool = False
+    settings: Settings, embedder: Embedder | None = None, metrics: Any = None, *, lazy_models: bool = False
 ) -> AsyncIterator[Runtime]:
     """Build every component from settings, with a durable checkpointer; close them on exit."""
-    c = build_components(settings, embedder, lazy_models=lazy_models)
+    c = build_components(settings, embedder, metrics, lazy_models=lazy_models)
     local_outbox = LocalOutbox(settings.data_dir / "inbox")
     fanout = ChannelFanout({"local": local_outbox})
     token = settings.ticket_webhook_token
@@ -295,6 +304,7 @@ async def open_runtime(
                     entities=c.entities,
                     llm=c.llm,
                     sessions=c.sessions,
+                    engine=c.engine,
                 )
             finally:
                 await agent.drain()

@@ -20,6 +20,7 @@ from channels.base import (
     Reply,
     SourceRef,
 )
+from channels.context import current_request_id, request_scope
 from graphs import messages as msg
 from graphs.context import AgentDeps
 from graphs.eligibility import recheck, unreachable, unreachable_note
@@ -81,7 +82,12 @@ class Agent:
             return Reply(
                 text=f"That message is too long; please keep it under {MAX_MESSAGE_CHARS} characters.", route="clarify"
             )
-        request_id = new_reference()
+        # The channel event's request id when there is one, so logs, metrics and audit entries agree.
+        request_id = current_request_id() or new_reference()
+        with request_scope(request_id):
+            return await self._turn(message, text, request_id)
+
+    async def _turn(self, message: InboundMessage, text: str, request_id: str) -> Reply:
         turn = {
             "text": text,
             "user": message.user_email,

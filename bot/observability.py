@@ -1,0 +1,118 @@
+"""Logs and request ids: JSON log lines via structlog, the request-id and access-log middleware, readiness checks."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from bot.metrics import Metrics
+from channels.context import accept_request_id, current_request_id, request_scope
+
+ACCESS = logging.getLogger("deskhand.access")
+NOISY = ("httpx", "sentence_transformers", "transformers", "aiosqlite", "alembic", "procrastinate")
+REQUEST_ID_HEADER = "X-Request-Id"
+ReadyCheck = Callable[[], Awaitable[None]]
+
+
+def _add_request_id(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    rid = current_request_id()
+    if rid and "request_id" not in event:
+        event["request_id"] = rid
+    return event
+
+
+def configure_logging(level: str, fmt: str = "auto") -> None:
+    """Route every standard-library log record through structlog: one JSON object per line (or a readable
+    console line on a terminal), each carrying the current request id."""
+    json_lines = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    shared: list[Any] = [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_request_id,
+    ]
+    renderer: Any = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def _route(request: web.Request) -> str:
+    """The matched route's pattern (bounded label values), never the raw path."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def build_observability_middleware(metrics: Metrics | None) -> Any:
+    """Give each HTTP request a request id (a sane incoming X-Request-Id is kept), time it, count it and
+    write one access-log line. Work the handler spawns (a turn after the ack) inherits the id."""
+
+    @web.middleware
+    async def observe(request: web.Request, handler: Any) -> web.StreamResponse:
+        started = time.perf_counter()
+        with request_scope(accept_request_id(request.headers.get(REQUEST_ID_HEADER))) as rid:
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status
+                response.headers[REQUEST_ID_HEADER] = rid
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                route = _route(request)
+                if metrics is not None and route != "/metrics":
+                    metrics.http_requests.labels(route=route, status=str(status)).inc()
+                    metrics.observe(metrics.http_seconds, elapsed, route=route)
+                ACCESS.info(
+                    "%s %s %s %.1fms",
+                    request.method,
+                    request.path,
+                    status,
+                    elapsed * 1000,
+                    extra={"method": request.method, "path": request.path, "status": status},
+                )
+
+    return observe
+
+
+def metrics_route(metrics: Metrics) -> Callable[[web.Application], None]:
+    """An `attach` function adding GET /metrics."""
+
+    async def scrape(request: web.Request) -> web.Response:
+        body, content_type = await metrics.render(request.headers.get("Accept", ""))
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = content_type
+        return response
+
+    def attach(app: web.Application) -> None:
+        app.router.add_get("/metrics", scrape)
+
+    return attach

@@ -1,0 +1,41 @@
+"""The request id of the work in progress, carried through channels, the agent, jobs and logs by contextvars.
+
+A contextvar (not a parameter) because the id must reach every log line and audit entry of a turn without
+threading it through each call; asyncio copies the context into tasks, so a turn spawned after the ack
+keeps the id of the HTTP request (or job) that started it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_REQUEST_ID: ContextVar[str | None] = ContextVar("deskhand_request_id", default=None)
+_SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(8)
+
+
+def current_request_id() -> str | None:
+    return _REQUEST_ID.get()
+
+
+def accept_request_id(candidate: str | None) -> str:
+    """A caller-supplied id (e.g. a proxy's X-Request-Id) when it is short and plain, else a new one."""
+    return candidate if candidate and _SAFE.match(candidate) else new_request_id()
+
+
+@contextmanager
+def request_scope(request_id: str | None = None) -> Iterator[str]:
+    """Run the block with `request_id` (or a new one) as the current request id."""
+    rid = request_id or new_request_id()
+    token = _REQUEST_ID.set(rid)
+    try:
+        yield rid
+    finally:
+        _REQUEST_ID.reset(token)
