@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli_audit_export import register_export
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # imported when a command runs: `deskhand --help` stays quick
@@ -48,6 +49,7 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
     tail.add_argument("-n", type=int, default=20, metavar="N", help="how many entries (default 20)")
     tail.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     tail.set_defaults(func=lambda args: cmd_tail(load_settings_fn(), args.n, args.json))
+    register_export(sub, load_settings_fn)
 
 
 @contextmanager
