@@ -64,6 +64,16 @@ async def _queue_schema(url: str, apply: bool) -> str:
         return "created"
 
 
+async def _checkpoint_tables(url: str) -> None:
+    """LangGraph's PostgreSQL checkpoint tables (its own versioned migrations; idempotent)."""
+    from pathlib import Path
+
+    from graphs.checkpoint import open_checkpointer
+
+    async with open_checkpointer(url, Path("unused.sqlite"), setup=True):
+        pass
+
+
 def upgrade(url: str) -> list[str]:
     """Upgrade our tables and (PostgreSQL) create the job queue's; returns what was done, for printing."""
     from bot.queue import is_postgres
@@ -76,6 +86,8 @@ def upgrade(url: str) -> list[str]:
         engine.dispose()
     done = [f"schema: {before or 'empty'} → {head}" if before != head else f"schema: already at {head}"]
     if is_postgres(url):
+        asyncio.run(_checkpoint_tables(url))
+        done.append("checkpoint tables: up to date")
         done.append(f"job queue tables: {asyncio.run(_queue_schema(url, apply=True))}")
     return done
 

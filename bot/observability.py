@@ -15,7 +15,7 @@ from bot.metrics import Metrics
 from channels.context import accept_request_id, current_request_id, request_scope
 
 ACCESS = logging.getLogger("deskhand.access")
-NOISY = ("httpx", "sentence_transformers", "transformers", "aiosqlite", "alembic", "procrastinate")
+NOISY = ("httpx", "sentence_transformers", "transformers", "aiosqlite", "alembic", "procrastinate", "bm25s")
 REQUEST_ID_HEADER = "X-Request-Id"
 ReadyCheck = Callable[[], Awaitable[None]]
 

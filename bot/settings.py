@@ -74,7 +74,8 @@ class Settings(_Base):
     env: Environment = Environment.development
     data_dir: Path = Path(".deskhand")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "deskhand")  # derived files only
-    knowledge_dir: list[Path] = Field(default_factory=lambda: [DEFAULT_CORPUS])
+    # NoDecode: the value is a ':'-separated list of folders, not JSON (split by `_split_paths`).
+    knowledge_dir: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [DEFAULT_CORPUS])
     index_dir: Path | None = None
     sample_data: Path = DEFAULT_SAMPLE_DATA
     policy_file: Path = DEFAULT_POLICY

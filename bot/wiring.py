@@ -287,7 +287,8 @@ async def open_runtime(
         c.handoffs, c.contacts, fanout, ticketing=ticketing, name_of=_name_lookup(c.directory)
     )
     try:
-        async with open_checkpointer(settings.database_url, settings.checkpoint_path) as saver:
+        # PostgreSQL checkpoint tables come from `deskhand db upgrade`, never from a starting process.
+        async with open_checkpointer(settings.database_url, settings.checkpoint_path, setup=False) as saver:
             agent = Agent(build_agent(c.deps, saver), c.deps, fanout)
             try:
                 yield Runtime(

@@ -10,11 +10,14 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 
 def open_checkpointer(
-    database_url: str | None, sqlite_path: Path
+    database_url: str | None, sqlite_path: Path, *, setup: bool = True
 ) -> AbstractAsyncContextManager[BaseCheckpointSaver[Any]]:
-    """PostgreSQL (`langgraph-checkpoint-postgres`) when the database is PostgreSQL, else a SQLite file."""
+    """PostgreSQL (`langgraph-checkpoint-postgres`) when the database is PostgreSQL, else a SQLite file.
+
+    `setup=False` skips creating the PostgreSQL tables (processes starting together would race on it;
+    `deskhand db upgrade` creates them once)."""
     if database_url and database_url.startswith(("postgresql", "postgres")):
-        return _postgres(database_url)
+        return _postgres(database_url, setup)
     return _sqlite(sqlite_path)
 
 
@@ -33,7 +36,7 @@ async def _sqlite(path: Path):  # type: ignore[no-untyped-def]
 
 
 @asynccontextmanager
-async def _postgres(url: str):  # type: ignore[no-untyped-def]
+async def _postgres(url: str, setup: bool):  # type: ignore[no-untyped-def]
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
@@ -47,5 +50,6 @@ async def _postgres(url: str):  # type: ignore[no-untyped-def]
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     ) as pool:
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-        await saver.setup()
+        if setup:
+            await saver.setup()
         yield saver
