@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from bot.metrics import Metrics
-from channels.context import accept_request_id, current_request_id, request_scope
+from channels.context import accept_request_id, current_request_id, new_request_id, request_scope
 
 ACCESS = logging.getLogger("deskhand.access")
 NOISY = ("httpx", "sentence_transformers", "transformers", "aiosqlite", "alembic", "procrastinate", "bm25s")
@@ -69,13 +69,16 @@ def _route(request: web.Request) -> str:
 
 
 def build_observability_middleware(metrics: Metrics | None) -> Any:
-    """Give each HTTP request a request id (a sane incoming X-Request-Id is kept), time it, count it and
-    write one access-log line. Work the handler spawns (a turn after the ack) inherits the id."""
+    """Give each HTTP request a new request id (returned as X-Request-Id), time it, count it and write one
+    access-log line. Work the handler spawns (a turn after the ack) inherits the id. An incoming
+    X-Request-Id is only logged (`upstream_request_id`): ours also keys tool idempotency, so a proxy
+    that reused one must never make two turns share it."""
 
     @web.middleware
     async def observe(request: web.Request, handler: Any) -> web.StreamResponse:
         started = time.perf_counter()
-        with request_scope(accept_request_id(request.headers.get(REQUEST_ID_HEADER))) as rid:
+        upstream = request.headers.get(REQUEST_ID_HEADER)
+        with request_scope(new_request_id()) as rid:
             status = 500
             try:
                 response = await handler(request)
@@ -97,7 +100,14 @@ def build_observability_middleware(metrics: Metrics | None) -> Any:
                     request.path,
                     status,
                     elapsed * 1000,
-                    extra={"method": request.method, "path": request.path, "status": status},
+                    extra={
+                        "method": request.method,
+                        "path": request.path,
+                        "status": status,
+                        "upstream_request_id": upstream
+                        if upstream and accept_request_id(upstream) == upstream
+                        else None,
+                    },
                 )
 
     return observe
