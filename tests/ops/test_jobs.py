@@ -42,6 +42,11 @@ async def test_reminder_sweep_enqueues_one_reminder_and_a_rerun_sends_nothing(ru
     assert len(seen) == 1 and seen[0]["text"].startswith("Reminder:") and approval_id in seen[0]["text"]
     assert CAROL in seen[0]["text"] and DAN in seen[0]["text"]
 
+    # The job records its key right after posting; re-runs outside the queue's per-key lock come after that.
+    deadline = time.monotonic() + 10
+    while await job_ctx.keys.count(f"remind:{approval_id}") == 0:
+        assert time.monotonic() < deadline, "the reminder job never recorded its key"
+        await asyncio.sleep(0.02)
     await remind_approvers(job_ctx, approval_id=approval_id)  # a re-run (e.g. retried job)
     await remind_approvers(job_ctx)
     await asyncio.sleep(0)  # let anything the sweep might have enqueued start

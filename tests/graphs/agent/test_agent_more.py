@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 
@@ -96,7 +98,7 @@ async def test_approval_is_refused_when_the_amount_changed_after_the_request(ope
 async def test_agent_on_postgresql_with_postgres_checkpoints(open_agent, fresh_pg_url):
     from bot.cli_db import upgrade
 
-    upgrade(fresh_pg_url)  # PostgreSQL is never migrated silently at start-up
+    await asyncio.to_thread(upgrade, fresh_pg_url)  # PostgreSQL is never migrated silently at start-up
     async with open_agent(database_url=fresh_pg_url) as rt:
         reply = await Conversation(rt, HECTOR).say("put a hold on invoice INV-10077")
         assert reply.approval is not None
