@@ -167,7 +167,9 @@ async def run_config(webs: int, rates: list[float], step_s: float, sustain_s: fl
                     break
                 best = rate
             print(f"webs={webs}: highest passing rate {best}/s (load {load()})", flush=True)
-            if best and sustain_s:
+            if sustain_s:
+                # Without a passing rate, the job timings are still measured, at the lowest rate tried.
+                best = best or rates[0]
                 await emulator.reset()
                 timing, (acks, sent) = await asyncio.gather(
                     approval_timing(emulator, urls[0], db.replace("postgresql+psycopg", "postgresql"), sustain_s),
