@@ -12,7 +12,6 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web

@@ -1,14 +1,14 @@
 """Keys of background jobs that finished, so a re-run of the same job does nothing twice.
 
 Revision ID: 0006_job_runs
-Revises: 0002_approvals_audit
+Revises: 0005_llm_usage
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_job_runs"
-down_revision = "0002_approvals_audit"
+down_revision = "0003_inbox"
 branch_labels = None
 depends_on = None
 
