@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from knowledge.live import LiveKnowledgeBase
+    from knowledge.retrieve import Retriever
     from knowledge.types import Answer
 
 
@@ -66,6 +67,11 @@ class LazyKnowledge:
 
     def query_text(self, question: str) -> str:
         return self._models.knowledge.query_text(question)
+
+    @property
+    def retriever(self) -> Retriever:
+        """The loaded version's retriever (the eval suite reads its chunks)."""
+        return self._models.knowledge.retriever
 
 
 class LazyRouter:
