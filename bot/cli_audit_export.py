@@ -9,12 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.settings import Settings
-from graphs.audit import AuditRow, as_utc
-from tools.db import build_engine, build_sessionmaker
 
 BATCH = 1000
 _RELATIVE = re.compile(r"^(\d+)([mhd])$")
@@ -23,6 +18,8 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """An ISO date or date-time (UTC unless it says otherwise), or a duration back from now: 30m, 24h, 7d."""
+    from graphs.audit import as_utc
+
     value = text.strip()
     match = _RELATIVE.match(value)
     if match:
@@ -36,6 +33,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 
 def iter_entries(sessions: Any, since: datetime, until: datetime | None) -> Iterator[dict[str, Any]]:
     """Entries at or after `since` (before `until`), in chain order, read in batches by sequence number."""
+    from sqlalchemy import select
+
+    from graphs.audit import AuditRow, as_utc
+
     last = 0
     while True:
         query = select(AuditRow).where(AuditRow.seq > last, AuditRow.at >= since).order_by(AuditRow.seq).limit(BATCH)
@@ -62,6 +63,10 @@ def iter_entries(sessions: Any, since: datetime, until: datetime | None) -> Iter
 
 
 def cmd_export(settings: Settings, since_text: str, until_text: str | None, out: IO[str]) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tools.db import build_engine, build_sessionmaker
+
     try:
         since = parse_since(since_text)
         until = parse_since(until_text) if until_text else None
