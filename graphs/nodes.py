@@ -289,11 +289,14 @@ async def handoff(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
 async def clarify(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     intent = state["intent"]
     if intent not in TOOL_INTENTS or state["confidence"] < deps.min_intent_confidence:
-        # Unsure which action is meant: a message the handbook answers ("I forgot my password") is answered.
-        vec = _query_vectors.get(state.get("request_id", ""))
-        result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
-        if result.found:
-            return await _answered(state, deps, result)
+        # Unsure which action is meant: a message the handbook answers ("I forgot my password") is answered,
+        # unless it names something an action works on (an invoice, a vendor, a group, bank details): then
+        # the requester meant an action, and we ask which one rather than quote policy at them.
+        if not any(kind in state["slots"] for kind in ENTITY_SLOTS):
+            vec = _query_vectors.get(state.get("request_id", ""))
+            result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
+            if result.found:
+                return await _answered(state, deps, result)
         _query_vectors.pop(state.get("request_id", ""), None)
         return {"reply": {"route": "clarify", "text": msg.CLARIFY_INTENT}, "pending": None}
     _query_vectors.pop(state.get("request_id", ""), None)
