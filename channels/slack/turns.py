@@ -106,14 +106,23 @@ class SlackTurns:
         await self._inbox.complete(key)
 
     async def _deliver(self, key: str, ref: dict[str, object], reply: Reply, placeholder: str | None) -> None:
-        """Show the reply, retrying briefly; if Slack still refuses, the saved answer stays unfinished
-        in the inbox and the recovery pass delivers it later (it is never recomputed or dropped)."""
+        """Show the reply. A Web API failure was already retried by `SlackApi` (safe methods) or the outbox
+        (a failed update is re-posted); anything else is retried here briefly. If it still fails, the user
+        is told with a reference (never silence), and the saved answer stays unfinished in the inbox, so
+        the recovery pass delivers it later (it is never recomputed or dropped)."""
         for attempt in range(DELIVERY_ATTEMPTS):
             try:
                 await self._outbox.deliver(dict(ref), reply, placeholder)
-            except Exception:
-                if attempt + 1 == DELIVERY_ATTEMPTS:
-                    log.warning("could not deliver the answer to %s; recovery will retry", key, exc_info=True)
+            except Exception as exc:
+                if isinstance(exc, WebApiError) or attempt + 1 == DELIVERY_ATTEMPTS:
+                    reference = _reference()
+                    log.warning(
+                        "could not deliver the answer to %s (reference %s); recovery will retry",
+                        key,
+                        reference,
+                        exc_info=True,
+                    )
+                    await self._tell(ref, messages.APOLOGY.format(ref=reference), placeholder)
                     return
                 await asyncio.sleep(0.5 * 2**attempt)
             else:
