@@ -215,7 +215,10 @@ async def main() -> int:
             "DESKHAND_RECOVERY_LEASE_SECONDS": "8",
             "DESKHAND_RECOVERY_GRACE_SECONDS": "3",
             "DESKHAND_LOG_LEVEL": "WARNING",
+            "DESKHAND_JOB_SWEEP_SECONDS": "1",
         }
+        # PostgreSQL is never migrated silently: apply the schema (ours, checkpoints, the job queue) once.
+        subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, cwd=ROOT, check=True)
         async with aiohttp.ClientSession() as http:
             plan = [("point", p) for p in chosen] + [("random", "") for _ in range(args.random)]
             for n, (how, point) in enumerate(plan, 1):
@@ -239,7 +242,15 @@ async def main() -> int:
                 print(
                     f"  kill {n}/{len(plan)} at {point or 'random'} (start-up {took:.1f}s; load {load()})", flush=True
                 )
-            # Final process: no faults; Slack keeps retrying unanswered events until recovery settles.
+            # Final process: no faults; Slack keeps retrying unanswered events until recovery settles. On
+            # PostgreSQL approval recovery is a job, so a worker runs beside it.
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "bot", "worker"],
+                env={**env, "DESKHAND_FAULT_POINTS": ""},
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             run.proc, run.url, took = await asyncio.to_thread(start, env, "")
             deadline = time.monotonic() + args.settle
             engine = build_engine(db_url)
@@ -264,6 +275,8 @@ async def main() -> int:
                 check=False,
             )
             kill(run)
+            worker.terminate()
+            worker.wait(timeout=30)
             report = summarise(run, slack, sessions, verify)
             engine.dispose()
     await slack.stop()
