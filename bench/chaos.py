@@ -218,7 +218,9 @@ async def main() -> int:
             "DESKHAND_JOB_SWEEP_SECONDS": "1",
         }
         # PostgreSQL is never migrated silently: apply the schema (ours, checkpoints, the job queue) once.
-        subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, cwd=ROOT, check=True)
+        await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "bot", "db", "upgrade"], env=env, cwd=ROOT, check=True
+        )
         async with aiohttp.ClientSession() as http:
             plan = [("point", p) for p in chosen] + [("random", "") for _ in range(args.random)]
             for n, (how, point) in enumerate(plan, 1):
@@ -244,7 +246,8 @@ async def main() -> int:
                 )
             # Final process: no faults; Slack keeps retrying unanswered events until recovery settles. On
             # PostgreSQL approval recovery is a job, so a worker runs beside it.
-            worker = subprocess.Popen(
+            worker = await asyncio.to_thread(
+                subprocess.Popen,
                 [sys.executable, "-m", "bot", "worker"],
                 env={**env, "DESKHAND_FAULT_POINTS": ""},
                 cwd=ROOT,
@@ -276,7 +279,7 @@ async def main() -> int:
             )
             kill(run)
             worker.terminate()
-            worker.wait(timeout=30)
+            await asyncio.to_thread(worker.wait, 30)
             report = summarise(run, slack, sessions, verify)
             engine.dispose()
     await slack.stop()
