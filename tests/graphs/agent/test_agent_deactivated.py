@@ -3,6 +3,7 @@ approver; pending approvals that named it re-check who may decide. In one proces
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -126,6 +127,9 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 async def test_a_deactivation_in_another_process_is_seen_within_the_ttl(
     open_agent, make_scim_server, fresh_pg_url, tmp_path, sample_index
 ):
+    from bot.cli_db import upgrade
+
+    await asyncio.to_thread(upgrade, fresh_pg_url)  # PostgreSQL is never migrated silently at start-up
     scim = make_scim_server()
     env = {
         **os.environ,
