@@ -161,11 +161,18 @@ class _Conflict(Exception):
     """Someone else changed the record between our read and our compare-and-set."""
 
 
+STATE_FACTS = frozenset({"noop", "is_member", "on_hold"})
+
+
 def compute_digest(tool: str, args: Mapping[str, Any], facts: Mapping[str, Any] | None = None) -> str:
     """sha256 over the canonical JSON of the tool, its arguments and (when given) the facts decided on."""
     body: dict[str, Any] = {"tool": tool, "args": jsonable(args)}
-    if facts:
-        body["facts"] = jsonable(facts)
+    # The state the action itself changes (membership, a hold, "nothing to change") is not what the approver
+    # decided on: after a crash mid-execution it has already flipped, and re-driving that approval under its
+    # idempotency key must still match. (A tool spec should declare these; see issue 14.)
+    decided_on = {k: v for k, v in (facts or {}).items() if k not in STATE_FACTS}
+    if decided_on:
+        body["facts"] = jsonable(decided_on)
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 

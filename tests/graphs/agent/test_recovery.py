@@ -14,7 +14,7 @@ from tests.graphs.agent.conftest import Conversation
 from tools.tool_spec import ToolContext
 
 HECTOR, CAROL, DAN = "hector.ruiz@example.com", "carol.diaz@example.com", "dan.okafor@example.com"
-BOB, MAYA = "bob.martin@example.com", "maya.patel@example.com"
+BOB, MAYA = "bob.martin@example.com", "jamal.brooks@example.com"  # Jamal is not in engineering yet
 
 
 def finished(rt: Any, tool: str) -> int:
