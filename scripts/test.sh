@@ -12,4 +12,4 @@ echo "== pytest" && pytest -q -p no:cacheprovider "$@"
 echo "== eval gate" && deskhand eval --out "${DESKHAND_EVAL_OUT:-eval-report}"
 # The same suites in LLM mode against the scripted OpenAI-compatible server: fails if any personal value
 # from the directory or the ledger reached the model server.
-echo "== eval gate (LLM mode)" && deskhand eval --fast --llm --out "${DESKHAND_EVAL_OUT:-eval-report}-llm"
+echo "== eval gate (LLM mode)" && python -m bot eval --fast --llm --out "${DESKHAND_EVAL_OUT:-eval-report}-llm"
