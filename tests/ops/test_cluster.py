@@ -171,11 +171,16 @@ async def test_an_approval_is_decided_on_any_process_and_runs_once(cluster: Clus
         for _ in range(3)  # each click delivered three times, landing on both processes
     ]
     assert set(await asyncio.gather(*clicks)) == {200}
-    sql = "SELECT count(*) FROM audit_log WHERE kind='execution' AND payload LIKE %s"
-    executions = await wait_for(lambda: [n for (n,) in cluster.query(sql, f'%"{approval_id}"%') if n], 90)
+    # An execution writes two audit entries: "started" when it claims the approval, "finished" with
+    # the status change. Wait for the finished one, so the status read below is not a race.
+    sql = "SELECT count(*) FROM audit_log WHERE kind='execution' AND payload LIKE %s AND payload LIKE %s"
+    finished = await wait_for(
+        lambda: [n for (n,) in cluster.query(sql, f'%"{approval_id}"%', '%"finished"%') if n], 90
+    )
     assert cluster.query("SELECT status FROM approvals WHERE id=%s", approval_id) == [("executed",)]
     # Every click was claimed before it was acknowledged: nothing more can run after this point.
-    assert executions == [1]
+    assert finished == [1]
+    assert cluster.query(sql, f'%"{approval_id}"%', '%"started"%') == [(1,)]
 
 
 async def test_one_request_id_in_the_ack_the_logs_the_metrics_and_the_audit_entry(cluster: Cluster):
