@@ -23,7 +23,7 @@ def test_a_text_alone_and_in_a_batch_gets_the_same_vector(embedder: Embedder) ->
     alone = np.vstack([embedder.encode_query(t) for t in TEXTS])
     batched = embedder.encode(TEXTS, batch_size=len(TEXTS))
     # Other neighbours, other padding length, another position in the batch.
-    shuffled = embedder.encode(list(reversed(TEXTS)) + ["an unrelated filler sentence " * 30], batch_size=8)
+    shuffled = embedder.encode([*reversed(TEXTS), "an unrelated filler sentence " * 30], batch_size=8)
     assert np.abs(alone - batched).max() < 1e-5
     assert np.abs(alone - shuffled[: len(TEXTS)][::-1]).max() < 1e-5
     # Different texts still get clearly different vectors (the check above could not pass on a constant).
