@@ -20,6 +20,7 @@ from tools.ledger import build_ledger
 HECTOR = ToolContext(requester="hector.ruiz@example.com", idempotency_key="approval-7", request_id="req-1")
 READ = ToolContext(requester="bob.martin@example.com")
 TOOL_NAMES = (  # every tools/*_tools.py module, in module order
+    "vendor_approvers",
     "find_user",
     "create_user",
     "add_to_group",
@@ -52,7 +53,8 @@ def _json_round_trip(result: ToolResult) -> dict[str, object]:
 
 async def test_catalog_names_flags_and_model_facing_schemas(tools: dict[str, ToolSpec]) -> None:
     assert tuple(tools) == TOOL_NAMES
-    assert {n for n, s in tools.items() if s.read_only} == {"find_user", "invoice_status", "vendor_payments"}
+    read_only = {"find_user", "invoice_status", "vendor_payments", "vendor_approvers"}
+    assert {n for n, s in tools.items() if s.read_only} == read_only
     assert {n for n, s in tools.items() if not s.sensitive} == {"add_to_group", "remove_from_group", "deactivate_user"}
     for spec in tools.values():
         schema = spec.args_model.model_json_schema()
