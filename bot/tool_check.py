@@ -3,11 +3,15 @@ module plus two YAML entries, and a missing entry stops start-up with a message 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, cast
 
-from graphs.intents import CONVERSATION_INTENTS
+from graphs.intents import CONVERSATION_INTENTS, load_examples
 from graphs.messages import CLARIFY
-from graphs.policy import PolicyError
+from graphs.policy import Policy, PolicyError
+from tools.catalog import ToolEnv, build_tools
 from tools.tool_spec import ToolSpec
 
 
@@ -49,3 +53,19 @@ def check_tool_wiring(tools: Mapping[str, ToolSpec], intents: Iterable[str], pol
     problems = wiring_problems(tools, intents, policy_tools)
     if problems:
         raise ToolWiringError("tools, intents and policy don't match: " + "; ".join(problems))
+
+
+def check_configured(policy_file: Path) -> int:
+    """`deskhand config --check`: the declared tools against the intents file and `policy_file`; 0 when they
+    match, else 2 with one line per problem. No tool runs (the tools get no clients)."""
+    nothing = cast(Any, None)
+    tools = build_tools(ToolEnv(nothing, nothing, nothing))  # declarations only: nothing is called
+    try:
+        problems = wiring_problems(tools, load_examples(), Policy.load(policy_file).tools)
+    except PolicyError as exc:
+        problems = [str(exc)]
+    for problem in problems:
+        print(f"deskhand: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"tools, intents and policy match ({len(tools)} tools)", file=sys.stderr)
+    return 2 if problems else 0

@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot.settings import DEFAULT_POLICY
-from bot.tool_check import ToolWiringError, check_tool_wiring, wiring_problems
+from bot.tool_check import ToolWiringError, check_configured, check_tool_wiring, wiring_problems
 from graphs.intents import load_examples
 from graphs.policy import Policy, PolicyError
 from tests.graphs.understanding import tool_specs
@@ -76,3 +76,18 @@ def test_a_read_only_tool_cannot_declare_flipped_state() -> None:
             title=str,
             flips=("colour",),
         )
+
+
+def test_config_check_reports_every_problem_of_a_policy_file(tmp_path, capsys) -> None:
+    assert check_configured(DEFAULT_POLICY) == 0
+    assert "tools, intents and policy match" in capsys.readouterr().err
+    shipped = DEFAULT_POLICY.read_text(encoding="utf-8")
+    broken = tmp_path / "policy.yaml"
+    broken.write_text(shipped.replace("  vendor_approvers:\n", "  vendor_approver:\n"), encoding="utf-8")
+    assert check_configured(broken) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "deskhand: tool 'vendor_approvers' is read-only but has no rule in the risk policy: add 'tools: "
+        "vendor_approvers:' to the policy file (without one it falls to the policy's default rule)",
+        "deskhand: the risk policy has a rule for 'vendor_approver', which is no tool (a misspelt name?)",
+    ]
