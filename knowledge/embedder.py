@@ -95,7 +95,7 @@ class _OnnxEmbedder(Embedder):
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # Idle intra-op threads sleep instead of spinning: on a shared, busy machine spinning threads steal
-        # the core the other thread needs (query p50 ~35 % lower at load ~10, bench/knowledge_ask.py).
+        # the core the other thread needs (single-query p50 355 -> 235 ms at load ~12 in a one-off timing).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         # The tokenizer object is not documented as thread-safe; sessions are.
