@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 class SlackTurn:
     """`channels.core.turns.PlatformTurn` for one Slack message."""
 
-    settled = (WebApiError,)  # `SlackApi` retried what was safe; the outbox re-posts a failed update
+    settled: tuple[type[BaseException], ...] = (
+        WebApiError,
+    )  # `SlackApi` retried what was safe; the outbox re-posts a failed update
 
     def __init__(self, msg: SlackMessage, bot_user_id: str | None, turns: SlackTurns, placeholder: str | None = None):
         self.msg = msg

@@ -86,7 +86,7 @@ async def test_approval_card_shows_what_who_why_and_is_remembered(
     assert card["version"] == "1.5" and card["type"] == "AdaptiveCard"
     text = _texts(card)
     assert "Put invoice INV-10077 on payment hold" in text and "Requested by: Bob Martin" in text
-    assert "Approvers: Carol Diaz, Dan Okafor" in text and "ap.hold_payment" in text
+    assert "Can approve: Carol Diaz and Dan Okafor" in text and "ap.hold_payment" in text
     assert "AP lead" in text and "Waiting for a decision" in text
     verbs = [(a["type"], a["verb"], a["data"]) for a in card["actions"]]
     assert verbs == [
@@ -286,7 +286,7 @@ async def test_approvers_seen_in_teams_get_a_mention_and_a_refreshing_view(
     assert card["refresh"]["action"]["verb"] == "refresh"
     [mention] = card["msteams"]["entities"]
     assert mention["mentioned"] == {"id": carol.aad_object_id, "name": "Carol Diaz"}
-    assert "<at>Carol Diaz</at>, Dan Okafor" in _texts(card)
+    assert "<at>Carol Diaz</at> and Dan Okafor" in _texts(card)
 
 
 async def test_feedback_buttons_record_the_answers_audit_id(
