@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol, TypeVar
 
 from channels.base import InboundMessage, Reply, TurnHandler
@@ -52,32 +53,24 @@ class PlatformTurn(Protocol):
         ...
 
 
+@dataclass
 class TurnRunner:
     """Runs turns against the `TurnHandler` for one channel."""
 
-    def __init__(
-        self,
-        handler: TurnHandler,
-        coordinator: Coordinator,
-        inbox: Inbox,
-        *,
-        channel: str,
-        lock_timeout_s: float = 120.0,
-        retry_pause_s: float = 0.5,
-    ) -> None:
-        self.handler = handler
-        self.inbox = inbox
-        self._coordinator = coordinator
-        self._channel = channel
-        self._lock_timeout = lock_timeout_s
-        self._pause = retry_pause_s
+    handler: TurnHandler
+    coordinator: Coordinator
+    inbox: Inbox
+    _: KW_ONLY
+    channel: str
+    lock_timeout_s: float = 120.0
+    retry_pause_s: float = 0.5
 
     async def run(self, turn: PlatformTurn) -> None:
         """One turn, from the accepted delivery to the shown answer."""
         await self.inbox.checkpoint("turn.after_accept", turn.key)
         try:
             await turn.begin()
-            async with self._coordinator.lock(turn.conversation_key, timeout_s=self._lock_timeout):
+            async with self.coordinator.lock(turn.conversation_key, timeout_s=self.lock_timeout_s):
                 reply = await self.handler.handle(await turn.inbound())
                 await self.inbox.answered(turn.key, reply, turn.saved())
                 await self.inbox.checkpoint("turn.after_answer", turn.key)
@@ -88,7 +81,7 @@ class TurnRunner:
         except Exception:
             reference = new_reference_id()
             log.exception(
-                "%s turn failed (reference %s, conversation %s)", self._channel, reference, turn.conversation_key
+                "%s turn failed (reference %s, conversation %s)", self.channel, reference, turn.conversation_key
             )
             await self._tell(turn, wording.APOLOGY.format(ref=reference))
             await self.inbox.complete(turn.key, ok=False)
@@ -115,7 +108,7 @@ class TurnRunner:
                     )
                     await self._tell(turn, wording.APOLOGY.format(ref=reference))
                     return
-                await asyncio.sleep(self._pause * 2**attempt)
+                await asyncio.sleep(self.retry_pause_s * 2**attempt)
             else:
                 await self.inbox.complete(turn.key)
                 return
@@ -128,7 +121,7 @@ class TurnRunner:
         try:
             return await self.handler.identify(address)
         except Exception:
-            log.warning("%s: directory look-up failed (reference %s)", self._channel, new_reference_id(), exc_info=True)
+            log.warning("%s: directory look-up failed (reference %s)", self.channel, new_reference_id(), exc_info=True)
             return None
 
     async def guard(self, what: str, work: Awaitable[T], apologise: Callable[[str], Awaitable[object]]) -> T | None:
@@ -138,7 +131,7 @@ class TurnRunner:
             return await work
         except Exception:
             reference = new_reference_id()
-            log.exception("%s %s failed (reference %s)", self._channel, what, reference)
+            log.exception("%s %s failed (reference %s)", self.channel, what, reference)
             try:
                 await apologise(wording.CLICK_FAILED.format(ref=reference))
             except Exception:

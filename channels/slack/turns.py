@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from channels.base import InboundMessage, Reply
@@ -46,7 +47,7 @@ class SlackTurn:
     async def begin(self) -> None:
         msg = self.msg
         await self._turns.coordinator.remember(
-            thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._turns.thread_ttl
+            thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._turns.thread_ttl_s
         )
         # Cosmetic: when Slack refuses it, the answer is posted at the end instead.
         try:
@@ -89,25 +90,16 @@ class SlackTurn:
         return {"placeholder": self.placeholder}
 
 
+@dataclass
 class SlackTurns:
     """Decides which messages are ours and hands them to the shared runner; handles clicks."""
 
-    def __init__(
-        self,
-        runner: TurnRunner,
-        api: SlackApi,
-        directory: Directory,
-        outbox: SlackOutbox,
-        coordinator: Coordinator,
-        *,
-        thread_ttl_s: int = 7 * 86400,
-    ) -> None:
-        self.runner = runner
-        self.api = api
-        self.outbox = outbox
-        self.coordinator = coordinator
-        self.thread_ttl = thread_ttl_s
-        self._directory = directory
+    runner: TurnRunner
+    api: SlackApi
+    directory: Directory
+    outbox: SlackOutbox
+    coordinator: Coordinator
+    thread_ttl_s: int = 7 * 86400
 
     async def takes_part(self, msg: SlackMessage, bot_user_id: str | None) -> bool:
         """Whether to answer: mentions and DMs always; thread replies only in threads the bot is in."""
@@ -134,7 +126,7 @@ class SlackTurns:
 
     async def email_of(self, user_id: str) -> tuple[str | None, WebApiError | None]:
         try:
-            return await self._directory.email_of(user_id), None
+            return await self.directory.email_of(user_id), None
         except WebApiError as exc:
             return None, exc
 

@@ -4,7 +4,7 @@ the durable inbox claim before the ack, background turns, recovery, and the outb
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import requests
@@ -52,34 +52,24 @@ class BotFrameworkConfig:
     TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str | None = None
 
 
+@dataclass(eq=False)
 class TeamsChannel:
     """The `/api/messages` endpoint plus the outbox. A message is recorded in the inbox once authenticated
     and before its ack, then handled in the background (a slow answer never makes Teams redeliver; a
     process that dies leaves it to recovery); card actions are answered inline because Teams shows the
     card the bot returns."""
 
-    def __init__(
-        self,
-        adapter: CloudAdapter,
-        authentication: BotFrameworkAuthentication,
-        bot: DeskhandTeamsBot,
-        outbox: TeamsOutbox,
-        transport: ConnectorTransport,
-        *,
-        insecure_no_auth: bool,
-        app_id: str | None = None,
-    ) -> None:
-        self.adapter = adapter
-        self.outbox = outbox
-        self._auth = authentication
-        self._transport = transport
-        self._bot = bot
-        self._inbox = bot.runner.inbox
-        self._app_id = app_id
-        self._loopback_only = insecure_no_auth
-        self._work = Background(CHANNEL, limit=MAX_CONCURRENT_TURNS)
-        self.keys_to_fetch: tuple[str, ...] = ()
-        self.off_loop: OffLoopAuthenticator | None = None
+    adapter: CloudAdapter
+    authentication: BotFrameworkAuthentication
+    bot: DeskhandTeamsBot
+    outbox: TeamsOutbox
+    transport: ConnectorTransport
+    _: KW_ONLY
+    insecure_no_auth: bool  # then only a local serviceUrl is accepted
+    app_id: str | None = None
+    keys_to_fetch: tuple[str, ...] = ()
+    off_loop: OffLoopAuthenticator | None = None
+    _work: Background = field(init=False, default_factory=lambda: Background(CHANNEL, limit=MAX_CONCURRENT_TURNS))
 
     def attach(self, app: web.Application) -> None:
         app.router.add_post(MESSAGES_PATH, self.handle_request)
@@ -99,12 +89,12 @@ class TeamsChannel:
     async def handle_request(self, request: web.Request) -> web.StreamResponse:
         body = parse_body(await request.read(), request.content_type)
         activity = to_activity(body)
-        if self._loopback_only and not is_loopback(activity.service_url):
+        if self.insecure_no_auth and not is_loopback(activity.service_url):
             # Without authentication anyone can post here; never let them aim the bot at other hosts.
             log.warning("unauthenticated mode: refused a non-local serviceUrl")
             return _error(403, "unauthenticated mode only talks to a local serviceUrl")
         try:
-            auth = await self._auth.authenticate_request(activity, request.headers.get("Authorization", ""))
+            auth = await self.authentication.authenticate_request(activity, request.headers.get("Authorization", ""))
         except (KeysUnavailable, requests.RequestException):
             log.warning("cannot fetch the Bot Framework signing keys; asking the sender to retry")
             return _error(503, "token validation unavailable")
@@ -117,18 +107,18 @@ class TeamsChannel:
         if once and not await self._accept(activity, body):
             log.info("Teams redelivered activity %s; ignored", activity.id)
             if activity.type == ActivityTypes.invoke:
-                return web.json_response(await self._bot.duplicate_invoke_body(activity))
+                return web.json_response(await self.bot.duplicate_invoke_body(activity))
             return web.Response(status=202)
         if activity.type == ActivityTypes.invoke or activity.delivery_mode == DeliveryModes.expect_replies:
             try:
-                response = await self.adapter.process_activity(auth, activity, self._bot.on_turn)
+                response = await self.adapter.process_activity(auth, activity, self.bot.on_turn)
             finally:
                 if once and activity.type == ActivityTypes.invoke:
-                    await self._inbox.complete(activity_key(activity))
+                    await self.bot.runner.inbox.complete(activity_key(activity))
             if response is None:
                 return web.Response(status=200)
             return web.json_response(response.body, status=response.status)
-        self._work.spawn(self.adapter.process_activity(auth, activity, self._bot.on_turn))
+        self._work.spawn(self.adapter.process_activity(auth, activity, self.bot.on_turn))
         return web.Response(status=202)
 
     async def _accept(self, activity: Activity, body: dict[str, Any]) -> bool:
@@ -136,7 +126,7 @@ class TeamsChannel:
         kind = str(activity.type)
         payload = body if activity.type == ActivityTypes.message else {"id": activity.id}
         try:
-            return await self._inbox.accept(activity_key(activity), CHANNEL, kind, payload)
+            return await self.bot.runner.inbox.accept(activity_key(activity), CHANNEL, kind, payload)
         except InboxUnavailable:
             log.warning("cannot record Teams activity %s; handling it without a durable record", activity.id)
             return True
@@ -145,7 +135,7 @@ class TeamsChannel:
         """Finish a message a dead process accepted (the inbox's recovery pass calls this): deliver its
         saved answer, or run its turn again. A card action was answered (or failed) inline: done."""
         if item.kind != ActivityTypes.message:
-            await self._inbox.complete(item.key)
+            await self.bot.runner.inbox.complete(item.key)
             return
         activity = Activity().deserialize(item.payload)
         reference = TurnContext.get_conversation_reference(activity)
@@ -153,11 +143,11 @@ class TeamsChannel:
         async def resume(ctx: TurnContext) -> None:
             ctx.activity = activity  # the turn as it arrived, answered in its own conversation
             if item.reply is not None:
-                await self._bot.deliver_saved(ctx, item.reply)
+                await self.bot.deliver_saved(ctx, item.reply)
             else:
-                await self._bot.on_turn(ctx)
+                await self.bot.on_turn(ctx)
 
-        await self.adapter.continue_conversation(reference, resume, bot_app_id=self._app_id)  # type: ignore[arg-type]
+        await self.adapter.continue_conversation(reference, resume, bot_app_id=self.app_id)  # type: ignore[arg-type]
 
     @property
     def in_flight(self) -> int:
@@ -178,7 +168,7 @@ class TeamsChannel:
     async def _close(self, _app: web.Application) -> None:
         if self.off_loop is not None:
             await self.off_loop.close()
-        await self._transport.close()
+        await self.transport.close()
 
 
 def build_teams_channel(
@@ -217,14 +207,7 @@ def build_teams_channel(
         log.warning("Teams endpoint WITHOUT authentication (insecure opt-in): local use only")
     # botbuilder's models warn about every Teams-specific field they do not model; that is not news.
     logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
-    config = BotFrameworkConfig(
-        APP_ID=app_id,
-        APP_PASSWORD=app_password,
-        APP_TENANTID=tenant_id,
-        APP_TYPE=app_type,
-        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=openid_metadata_url,
-        TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=token_issuer,
-    )
+    config = BotFrameworkConfig(app_id, app_password, tenant_id, app_type, openid_metadata_url, token_issuer)
     transport = ConnectorTransport()
     off_loop = OffLoopAuthenticator(timeout_s=auth_timeout_s)
     authentication = PooledAuthentication(ConfigurationBotFrameworkAuthentication(config), transport, off_loop)
