@@ -27,12 +27,19 @@ def display_name(email: str) -> str:
     return " ".join(p.capitalize() for p in parts) or email
 
 
+def utc(at: datetime) -> datetime:
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def dated(at: datetime, date: bool = False) -> bool:
+    """Whether a time is shown with its date: when asked for, or when it is not today."""
+    return date or utc(at).date() != datetime.now(UTC).date()
+
+
 def format_time(at: datetime, date: bool = False) -> str:
-    """One time format: "14:02 UTC" today, "2026-11-27 14:02 UTC" otherwise or when `date` is asked for."""
-    utc = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
-    if date or utc.date() != datetime.now(UTC).date():
-        return utc.strftime("%Y-%m-%d %H:%M UTC")
-    return utc.strftime("%H:%M UTC")
+    """The plain time format (and the fallback of the viewer's-time-zone forms the channels show):
+    "14:02 UTC" today, "2026-11-27 14:02 UTC" otherwise or when `date` is asked for."""
+    return utc(at).strftime("%Y-%m-%d %H:%M UTC" if dated(at, date) else "%H:%M UTC")
 
 
 def join_names(names: list[str]) -> str:
@@ -73,7 +80,7 @@ def wants_feedback(reply: Reply) -> bool:
 class Fact:
     label: str
     value: str
-    kind: Literal["text", "people", "code"] = "text"  # people: already in the channel's markup; code: an id
+    kind: Literal["text", "people", "time", "code"] = "text"  # people, time: in the channel's markup already
 
 
 def header(view: ApprovalView) -> str:
@@ -95,7 +102,7 @@ def facts(view: ApprovalView, name: Name = display_name, clock: Clock = format_t
         Fact(wording.FACT_APPROVERS, join_names([name(a) for a in view.approvers]) or "—", "people"),
         Fact(wording.FACT_NEEDS, needs(view)),
         Fact(wording.FACT_RULE, view.rule, "code"),
-        Fact(wording.FACT_EXPIRES, clock(view.expires_at, True)),
+        Fact(wording.FACT_EXPIRES, clock(view.expires_at, True), "time"),
     ]
 
 

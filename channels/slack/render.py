@@ -143,8 +143,9 @@ def render_reply(reply: Reply, *, feedback: bool = True) -> Rendered:
 
 
 def format_time(when: datetime, date: bool = False) -> str:
-    """The shared time format (the presenter's), as Slack shows it."""
-    return present.format_time(when, date)
+    """A time in the viewer's own time zone (Slack's date token), with the shared UTC format as fallback."""
+    token = "{date_short_pretty} at {time}" if present.dated(when, date) else "{time}"
+    return f"<!date^{int(present.utc(when).timestamp())}^{token}|{present.format_time(when, date)}>"
 
 
 def mention(email: str, mentions: Mapping[str, str]) -> str:
@@ -208,4 +209,4 @@ def render_approval(view: ApprovalView, mentions: Mapping[str, str]) -> Rendered
 def _fact_value(fact: present.Fact) -> str:
     if fact.kind == "code":
         return f"`{escape(fact.value)}`"
-    return fact.value if fact.kind == "people" else escape(fact.value)
+    return fact.value if fact.kind in ("people", "time") else escape(fact.value)

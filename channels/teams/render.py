@@ -7,6 +7,7 @@ only the Teams layout. `channels.teams.courier` turns a message dict into a botb
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from channels.base import ApprovalView, Reply, SourceRef
@@ -89,6 +90,14 @@ def answer_card(reply: Reply) -> dict[str, Any] | None:
     return _card(body, actions)
 
 
+def local_time(at: datetime, date: bool = False) -> str:
+    """A time in the viewer's own time zone: Adaptive Card DATE()/TIME() functions (strict RFC 3339)."""
+    stamp = present.utc(at).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}" if present.dated(at, date) else f"{{{{TIME({stamp})}}}}"
+    )
+
+
 def approval_message(view: ApprovalView, approver_ids: Mapping[str, str] | None = None) -> Message:
     return {
         "type": "message",
@@ -120,9 +129,9 @@ def approval_card(
         _text(view.title, weight="Bolder", size="Medium", spacing="None"),
         {
             "type": "FactSet",
-            "facts": [{"title": fact.label, "value": fact.value} for fact in present.facts(view, name)],
+            "facts": [{"title": fact.label, "value": fact.value} for fact in present.facts(view, name, local_time)],
         },
-        _text(present.status_line(view), weight="Bolder", color=_COLOURS[present.tone(view)]),
+        _text(present.status_line(view, clock=local_time), weight="Bolder", color=_COLOURS[present.tone(view)]),
     ]
     if notice:
         body.append(_text(notice, color="Warning", size="Small"))

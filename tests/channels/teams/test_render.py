@@ -138,3 +138,22 @@ def test_plain_replies_are_text_only_and_error_replies_carry_their_reference() -
 def test_view_survives_the_cache_round_trip_without_arguments() -> None:
     view = replace(VIEW, decisions=(CAROL,), status="executed")
     assert view_from_data(view_to_data(view)) == replace(view, arguments={})
+
+
+def test_times_are_shown_in_the_viewers_time_zone_and_a_decided_card_says_who_and_when() -> None:
+    stamp = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires = (NOW + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pending = render.approval_card(VIEW)
+    facts = {f["title"]: f["value"] for f in pending["body"][2]["facts"]}
+    assert facts["Expires"] == f"{{{{DATE({expires}, SHORT)}}}} {{{{TIME({expires})}}}}"
+    assert pending["body"][0]["text"] == "Approval needed"
+    decided = render.approval_card(replace(VIEW, status="executed", decisions=(CAROL,)))
+    assert decided["body"][0]["text"] == "Approved and done"
+    assert decided["body"][3]["text"] == f"Approved by Carol Diaz at {{{{TIME({stamp})}}}} · done"
+    rejected = render.approval_card(
+        replace(VIEW, status="rejected", decisions=(Decision("dan.okafor@example.com", False, NOW),))
+    )
+    assert rejected["body"][0]["text"] == "Rejected"
+    assert rejected["body"][3]["text"] == f"Rejected by Dan Okafor at {{{{TIME({stamp})}}}}"
+    # The notification summary cannot run card functions: it carries the plain UTC time.
+    assert "14:02 UTC" in render.approval_message(replace(VIEW, status="executed", decisions=(CAROL,)))["summary"]
