@@ -34,6 +34,8 @@ _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
 
 
 def _envelope_ok(payload: dict[str, Any], depth: int = 0) -> bool:
+    if depth == 0 and "event" in payload and not isinstance(payload["event"], dict):
+        return False  # Bolt reads `body.get("event", {}).get(...)`: an explicit null crashes it
     for key in _OBJECTS:
         if payload.get(key) is not None and not isinstance(payload[key], dict):
             return False
