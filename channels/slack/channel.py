@@ -22,7 +22,15 @@ from channels.core.turns import TurnRunner
 from channels.inbox import Inbox, InboxItem
 from channels.slack.bolt import BotIdentity, SlackUnreachable, build_bolt_app
 from channels.slack.endpoint import Handler, build_events_endpoint
-from channels.slack.events import Click, SlackMessage, event_key, parse_click, parse_message
+from channels.slack.events import (
+    AssistantThread,
+    Click,
+    SlackMessage,
+    event_key,
+    parse_assistant_thread,
+    parse_click,
+    parse_message,
+)
 from channels.slack.outbox import SlackOutbox
 from channels.slack.turns import SlackTurns
 from channels.slack.webapi import Directory, SlackApi, build_web_client
@@ -95,7 +103,9 @@ class SlackChannel:
         self._socket: AsyncSocketModeHandler | None = None
         self._closed = False
         self._retrying: asyncio.Task[None] | None = None
-        self.bolt: AsyncApp = bolt_factory(on_message=self._on_message, on_click=self._on_click)
+        self.bolt: AsyncApp = bolt_factory(
+            on_message=self._on_message, on_click=self._on_click, on_assistant=self._on_assistant
+        )
         self._ack_first = AckFirst()
         self._work = Background("slack", before=self._ack_first.settled)
         endpoint = build_events_endpoint(self.bolt, signing_secret)
@@ -178,6 +188,9 @@ class SlackChannel:
         # Chained per conversation at arrival, so a thread's messages run in the order they came.
         self._work.spawn(self._turns.on_message(msg, bot_user_id), order_key=msg.conversation_key)
 
+    def _on_assistant(self, thread: AssistantThread) -> None:
+        self._work.spawn(self._turns.on_assistant_thread(thread))
+
     def _on_click(self, click: Click) -> None:
         self._work.spawn(self._turns.on_click(click))
 
@@ -190,7 +203,10 @@ class SlackChannel:
             return
         bot_user_id = self._identity.bot_user_id
         msg = parse_message(item.payload, bot_user_id)
-        if msg is None:
+        thread = parse_assistant_thread(item.payload)
+        if thread is not None:
+            await self._turns.on_assistant_thread(thread)
+        elif msg is None:
             await self._turns.finish(event_key(str(item.payload.get("event_id") or "")))
         elif item.reply is not None:
             await self._turns.deliver_saved(msg, item.reply)

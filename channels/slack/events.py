@@ -201,3 +201,36 @@ def dedup_key(body: dict[str, Any]) -> str | None:
         if click is not None:
             return click_key(click)
     return None
+
+
+@dataclass(frozen=True)
+class AssistantThread:
+    """An `assistant_thread_started` event: a user opened Deskhand in Slack's AI-app container."""
+
+    team: str
+    channel: str  # the DM channel the assistant thread lives in
+    thread_ts: str
+    user: str
+    event_id: str
+
+
+def parse_assistant_thread(body: dict[str, Any]) -> AssistantThread | None:
+    """The thread an `assistant_thread_started` callback names, or None when it is not one (or malformed)."""
+    event = _part(body, "event")
+    if event.get("type") != "assistant_thread_started":
+        return None
+    thread = _part(event, "assistant_thread")
+    channel, thread_ts, user = (
+        _text(thread.get("channel_id")),
+        _text(thread.get("thread_ts")),
+        _text(thread.get("user_id")),
+    )
+    if not (channel and thread_ts and user):
+        return None
+    team = str(body.get("team_id") or _part(thread, "context").get("team_id") or "")
+    return AssistantThread(team, channel, thread_ts, user, str(body.get("event_id") or ""))
+
+
+def assistant_marker(channel: str, thread_ts: str) -> str:
+    """Coordinator key recording that a DM thread is an AI-app (assistant) thread."""
+    return f"slack:assistant:{channel}:{thread_ts}"

@@ -12,10 +12,12 @@ from channels.context import new_reference_id
 from channels.coordination import Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
-from channels.slack import actions
+from channels.slack import actions, messages
 from channels.slack.events import (
+    AssistantThread,
     Click,
     SlackMessage,
+    assistant_marker,
     clean_text,
     click_key,
     event_key,
@@ -49,6 +51,9 @@ class SlackTurn:
         await self._turns.coordinator.remember(
             thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._turns.thread_ttl_s
         )
+        if msg.direct and await self._turns.coordinator.recall(assistant_marker(msg.channel, msg.thread_ts)):
+            await self._turns.assistant_status(msg)
+            return  # Slack shows "is thinking…" under the thread and clears it when the answer is posted
         # Cosmetic: when Slack refuses it, the answer is posted at the end instead.
         try:
             self.placeholder = await self._turns.api.post(msg.channel, render_text(wording.THINKING), msg.thread_ts)
@@ -120,6 +125,31 @@ class SlackTurns:
         placeholder = saved.get("placeholder")
         turn = SlackTurn(msg, None, self, placeholder if isinstance(placeholder, str) else None)
         await self.runner.deliver_saved(turn, saved)
+
+    async def on_assistant_thread(self, thread: AssistantThread) -> None:
+        """A user opened the AI-app container: greet them in the new thread and offer prompts. Cosmetic
+        calls: a failure is logged, and the thread works as a DM either way."""
+        await self.coordinator.remember(assistant_marker(thread.channel, thread.thread_ts), "new", self.thread_ttl_s)
+        try:
+            await self.api.post(thread.channel, render_text(messages.GREETING), thread.thread_ts)
+            prompts = [{"title": t, "message": m} for t, m in messages.SUGGESTED_PROMPTS]
+            await self.api.set_suggested_prompts(thread.channel, thread.thread_ts, messages.PROMPTS_TITLE, prompts)
+        except WebApiError as exc:
+            log.warning("assistant thread %s: greeting incomplete (%s)", thread.thread_ts, exc)
+        await self.runner.inbox.complete(event_key(thread.event_id))
+
+    async def assistant_status(self, msg: SlackMessage) -> None:
+        """ "is thinking…" while the turn runs, and the thread's title from its first question."""
+        marker = assistant_marker(msg.channel, msg.thread_ts)
+        try:
+            await self.api.set_status(msg.channel, msg.thread_ts, messages.STATUS_THINKING)
+            if await self.coordinator.recall(marker) == "new":
+                await self.coordinator.remember(marker, "titled", self.thread_ttl_s)
+                title = clean_text(msg.text, None)[: messages.TITLE_LIMIT].strip()
+                if title:
+                    await self.api.set_title(msg.channel, msg.thread_ts, title)
+        except WebApiError as exc:
+            log.warning("assistant thread %s: status/title not set (%s)", msg.thread_ts, exc)
 
     async def finish(self, key: str) -> None:
         await self.runner.inbox.complete(key)

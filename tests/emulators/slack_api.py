@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.emulators import slack_ai
+
 TEAM_ID = "T_LARKSPUR"
 BOT_USER_ID = "U_DESKHAND"
 BOT_ID = "B_DESKHAND"
@@ -94,6 +96,7 @@ class SlackApiEmulator:
         self._socket_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.socket_connected = asyncio.Event()
         self.port = 0
+        self.streaming_error: str | None = None  # e.g. "unknown_method": chat.*Stream unavailable
 
     @property
     def base_url(self) -> str:
@@ -280,6 +283,11 @@ class SlackApiEmulator:
         }
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        ai = slack_ai.answer(self, method, p)
+        if ai is not None:
+            return ai
+        if method in ("chat.postMessage", "chat.update") and (problem := slack_ai.check_blocks(p.get("blocks"))):
+            return {"ok": False, "error": "invalid_blocks", "detail": problem}
         if method == "auth.test":
             return {
                 "ok": True,
