@@ -32,6 +32,7 @@ from channels.slack.events import (
     parse_message,
 )
 from channels.slack.outbox import SlackOutbox
+from channels.slack.stream import SlackStreams
 from channels.slack.turns import SlackTurns
 from channels.slack.webapi import Directory, SlackApi, build_web_client
 
@@ -232,15 +233,17 @@ def build_slack_channel(
     api_timeout_s: int = 15,
     lookup_timeout_s: float = 5.0,
     inbox: Inbox | None = None,
+    streaming: bool = True,
 ) -> SlackChannel:
     """Assemble the Slack channel around a `TurnHandler` (plain values only; no settings object).
     `api_timeout_s` bounds each Web API request; `lookup_timeout_s` a user look-up, retries included.
-    Without a durable `inbox`, deliveries are claimed in the coordinator only (not crash-safe)."""
+    Without a durable `inbox`, deliveries are claimed in the coordinator only (not crash-safe). `streaming`:
+    answers stream with chat.startStream/appendStream/stopStream (falling back to chat.update by itself)."""
     inbox = inbox or Inbox(store=None, coordinator=coordinator)
     client: AsyncWebClient = build_web_client(bot_token, api_url, timeout_s=api_timeout_s)
     api = SlackApi(client)
     directory = Directory(api, coordinator, lookup_timeout_s=lookup_timeout_s)
-    outbox = SlackOutbox(api, directory, handler.remember_approval_message)
+    outbox = SlackOutbox(api, directory, handler.remember_approval_message, SlackStreams(api, enabled=streaming))
     runner = TurnRunner(handler, coordinator, inbox, channel="slack", lock_timeout_s=lock_timeout_s)
     turns = SlackTurns(runner, api, directory, outbox, coordinator)
     identity = BotIdentity(api, bot_token, bot_user_id)

@@ -14,3 +14,4 @@ SUGGESTED_PROMPTS = (
 )
 STATUS_THINKING = "is thinking…"
 TITLE_LIMIT = 60
+APPROVAL_BELOW = "I've asked for approval: see the request below."

@@ -126,12 +126,17 @@ def render_text(text: str) -> Rendered:
     return Rendered(text=truncate(text, TEXT_LIMIT), blocks=[_section(to_mrkdwn(text))])
 
 
-def render_reply(reply: Reply, *, feedback: bool = True) -> Rendered:
-    """An answer: its text in as many sections as needed, the sources, and feedback buttons."""
+def reply_tail(reply: Reply, *, feedback: bool = True) -> list[Block]:
+    """What goes under an answer's text: the sources, then the feedback buttons."""
     tail: list[Block] = citation_blocks(reply.citations)
     if feedback and reply.audit_id and present.wants_feedback(reply):
         tail.append(feedback_block(reply.audit_id))
-    tail = tail[: MAX_BLOCKS - 2]
+    return tail[: MAX_BLOCKS - 2]
+
+
+def render_reply(reply: Reply, *, feedback: bool = True) -> Rendered:
+    """An answer: its text in as many sections as needed, the sources, and feedback buttons."""
+    tail = reply_tail(reply, feedback=feedback)
     sections = [_section(chunk) for chunk in split_text(to_mrkdwn(present.reply_text(reply) or wording.EMPTY_ANSWER))]
     budget = MAX_BLOCKS - len(tail)
     if len(sections) > budget:

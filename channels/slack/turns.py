@@ -38,11 +38,22 @@ class SlackTurn:
         WebApiError,
     )  # `SlackApi` retried what was safe; the outbox re-posts a failed update
 
-    def __init__(self, msg: SlackMessage, bot_user_id: str | None, turns: SlackTurns, placeholder: str | None = None):
+    def __init__(
+        self,
+        msg: SlackMessage,
+        bot_user_id: str | None,
+        turns: SlackTurns,
+        placeholder: str | None = None,
+        *,
+        streamed: bool = False,
+        recovered: bool = False,
+    ):
         self.msg = msg
         self.key = event_key(msg.event_id)
         self.conversation_key = msg.conversation_key
         self.placeholder = placeholder
+        self.streamed = streamed  # the placeholder is an open chat stream the answer is streamed into
+        self.recovered = recovered
         self._bot = bot_user_id
         self._turns = turns
 
@@ -51,9 +62,13 @@ class SlackTurn:
         await self._turns.coordinator.remember(
             thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._turns.thread_ttl_s
         )
-        if msg.direct and await self._turns.coordinator.recall(assistant_marker(msg.channel, msg.thread_ts)):
+        assistant = msg.direct and await self._turns.coordinator.recall(assistant_marker(msg.channel, msg.thread_ts))
+        if assistant:  # Slack shows "is thinking…" under the thread and clears it when the answer comes
             await self._turns.assistant_status(msg)
-            return  # Slack shows "is thinking…" under the thread and clears it when the answer is posted
+        self.placeholder = await self._turns.outbox.streams.start(msg.channel, msg.thread_ts, msg.user, msg.team)
+        self.streamed = self.placeholder is not None
+        if self.streamed or assistant:
+            return
         # Cosmetic: when Slack refuses it, the answer is posted at the end instead.
         try:
             self.placeholder = await self._turns.api.post(msg.channel, render_text(wording.THINKING), msg.thread_ts)
@@ -86,13 +101,17 @@ class SlackTurn:
         )
 
     async def deliver(self, reply: Reply) -> None:
-        await self._turns.outbox.deliver(self.msg.conversation_ref(), reply, self.placeholder)
+        await self._turns.outbox.deliver(
+            self.msg.conversation_ref(), reply, self.placeholder, streamed=self.streamed, recovered=self.recovered
+        )
 
     async def tell(self, text: str) -> None:
+        if self.streamed and self.placeholder:
+            await self._turns.outbox.streams.stop_quietly(self.msg.channel, self.placeholder)
         await self._turns.outbox.show(self.msg.channel, self.msg.thread_ts, render_text(text), self.placeholder)
 
     def saved(self) -> dict[str, Any]:
-        return {"placeholder": self.placeholder}
+        return {"placeholder": self.placeholder, "streamed": self.streamed}
 
 
 @dataclass
@@ -123,7 +142,14 @@ class SlackTurns:
     async def deliver_saved(self, msg: SlackMessage, saved: dict[str, Any]) -> None:
         """Deliver an answer a dead process computed but could not show (recovery)."""
         placeholder = saved.get("placeholder")
-        turn = SlackTurn(msg, None, self, placeholder if isinstance(placeholder, str) else None)
+        turn = SlackTurn(
+            msg,
+            None,
+            self,
+            placeholder if isinstance(placeholder, str) else None,
+            streamed=saved.get("streamed") is True,
+            recovered=True,
+        )
         await self.runner.deliver_saved(turn, saved)
 
     async def on_assistant_thread(self, thread: AssistantThread) -> None:

@@ -50,7 +50,7 @@ async def test_a_question_in_an_assistant_thread_shows_status_sets_the_title_and
     answer = await wait_for(lambda: [m for m in emulator.thread("DU_BOB", root) if "vpn-users" in m["text"]])
     [status] = emulator.of("assistant.threads.setStatus")
     assert status.params == {"channel_id": "DU_BOB", "thread_ts": root, "status": "is thinking…"}
-    assert status.at < emulator.of("chat.postMessage")[-1].at  # shown before the answer arrived
+    assert status.at < emulator.of("chat.appendStream")[0].at  # shown before the answer arrived
     [title] = emulator.of("assistant.threads.setTitle")
     assert title.params["title"] == "how do I get VPN access?" and title.params["thread_ts"] == root
     assert answer and not any("Thinking" in m["text"] for m in emulator.thread("DU_BOB", root))

@@ -63,6 +63,7 @@ async def test_sensitive_result_in_a_dm_stays_in_the_dm(server: SlackServer, emu
 
 
 async def test_long_answer_is_split_within_slack_limits(server: SlackServer, emulator: SlackApiEmulator) -> None:
+    emulator.streaming_error = "unknown_method"  # the chat.update path (streaming unavailable)
     event = mention("U_BOB", "give me the long onboarding checklist")
     await server.deliver(event)
     [answer] = await wait_for(lambda: _answers(emulator, GENERAL, event["ts"]))
@@ -76,6 +77,7 @@ async def test_long_answer_is_split_within_slack_limits(server: SlackServer, emu
 async def test_rate_limit_storm_still_delivers_one_reply(
     server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
 ) -> None:
+    emulator.streaming_error = "unknown_method"  # the chat.update path (streaming unavailable)
     event = mention("U_BOB", "how do I get VPN access?")
     emulator.rate_limit(2, retry_after=1, method="chat.postMessage")
     emulator.rate_limit(1, retry_after=1, method="chat.update")
@@ -94,6 +96,7 @@ async def test_rate_limit_storm_still_delivers_one_reply(
 async def test_server_error_on_the_answer_is_retried_not_duplicated(
     server: SlackServer, emulator: SlackApiEmulator
 ) -> None:
+    emulator.streaming_error = "unknown_method"  # the chat.update path (streaming unavailable)
     event = mention("U_BOB", "how do I get VPN access?")
     emulator.fail(1, status=500, method="chat.update")  # chat.update is safe to repeat: the answer survives
     await server.deliver(event)
