@@ -44,6 +44,10 @@ class InstrumentedHandler:
     async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
         await self.inner.feedback(audit_id, user_email, helpful)
 
+    async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
+        reply: Reply = await self.inner.request_human(audit_id, message)
+        return reply
+
     async def identify(self, email: str) -> str | None:
         found: str | None = await self.inner.identify(email)
         return found

@@ -21,6 +21,7 @@ from channels.base import (
     SourceRef,
 )
 from channels.context import current_request_id, request_scope
+from graphs import feedback
 from graphs import messages as msg
 from graphs.context import AgentDeps
 from graphs.eligibility import recheck, unreachable, unreachable_note
@@ -344,11 +345,7 @@ class Agent:
         return (await self.identities.get(email)).email
 
     async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
-        await asyncio.to_thread(
-            self.deps.audit.append,
-            "feedback",
-            actor=user_email or "anonymous",
-            request_id=audit_id,
-            policy_version=self.deps.policy.version,
-            payload={"answer": audit_id, "helpful": helpful},
-        )
+        await feedback.record(self.deps, audit_id, user_email, helpful)
+
+    async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
+        return await feedback.request_human(self.deps, audit_id, message)

@@ -147,6 +147,7 @@ class Click:
     action_id: str
     value: str
     action_ts: str
+    team: str = ""
 
 
 def _part(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -180,6 +181,7 @@ def parse_click(body: dict[str, Any]) -> Click | None:
         action_id=action_id,
         value=str(action.get("value") or ""),
         action_ts=str(action.get("action_ts") or ""),
+        team=_text(_part(body, "team").get("id")) or "",
     )
 
 

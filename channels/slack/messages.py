@@ -14,4 +14,5 @@ SUGGESTED_PROMPTS = (
 )
 STATUS_THINKING = "is thinking…"
 TITLE_LIMIT = 60
+GET_HUMAN = "Get a human"
 APPROVAL_BELOW = "I've asked for approval: see the request below."

@@ -20,6 +20,7 @@ from channels.slack.events import (
     assistant_marker,
     clean_text,
     click_key,
+    conversation_key,
     event_key,
     mentioned_users,
     thread_marker,
@@ -202,10 +203,40 @@ class SlackTurns:
                 # Nothing changed: only the clicker learns why. Refreshing every copy of an accepted
                 # decision is the agent core's job (through each channel's outbox).
                 await self._whisper(click, outcome.message)
-        elif click.action_id in actions.FEEDBACK_ACTIONS:
+        elif click.action_id in actions.FEEDBACK_ACTIONS:  # the buttons of answers posted before native ones
             user = await self._identity(click.user)
             await self.runner.handler.feedback(click.value, user, click.action_id == actions.FEEDBACK_HELPFUL)
             await self._whisper(click, wording.FEEDBACK_THANKS)
+        elif click.action_id == actions.FEEDBACK:
+            verdict, _, audit_id = click.value.partition(":")
+            if not audit_id or verdict not in (actions.HELPFUL_VALUE, actions.UNHELPFUL_VALUE):
+                await self._whisper(click, wording.UNKNOWN_ACTION)
+                return
+            user = await self._identity(click.user)
+            await self.runner.handler.feedback(audit_id, user, verdict == actions.HELPFUL_VALUE)
+            await self._whisper(click, wording.FEEDBACK_THANKS)
+        elif click.action_id == actions.GET_HUMAN:
+            await self._get_human(click)
+
+    async def _get_human(self, click: Click) -> None:
+        """Hand the answer's question over (the agent's hand-off: persisted, posted to the team or ticketed)
+        and post what was done in the thread the answer is in."""
+        thread_ts = click.thread_ts or click.message_ts
+        team = click.team
+        ref: dict[str, Any] = {"team": team, "channel": click.channel, "thread_ts": thread_ts, "user": click.user}
+        ref["shared"] = not click.channel.startswith("D")
+        message = InboundMessage(
+            channel="slack",
+            conversation_key=conversation_key(team, click.channel, thread_ts),
+            user_id=click.user,
+            user_email=await self._identity(click.user),
+            text="",
+            message_id=click_key(click),
+            shared=bool(ref["shared"]),
+            conversation_ref=ref,
+        )
+        reply = await self.runner.handler.request_human(click.value, message)
+        await self.outbox.deliver(ref, reply)
 
     async def _identity(self, user_id: str) -> str | None:
         email, failure = await self.email_of(user_id)
