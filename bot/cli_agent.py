@@ -16,11 +16,13 @@ from bot.settings import Settings
 from channels.base import InboundMessage
 from channels.local import reply_to_json, reply_to_text
 
+REASON_NEEDED = "Please give a reason: /reject ID --as EMAIL REASON (the requester sees it)."
 CHAT_HELP = """Commands:
   /help                              this help
   /approvals                         pending approvals
-  /approve ID --as EMAIL [comment]   approve as EMAIL
-  /reject ID --as EMAIL [comment]    reject as EMAIL
+  /approve ID --as EMAIL [comment]   approve as EMAIL (the requester sees the comment)
+  /reject ID --as EMAIL REASON       reject as EMAIL; the reason is required and shown to the requester
+  (or ask "what's waiting for me?" to list what you may decide)
   /new                               start a new conversation
   /quit                              leave (Ctrl-D works too)
 Anything else is a question or request for Deskhand."""
@@ -172,6 +174,8 @@ async def _chat_command(rt: Any, text: str, conversation: str) -> tuple[bool, st
         print("Started a new conversation.")
     elif cmd == "/approvals":
         _print_approvals(await asyncio.to_thread(rt.approvals.list, "pending"))
+    elif cmd == "/reject" and len(parts) == 4 and parts[2] == "--as":
+        print(REASON_NEEDED)
     elif cmd in ("/approve", "/reject") and len(parts) >= 4 and parts[2] == "--as":
         outcome = await rt.agent.decide(parts[1], await _identify(rt, parts[3]), cmd == "/approve", " ".join(parts[4:]))
         print(outcome.message)
@@ -217,6 +221,9 @@ async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "show":
             print(json.dumps(_approval_json(rt, approval), indent=2))
             return 0
+        if not args.approve and not (args.comment or "").strip():
+            print("deskhand: --reject needs --reason TEXT (the requester is told why)", file=sys.stderr)
+            return 2
         outcome = await rt.agent.decide(args.id, await _identify(rt, args.as_), args.approve, args.comment or "")
         view = outcome.approval
         print(
@@ -290,12 +297,19 @@ def register(
     q.add_argument("--json", action="store_true")
     q = asub.add_parser("show", help="show one approval as JSON")
     q.add_argument("id")
-    q = asub.add_parser("decide", help="approve or reject as an approver")
+    q = asub.add_parser(
+        "decide",
+        help="approve or reject as an approver",
+        description="Approve (optionally with --comment) or reject (with --reason, required) as an approver; "
+        "the requester is told the outcome with the comment or reason, and the audit entry keeps it.",
+    )
     q.add_argument("id")
     q.add_argument("--as", dest="as_", required=True, metavar="EMAIL", help="the approver's e-mail")
     g = q.add_mutually_exclusive_group(required=True)
     g.add_argument("--approve", dest="approve", action="store_true")
     g.add_argument("--reject", dest="approve", action="store_false")
-    q.add_argument("--comment", default="")
+    q.add_argument(
+        "--comment", "--reason", dest="comment", default="", help="why (required with --reject; optional otherwise)"
+    )
     add_common(p)
     p.set_defaults(func=lambda a: cmd_approvals(a, settings_fn))

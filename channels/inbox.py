@@ -188,12 +188,16 @@ def reply_from_data(data: Mapping[str, Any]) -> Reply:
     values = dict(data)
     values["citations"] = tuple(SourceRef(**c) for c in values.get("citations") or ())
     view = values.get("approval")
-    if view:
-        view = dict(view)
-        view["expires_at"] = datetime.fromisoformat(view["expires_at"])
-        view["approvers"] = tuple(view["approvers"])
-        view["decisions"] = tuple(
-            Decision(**{**d, "at": datetime.fromisoformat(d["at"])}) for d in view.get("decisions") or ()
-        )
-        values["approval"] = ApprovalView(**view)
+    values["approval"] = _view_from_data(view) if view else None
+    values["approvals"] = tuple(_view_from_data(v) for v in values.get("approvals") or ())
     return Reply(**values)
+
+
+def _view_from_data(data: Mapping[str, Any]) -> ApprovalView:
+    view = dict(data)
+    view["expires_at"] = datetime.fromisoformat(view["expires_at"])
+    view["approvers"] = tuple(view["approvers"])
+    view["decisions"] = tuple(
+        Decision(**{**d, "at": datetime.fromisoformat(d["at"])}) for d in view.get("decisions") or ()
+    )
+    return ApprovalView(**view)

@@ -18,11 +18,8 @@ NOT_HELPFUL = "👎 Not helpful"
 
 APPROVAL_HEADER = "Approval needed"
 APPROVE = "Approve"
-REJECT = "Reject"
-REJECT_CONFIRM_TITLE = "Reject this request?"
-REJECT_CONFIRM_TEXT = "The action will not run."
-REJECT_CONFIRM_YES = "Reject"
-REJECT_CONFIRM_NO = "Cancel"
+REJECT = "Reject…"  # asks for a reason
+APPROVE_WITH_COMMENT = "Approve with comment…"
 FIELD_FOR = "*Requested by*\n{who}"
 FIELD_WHY = "*Why approval is needed*\n{reason}"
 FIELD_RULE = "*Rule*\n`{rule}`"

@@ -93,13 +93,14 @@ class SlackOutbox:
             dm = await self._api.open_dm(user)
             await self._api.post(dm, render_reply(reply))
             await self.show(channel, thread_ts, render_text(messages.SENT_PRIVATELY), placeholder_ts)
+            channel, thread_ts = dm, None  # its approval cards go with it
         else:
             await self.show(channel, thread_ts, render_reply(reply), placeholder_ts)
-        if reply.approval is not None:
-            ts = await self._api.post(channel, await self.approval_message(reply.approval), thread_ts)
+        for view in ([reply.approval] if reply.approval is not None else []) + list(reply.approvals):
+            ts = await self._api.post(channel, await self.approval_message(view), thread_ts)
             if self._remember is not None:
                 ref_data = {"channel": channel, "ts": ts, "thread_ts": thread_ts}
-                await self._remember(reply.approval.approval_id, MessageRef(self.name, ref_data))
+                await self._remember(view.approval_id, MessageRef(self.name, ref_data))
 
     async def show(self, channel: str, thread_ts: str | None, message: Rendered, placeholder_ts: str | None) -> None:
         """Replace the placeholder (post once, then update) or post when there is none. An update that

@@ -20,6 +20,7 @@ from channels.slack.events import (
     thread_marker,
 )
 from channels.slack.outbox import SlackOutbox
+from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
 from channels.slack.render import render_text
 from channels.slack.webapi import Directory, SlackApi, WebApiError
 
@@ -54,6 +55,7 @@ class SlackTurns:
         self._inbox = inbox
         self._lock_timeout = lock_timeout_s
         self._thread_ttl = thread_ttl_s
+        self._forms = ReasonForms(api, handler, self._identity)
 
     async def takes_part(self, msg: SlackMessage, bot_user_id: str | None) -> bool:
         """Whether to answer: mentions and DMs always; thread replies only in threads the bot is in."""
@@ -179,7 +181,12 @@ class SlackTurns:
 
     async def on_click(self, click: Click) -> None:
         try:
-            if click.action_id in actions.APPROVAL_ACTIONS:
+            if opens_form(click.action_id):  # Reject asks for a reason (a modal); the form decides
+                if not await self._forms.open(
+                    click.action_id, click.value, click.trigger_id, click.channel, click.thread_ts
+                ):
+                    await self._whisper(click, FORM_FAILED)
+            elif click.action_id in actions.APPROVAL_ACTIONS:
                 await self._decide(click)
             elif click.action_id in actions.FEEDBACK_ACTIONS:
                 await self._feedback(click)
@@ -188,6 +195,16 @@ class SlackTurns:
             log.exception("Slack click %s failed (reference %s)", click.action_id, reference)
             await self._whisper(click, messages.CLICK_FAILED.format(ref=reference))
         await self._inbox.complete(click_key(click))
+
+    async def on_submission(self, sub: Submission, key: str) -> None:
+        """A submitted reason form: the decision with its reason (one error boundary, like a click)."""
+        try:
+            await self._forms.submit(sub)
+        except Exception:
+            reference = _reference()
+            log.exception("Slack reason form for %s failed (reference %s)", sub.approval_id, reference)
+            await self._forms.whisper(sub.channel, sub.user, sub.thread_ts, messages.CLICK_FAILED.format(ref=reference))
+        await self._inbox.complete(key)
 
     async def _identity(self, user_id: str) -> str | None:
         email, failure = await self._email_of(user_id)

@@ -89,7 +89,13 @@ class Courier:
         or group chat go to a private chat with the user, with a pointer left in the conversation."""
         if reply.sensitive and is_shared(ctx.activity):
             answer = render.answer_activity(reply)
-            await self.send_privately(ctx, lambda dm: self.send(dm, answer))
+
+            async def in_private(dm: TurnContext) -> None:
+                await self.send(dm, answer)
+                for view in reply.approvals:  # other people's requests: never in a shared conversation
+                    await self.post_approval(dm, view)
+
+            await self.send_privately(ctx, in_private)
             await self.send(ctx, render.text_activity(render.PRIVATE_POINTER))
         elif reply.text or reply.approval is None:
             await self.send(ctx, render.answer_activity(reply))
@@ -97,6 +103,9 @@ class Courier:
             # The card stays where it was asked for: the approvers act on it there. It shows what
             # and why, never the tool's arguments.
             await self.post_approval(ctx, reply.approval)
+        if not (reply.sensitive and is_shared(ctx.activity)):
+            for view in reply.approvals:  # "what's waiting for me": each with its buttons
+                await self.post_approval(ctx, view)
 
     async def post_approval(self, ctx: TurnContext, view: ApprovalView) -> None:
         ids = await self.approver_ids(view)
