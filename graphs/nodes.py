@@ -402,7 +402,7 @@ async def request_approval(state: AgentState, deps: AgentDeps) -> dict[str, Any]
         ApprovalJoins(deps.approvals).request,
         tool=action["tool"],
         args=action["args"],
-        requester=state["user"],
+        requester=state.get("user") or "",
         channel=state.get("channel", "local"),
         conversation_ref=state.get("conversation_ref", {}),
         thread_id=None,

@@ -87,25 +87,26 @@ def modal(action_id: str, approval_id: str, channel: str, thread_ts: str | None)
     }
 
 
+def _part(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
 def parse_submission(body: dict[str, Any]) -> Submission | None:
     """A `view_submission` of our form, or None for anything else or a malformed one."""
-    view = body.get("view") if isinstance(body.get("view"), dict) else {}
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    view, user = _part(body, "view"), _part(body, "user")
     if body.get("type") != "view_submission" or view.get("callback_id") != VIEW:
         return None
     try:
-        meta = json.loads(view.get("private_metadata") or "")
+        meta = json.loads(str(view.get("private_metadata") or ""))
     except ValueError:
         return None
-    state = view.get("state") if isinstance(view.get("state"), dict) else {}
-    values = state.get("values") if isinstance(state.get("values"), dict) else {}
-    block = values.get(BLOCK) if isinstance(values.get(BLOCK), dict) else {}
-    field = block.get(INPUT) if isinstance(block.get(INPUT), dict) else {}
-    reason = field.get("value") if isinstance(field.get("value"), str) else ""
+    field = _part(_part(_part(_part(view, "state"), "values"), BLOCK), INPUT)
+    reason = str(field["value"]) if isinstance(field.get("value"), str) else ""
     if not isinstance(meta, dict):
         return None
     approval_id, channel, user_id = _text(meta.get("approval_id")), _text(meta.get("channel")), _text(user.get("id"))

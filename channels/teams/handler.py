@@ -14,7 +14,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, InvokeRes
 from channels.base import DecisionOutcome, InboundMessage, TurnHandler
 from channels.coordination import Coordinator, LockTimeout
 from channels.inbox import Inbox, InboxUnavailable
-from channels.teams import render
+from channels.teams import reasons, render
 from channels.teams.courier import CHANNEL, Courier, is_shared, tenant_of, throttled
 from channels.teams.memory import TeamsMemory
 
@@ -150,11 +150,13 @@ class DeskhandTeamsBot(ActivityHandler):
         return InvokeResponse(status=200, body=body)
 
     async def _on_action(self, ctx: TurnContext, verb: str, data: dict[str, Any]) -> dict[str, Any]:
-        if verb in _DECISION_VERBS:
+        if verb in _DECISION_VERBS or verb == reasons.VERB_COMMENT:
             approval_id = _identifier(data.get("approval_id"))
             if approval_id is None:
                 return render.message_response(render.UNKNOWN_ACTION)
-            outcome = await self._decide(ctx, approval_id, _DECISION_VERBS[verb])
+            if reasons.wants_form(verb, data) or reasons.missing_reason(verb, data):
+                return render.card_response(await self._form(approval_id, verb, data))  # the clicker's view only
+            outcome = await self._decide(ctx, approval_id, _DECISION_VERBS[verb], reasons.reason_of(data))
             view = outcome.approval
             if view is None:
                 return render.message_response(outcome.message)
@@ -182,19 +184,31 @@ class DeskhandTeamsBot(ActivityHandler):
             await self._tell_clicker(ctx, render.FEEDBACK_THANKS)
             return
         approval_id = _identifier(value.get("approval_id"))
-        if verb not in _DECISION_VERBS or approval_id is None:
+        if (verb not in _DECISION_VERBS and verb != reasons.VERB_COMMENT) or approval_id is None:
             await self._tell_clicker(ctx, render.UNKNOWN_ACTION)
             return
-        outcome = await self._decide(ctx, approval_id, _DECISION_VERBS[verb])
+        if reasons.wants_form(verb, value) or reasons.missing_reason(verb, value):
+            form = reasons.form_activity(await self._form(approval_id, verb, value))
+            if is_shared(ctx.activity):
+                await self._courier.send_privately(ctx, lambda dm: self._courier.send(dm, form))
+            else:
+                await self._courier.send(ctx, form)
+            return
+        outcome = await self._decide(ctx, approval_id, _DECISION_VERBS[verb], reasons.reason_of(value))
         if not outcome.accepted:
             await self._tell_clicker(ctx, outcome.message)
 
-    async def _decide(self, ctx: TurnContext, approval_id: str, approve: bool) -> DecisionOutcome:
+    async def _form(self, approval_id: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+        notice = reasons.REASON_NEEDED if reasons.missing_reason(verb, data) else None
+        view = await self._memory.view(approval_id)
+        return reasons.reason_card(approval_id, view, approve=verb != render.VERB_REJECT, notice=notice)
+
+    async def _decide(self, ctx: TurnContext, approval_id: str, approve: bool, comment: str = "") -> DecisionOutcome:
         """Ask the turn handler, which checks eligibility and is the only authority. Updating every copy
         of the card after an accepted decision is the agent core's job, through each channel's outbox
         (`refresh_approval`); the clicker also gets the new card in the invoke response."""
         email = await self._identify(ctx)
-        outcome = await self._handler.decide(approval_id, email, approve)
+        outcome = await self._handler.decide(approval_id, email, approve, comment)
         if outcome.approval is not None:
             await self._memory.remember_view(outcome.approval)
         return outcome

@@ -17,7 +17,8 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION = "1.5"  # Action.Execute needs 1.4+; older clients use each action's Action.Submit fallback
 
 VERB_APPROVE = "approve"
-VERB_REJECT = "reject"
+VERB_REJECT = "reject"  # opens the reason form (channels/teams/reasons.py); the form's submission decides
+VERB_APPROVE_COMMENT = "approve_comment"  # opens the form with an optional comment
 VERB_REFRESH = "refresh"
 VERB_FEEDBACK = "feedback"
 MAX_REFRESH_USERS = 60  # Teams refreshes user-specific views for at most 60 users
@@ -171,7 +172,8 @@ def approval_card(
         data = {"approval_id": view.approval_id}
         actions = [
             _execute("Approve", VERB_APPROVE, data, style="positive"),
-            _execute("Reject", VERB_REJECT, data, style="destructive"),
+            _execute("Reject…", VERB_REJECT, data, style="destructive"),
+            _execute("Approve with comment…", VERB_APPROVE_COMMENT, data),
         ]
     card = _card(body, actions)
     if mentions:
