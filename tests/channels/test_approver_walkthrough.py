@@ -5,18 +5,12 @@ Also: an identical request from someone else joins the pending approval instead 
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.cli_db import upgrade
-from bot.settings import Settings
-from bot.wiring import Runtime, open_runtime
 from channels.coordination import Coordinator
 from channels.slack import actions
 from tests.channels.slack.support import GENERAL, click, direct, mention, start_server, view_submission, wait_for
@@ -32,18 +26,6 @@ async def emulator() -> AsyncIterator[SlackApiEmulator]:
     await emu.start()
     yield emu
     await emu.stop()
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, sample_index: Path, embedder: Any, fresh_pg_url: str) -> Callable[[], Any]:
-    @asynccontextmanager
-    async def opened() -> AsyncIterator[Runtime]:
-        await asyncio.to_thread(upgrade, fresh_pg_url)  # PostgreSQL is never migrated at start-up
-        settings = Settings(data_dir=tmp_path / "data", index_dir=sample_index, database_url=fresh_pg_url)
-        async with open_runtime(settings, embedder=embedder) as rt:
-            yield rt
-
-    return opened
 
 
 def _buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -62,9 +44,9 @@ def _text(message: dict[str, Any]) -> str:
 
 @pytest.mark.timeout(600)
 async def test_a_new_approver_finds_the_request_and_rejects_it_with_a_reason(
-    runtime: Callable[[], Any], coordinator: Coordinator, emulator: SlackApiEmulator
+    pg_agent: Callable[[], Any], coordinator: Coordinator, emulator: SlackApiEmulator
 ) -> None:
-    async with runtime() as rt:
+    async with pg_agent() as rt:
         server = await start_server(rt.agent, coordinator, emulator)
         rt.fanout.outboxes["slack"] = server.channel.outbox
         try:
