@@ -204,6 +204,9 @@ def _print_approvals(items: list[Any]) -> None:
 
 
 async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "decide" and not args.approve and not (args.comment or "").strip():
+        print("deskhand: --reject needs --reason TEXT (the requester is told why)", file=sys.stderr)
+        return 2
     # Listing and deciding never touch the model: it loads only if a turn ever needs it.
     async with _runtime(settings, lazy_models=True) as rt:
         await rt.agent.expire_due()
@@ -221,9 +224,6 @@ async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "show":
             print(json.dumps(_approval_json(rt, approval), indent=2))
             return 0
-        if not args.approve and not (args.comment or "").strip():
-            print("deskhand: --reject needs --reason TEXT (the requester is told why)", file=sys.stderr)
-            return 2
         outcome = await rt.agent.decide(args.id, await _identify(rt, args.as_), args.approve, args.comment or "")
         view = outcome.approval
         print(

@@ -105,6 +105,11 @@ CASES = [
     Case("approvals list, broken sample data", ["approvals", "list"], "directory.yaml", _broken_sample_data),
     Case("approvals list, missing policy", ["approvals", "list"], "policy", _missing_policy),
     Case("approvals show, unknown id", ["approvals", "show", "apr_nope"], "no approval"),
+    Case(
+        "approvals decide, reject without a reason",
+        ["approvals", "decide", "apr_nope", "--as", "dan.okafor@example.com", "--reject"],
+        "--reason",
+    ),
     Case("audit tail, corrupt row", ["audit", "tail", "-n", "5"], "audit", _corrupt_audit_row),
     Case("audit tail, bad -n", ["audit", "tail", "-n", "0"], "at least 1"),
     Case("ask, empty question", ["ask", "  "], "question"),
