@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from channels.coordination import Coordinator
-from channels.slack import actions
+from channels.slack import actions, messages
 from tests.channels.slack.support import GENERAL, click, direct, mention, start_server, view_submission, wait_for
 from tests.emulators.slack_api import SlackApiEmulator
 from tests.emulators.slack_views import modal_problems
@@ -63,6 +63,16 @@ async def test_a_new_approver_finds_the_request_and_rejects_it_with_a_reason(
             await server.channel.drain()
             assert not [m for m in emulator.thread(GENERAL, same["ts"]) if _buttons(m)], "approvers asked once"
             assert len(rt.approvals.list("pending")) == 1
+
+            # Asked in a channel, the list (other people's requests) goes by DM, with its cards.
+            carol_asks = mention("U_CAROL", "what's waiting for me?")
+            await server.deliver(carol_asks)
+            await wait_for(
+                lambda: [m for (ch, _ts), m in emulator.messages.items() if ch == "DU_CAROL" and _buttons(m)], 60
+            )
+            await server.channel.drain()
+            in_channel = emulator.thread(GENERAL, carol_asks["ts"])
+            assert [m["text"] for m in in_channel] == [messages.SENT_PRIVATELY] and not any(map(_buttons, in_channel))
 
             # Dan, an AP lead who has never approved anything, asks the bot privately.
             await server.deliver(direct("U_DAN", "anything waiting for me?"))
