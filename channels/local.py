@@ -72,6 +72,8 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         out["tool"] = reply.tool
     if reply.route == "tool":
         out["result"] = reply.data
+    if reply.data.get("joined"):  # an identical request was already pending: that approval's id
+        out["approval_id"], out["joined"] = reply.data.get("approval_id"), True
     if reply.approvals:
         out["approvals"] = [json.loads(json.dumps(asdict(v), default=str)) for v in reply.approvals]
     if reply.approval is not None:
