@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graphs.patterns import asks_about_own_request, asks_what_awaits_me
+from tests.clinc150 import clinc150
 from tests.graphs.agent.conftest import Conversation
 
 HECTOR, BOB = "hector.ruiz@example.com", "bob.martin@example.com"
@@ -29,12 +30,21 @@ CAROL, DAN, IVY = "carol.diaz@example.com", "dan.okafor@example.com", "ivy.chen@
         ("can I approve my own request?", False),
         ("what happens when I approve an invoice?", False),
         ("put a hold on invoice INV-10077", False),
+        ("x is waiting for me to call", False),  # "me" who must do something else
+        ("does mexico require me to have a visa", False),
+        ("can you put in a pto request for me", False),
     ],
 )
 def test_the_question_is_recognised_by_its_form(text: str, expected: bool) -> None:
     assert asks_what_awaits_me(text) is expected
     if expected:
         assert not asks_about_own_request(text) or asks_what_awaits_me(text)  # checked first in `understand`
+
+
+def test_no_clinc150_utterance_is_taken_for_it() -> None:
+    """23,700 real utterances of 150 everyday intents (none of them asks what waits for one's decision)."""
+    taken = [text for rows in clinc150().values() for text, _intent in rows if asks_what_awaits_me(text)]
+    assert taken == []
 
 
 async def test_lists_only_what_this_person_may_decide_and_starts_nothing(open_agent):
