@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from botbuilder.schema import Activity, ActivityTypes, Attachment
-
 from channels.base import ApprovalView
-from channels.teams import render
+from channels.teams import render, verbs
 
-VERB_COMMENT = render.VERB_APPROVE_COMMENT  # opens the form with an optional comment, then approves
+VERB_COMMENT = verbs.APPROVE_COMMENT  # opens the form with an optional comment, then approves
 FIELD = "reason"  # the Input.Text id: Teams merges its value into the action's data under this key
 FORM = "form"  # marks data sent from the form itself
 MAX_CHARS = 2000
@@ -28,7 +26,7 @@ REASON_NEEDED = "Please say why: the requester is told your reason."
 
 def wants_form(verb: str, data: dict[str, Any]) -> bool:
     """Reject and Approve-with-comment clicks on the approval card (not yet the form's own submission)."""
-    return verb == VERB_COMMENT or (verb == render.VERB_REJECT and not data.get(FORM))
+    return verb == VERB_COMMENT or (verb == verbs.REJECT and not data.get(FORM))
 
 
 def reason_of(data: dict[str, Any]) -> str:
@@ -38,13 +36,16 @@ def reason_of(data: dict[str, Any]) -> str:
 
 def missing_reason(verb: str, data: dict[str, Any]) -> bool:
     """A submitted rejection form without a reason (a client that skipped `isRequired`)."""
-    return verb == render.VERB_REJECT and bool(data.get(FORM)) and not reason_of(data)
+    return verb == verbs.REJECT and bool(data.get(FORM)) and not reason_of(data)
 
 
-def form_activity(card: dict[str, Any]) -> Activity:
+def form_message(card: dict[str, Any]) -> render.Message:
     """The form as a message (for clients without Universal Actions, whose click arrives as a message)."""
-    attachment = Attachment(content_type=render.CARD_TYPE, content=card)
-    return Activity(type=ActivityTypes.message, summary="Reason form", attachments=[attachment])
+    return {
+        "type": "message",
+        "summary": "Reason form",
+        "attachments": [{"contentType": render.CARD_TYPE, "content": card}],
+    }
 
 
 def reason_card(
@@ -74,9 +75,9 @@ def reason_card(
     if notice:
         body.append({"type": "TextBlock", "text": notice, "color": "Warning", "size": "Small", "wrap": True})
     data = {"approval_id": approval_id, FORM: True}
-    verb = render.VERB_APPROVE if approve else render.VERB_REJECT
+    verb = verbs.APPROVE if approve else verbs.REJECT
     submit = _action("Approve" if approve else "Reject", verb, data, "positive" if approve else "destructive")
-    back = _action("Back", render.VERB_REFRESH, {"approval_id": approval_id}, None)
+    back = _action("Back", verbs.REFRESH, {"approval_id": approval_id}, None)
     back["associatedInputs"] = "none"  # going back needs no reason
     return {
         "type": "AdaptiveCard",

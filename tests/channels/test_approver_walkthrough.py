@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from channels.coordination import Coordinator
-from channels.slack import actions, messages
+from channels.core import wording
+from channels.slack import actions
 from tests.channels.slack.support import GENERAL, click, direct, mention, start_server, view_submission, wait_for
 from tests.emulators.slack_api import SlackApiEmulator
 from tests.emulators.slack_views import modal_problems
@@ -72,7 +73,7 @@ async def test_a_new_approver_finds_the_request_and_rejects_it_with_a_reason(
             )
             await server.channel.drain()
             in_channel = emulator.thread(GENERAL, carol_asks["ts"])
-            assert [m["text"] for m in in_channel] == [messages.SENT_PRIVATELY] and not any(map(_buttons, in_channel))
+            assert [m["text"] for m in in_channel] == [wording.SENT_PRIVATELY] and not any(map(_buttons, in_channel))
 
             # Dan, an AP lead who has never approved anything, asks the bot privately.
             await server.deliver(direct("U_DAN", "anything waiting for me?"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from channels.base import ApprovalView, Reply
-from channels.inbox import reply_from_data, reply_to_data
+from channels.core.present import reply_from_data, reply_to_data
 from channels.local import reply_to_json, reply_to_text
 
 VIEW = ApprovalView(
