@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: reading an approval (graphs.eligibility) needs no numpy
+    import numpy as np
 
-from graphs.intents import IntentRouter
-from graphs.slots import SlotExtractor
-from knowledge.types import Answer
+    from graphs.intents import IntentRouter
+    from graphs.slots import SlotExtractor
+    from knowledge.types import Answer
 
 
 class KnowledgePort(Protocol):
