@@ -2,11 +2,11 @@
 
     python bench/cli_startup.py [--runs 7]
 
-For each command: p50, p95 and max over `--runs` fresh processes, and p95 as a ratio of the 1 s goal
-(≤ 1.00 meets it), and the median CPU time (user + system) of one process, which a busy machine
-inflates far less than the wall clock. Uses a throw-away data directory (SQLite) holding one pending
-approval, so the figures do not depend on local state; one warm-up run creates the database first and is not counted. The load
-average is printed before and after: on a shared machine, compare figures taken at similar load.
+For each command: p50, p95 and max over `--runs` fresh processes, p95 as a ratio of the 1 s goal (at most
+1.00 meets it), and the median CPU time (user + system) of one process, which a busy machine inflates far
+less than the wall clock. Uses a throw-away data directory (SQLite) holding one pending approval, so the
+figures do not depend on local state; one warm-up run creates the database first and is not counted. The
+load average is printed before and after: on a shared machine, compare figures taken at similar load.
 `approvals decide` of an existing approval opens the agent (the decision may run the action) and is shown
 for reference, without a goal.
 """
