@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 
 from channels.base import InboundMessage, Reply, TurnHandler
-from channels.coordination import Coordinator, LockTimeout
+from channels.coordination import CoordinationUnavailable, Coordinator, LockTimeout
 from channels.inbox import Inbox, reply_from_data
 from channels.slack import actions, messages
 from channels.slack.events import (
@@ -25,6 +26,7 @@ from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
 DELIVERY_ATTEMPTS = 3
+PLACEHOLDER_LOOKUP_S = 0.5  # the placeholder marker is cosmetic: never let a slow Redis hold up the turn
 
 
 def _reference() -> str:
@@ -75,7 +77,7 @@ class SlackTurns:
         await self._inbox.checkpoint("turn.after_accept", key)
         try:
             await self._coordinator.remember(thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._thread_ttl)
-            placeholder = await self._placeholder(msg)
+            placeholder = await self._placeholder(msg, key)
             async with self._coordinator.lock(msg.conversation_key, timeout_s=self._lock_timeout):
                 inbound = await self._inbound(msg, bot_user_id)
                 reply = await self._handler.handle(inbound)
@@ -129,13 +131,24 @@ class SlackTurns:
                 await self._inbox.complete(key)
                 return
 
-    async def _placeholder(self, msg: SlackMessage) -> str | None:
-        """Post "Thinking…" (cosmetic: when Slack refuses it, the answer is posted at the end instead)."""
+    async def _placeholder(self, msg: SlackMessage, key: str) -> str | None:
+        """Post "Thinking…" once per event (cosmetic: when Slack refuses it, the answer is posted at the end
+        instead). A turn re-run after a crash or taken over from a dead process reuses the placeholder the
+        first attempt posted, so the thread never shows two."""
+        marker = f"placeholder:{key}"
+        with contextlib.suppress(CoordinationUnavailable, TimeoutError):
+            earlier = await asyncio.wait_for(self._coordinator.recall(marker), PLACEHOLDER_LOOKUP_S)
+            if earlier:
+                return earlier
         try:
-            return await self._api.post(msg.channel, render_text(messages.THINKING), msg.thread_ts)
+            ts = await self._api.post(msg.channel, render_text(messages.THINKING), msg.thread_ts)
         except WebApiError as exc:
             log.warning("no placeholder for %s (%s): the answer will be posted", msg.conversation_key, exc)
             return None
+        if ts:
+            with contextlib.suppress(CoordinationUnavailable, TimeoutError):
+                await asyncio.wait_for(self._coordinator.remember(marker, ts, self._thread_ttl), PLACEHOLDER_LOOKUP_S)
+        return ts
 
     async def _inbound(self, msg: SlackMessage, bot_user_id: str | None) -> InboundMessage:
         others = [uid for uid in mentioned_users(msg.text) if uid != bot_user_id]
