@@ -234,7 +234,8 @@ def build_components(
         audit = AuditLog(sessions, key) if key else AuditLog(sessions)
     approvals = ApprovalStore(sessions, audit)
     entities = EntityCache(directory, ledger)
-    llm = build_llm(settings, tools=tools, sessions=sessions, directory=directory, audit=audit, names=entities.names)
+    parts: dict[str, Any] = {"tools": tools, "sessions": sessions, "directory": directory, "audit": audit}
+    llm = build_llm(settings, **parts, names=entities.names, metrics=metrics)
 
     deps = AgentDeps(
         knowledge=LazyKnowledge(models),
