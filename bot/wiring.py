@@ -252,6 +252,7 @@ def build_components(
         identity_ttl_s=settings.identity_ttl_s,
         directory_changes=lambda: directory.changes,
         contacts=contacts.contact_lines(),
+        escalation_group=settings.escalation_group,
         understander=llm.understander if llm else None,
         generator=llm.generator if llm else None,
         fault=build_fault_hook(settings.fault_points.split(","), settings.data_dir / "faults"),

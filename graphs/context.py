@@ -61,6 +61,7 @@ class AgentDeps:
     directory_changes: Callable[[], int] = field(default=lambda: 0)  # moves on every write to the directory
     min_intent_confidence: float = 0.45
     contacts: dict[str, str] = field(default_factory=dict)  # team -> how to reach it
+    escalation_group: str | None = None  # its active members may decide once a request's own approvers can't
     handoffs: Any = None  # graphs.handoff.HandoffDesk; None: hand-offs only say whom to contact
     understander: Understander | None = None
     generator: Generator | None = None  # grounded generative answers (LLM mode)
