@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy.exc import IntegrityError
 
 from bot.cli_db import prepare_schema
+from bot.degraded import ResilientAgent
 from bot.faults import build_fault_hook
 from bot.metrics import observed_audit_log
 from bot.models import LazyKnowledge, LazyRouter, Models
@@ -291,7 +292,11 @@ async def open_runtime(
     try:
         # PostgreSQL checkpoint tables come from `deskhand db upgrade`, never from a starting process.
         async with open_checkpointer(settings.database_url, settings.checkpoint_path, setup=False) as saver:
-            agent = Agent(build_agent(c.deps, saver), c.deps, fanout)
+            if c.engine.dialect.name == "sqlite":  # a local file: never "down"
+                agent = Agent(build_agent(c.deps, saver), c.deps, fanout)
+            else:  # PostgreSQL: handbook answers go on while it is unreachable (bot.degraded)
+                spool = settings.data_dir / "audit-spool.jsonl"
+                agent = ResilientAgent(build_agent(c.deps, saver), c.deps, fanout, engine=c.engine, spool=spool)
             try:
                 yield Runtime(
                     settings=settings,
