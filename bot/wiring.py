@@ -21,6 +21,7 @@ from bot.faults import build_fault_hook
 from bot.metrics import observed_audit_log
 from bot.models import LazyKnowledge, LazyRouter, Models
 from bot.settings import Settings, SettingsError
+from bot.tool_check import check_tool_wiring
 from bot.wiring_llm import LLMParts, build_llm
 from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply, TeamDesk
 from channels.local import LocalOutbox
@@ -33,12 +34,12 @@ from graphs.context import AgentDeps
 from graphs.graph import build_agent
 from graphs.handoff import HandoffDesk
 from graphs.handoff_store import HandoffStore
-from graphs.intents import IntentRouter
+from graphs.intents import IntentRouter, load_examples
 from graphs.nodes import DEFAULT_TEAM, TEAM_WORDS
 from graphs.policy import Policy
 from graphs.slots import Entities, Person, SlotExtractor
 from knowledge.embedder import Embedder
-from tools.catalog import build_tools
+from tools.catalog import ToolEnv, build_tools
 from tools.db import build_engine, build_sessionmaker
 from tools.directory import Directory, build_directory
 from tools.ledger import Ledger
@@ -225,9 +226,10 @@ def build_components(
         settings.data_dir,
         settings.sample_data,
     )
-    tools = build_tools(directory, ledger)
     policy = Policy.load(settings.policy_file)
-    policy.check_tools(tools)  # a misspelt tool name in the policy file stops start-up
+    tools = build_tools(ToolEnv(directory, ledger, policy))
+    # A tool without an intent or a policy rule, or an intent or rule naming no tool, stops start-up.
+    check_tool_wiring(tools, load_examples(), policy.tools)
     key = settings.audit_key_bytes
     if metrics is not None:
         audit = observed_audit_log(sessions, metrics, key)

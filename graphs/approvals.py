@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -161,16 +161,16 @@ class _Conflict(Exception):
     """Someone else changed the record between our read and our compare-and-set."""
 
 
-STATE_FACTS = frozenset({"noop", "is_member", "on_hold"})
-
-
-def compute_digest(tool: str, args: Mapping[str, Any], facts: Mapping[str, Any] | None = None) -> str:
+def compute_digest(
+    tool: str, args: Mapping[str, Any], facts: Mapping[str, Any] | None = None, state_facts: Iterable[str] = ()
+) -> str:
     """sha256 over the canonical JSON of the tool, its arguments and (when given) the facts decided on."""
     body: dict[str, Any] = {"tool": tool, "args": jsonable(args)}
-    # The state the action itself changes (membership, a hold, "nothing to change") is not what the approver
-    # decided on: after a crash mid-execution it has already flipped, and re-driving that approval under its
-    # idempotency key must still match. (A tool spec should declare these; see issue 14.)
-    decided_on = {k: v for k, v in (facts or {}).items() if k not in STATE_FACTS}
+    # The state the action itself changes (the tool spec's `state_facts`: membership, a hold, "nothing to
+    # change") is not what the approver decided on: after a crash mid-execution it has already flipped, and
+    # re-driving that approval under its idempotency key must still match.
+    skip = frozenset(state_facts)
+    decided_on = {k: v for k, v in (facts or {}).items() if k not in skip}
     if decided_on:
         body["facts"] = jsonable(decided_on)
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
@@ -226,6 +226,7 @@ class ApprovalStore:
         expires_at: datetime | None = None,
         ttl: timedelta | None = None,
         facts: Mapping[str, Any] | None = None,
+        state_facts: Iterable[str] = (),
         title: str | None = None,
         policy_version: str = "",
         now: datetime | None = None,
@@ -233,8 +234,8 @@ class ApprovalStore:
     ) -> Approval:
         """Store a pending request (mode approve or four_eyes) expiring at `expires_at` or after `ttl`.
 
-        With `facts` (e.g. the invoice amount the policy decided on) the digest binds them too, so the
-        approval can't be used once they changed.
+        With `facts` (e.g. the invoice amount the policy decided on) the digest binds them too, except the
+        `state_facts` the action itself flips, so the approval can't be used once they changed.
         """
         requester = _norm(requester)
         eligible = tuple(a for a in dict.fromkeys(_norm(a) for a in approvers) if a != requester)
@@ -247,7 +248,7 @@ class ApprovalStore:
         if deadline <= created:
             raise ApprovalError("an approval must expire in the future")
         approval_id = "apr_" + secrets.token_urlsafe(8)[:10]
-        digest = compute_digest(tool, args, facts)
+        digest = compute_digest(tool, args, facts, state_facts)
         row = ApprovalRow(
             id=approval_id,
             tool=tool,

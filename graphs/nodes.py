@@ -14,16 +14,16 @@ from pydantic import ValidationError
 
 from graphs import messages as msg
 from graphs.approvals import AuditNote, compute_digest
-from graphs.args import slots_to_args, title_for
 from graphs.audit import new_entry_id
 from graphs.context import AgentDeps
-from graphs.intents import TOOL_INTENTS, mask_entities
+from graphs.intents import mask_entities
 from graphs.noop import nothing_to_do
 from graphs.patterns import asks_about_own_request
 from graphs.privacy import DECLINE as PRIVACY_DECLINE
 from graphs.privacy import asks_for_someone_elses_private_data
 from graphs.request_status import about_own_request
 from graphs.state import Action, AgentState
+from tools.catalog import entity_affinity
 from tools.tool_spec import ToolContext
 
 UNDERSTAND, ANSWER, CLARIFY, HANDOFF, DECLINE = "understand", "answer", "clarify", "handoff", "decline"
@@ -103,7 +103,7 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     if masked == text and deps.knowledge.query_text(text) == text:  # the knowledge answer reuses this embedding
         _query_vectors[state.get("request_id", "")] = vec
     kinds = [k for k in ENTITY_SLOTS if k in slots]
-    guess = deps.router.classify(masked, vec, kinds)
+    guess = deps.router.classify(masked, vec, kinds, entity_affinity(deps.tools))
     intent, confidence = guess.name, guess.confidence
     if asks_about_own_request(text):
         _query_vectors.pop(state.get("request_id", ""), None)
@@ -147,7 +147,7 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
 
     if asks_for_someone_elses_private_data(text, slots.get("user"), state.get("user")):
         intent, confidence = "private_data", 1.0
-    elif intent in TOOL_INTENTS and QUESTION.search(text) and not any(k in slots for k in IDENTIFIERS):
+    elif intent in deps.tools and QUESTION.search(text) and not any(k in slots for k in IDENTIFIERS):
         # A general question about a process ("how do I get added to the finance group?") is for the
         # handbook, not a tool: nothing specific (an invoice, a person, a vendor) was named.
         intent = "knowledge_question"
@@ -184,10 +184,10 @@ def route(
         return DECLINE  # type: ignore[return-value]
     if intent == "handoff":
         return HANDOFF  # type: ignore[return-value]
-    if intent in TOOL_INTENTS:
+    if intent in deps.tools:
         if state["confidence"] < deps.min_intent_confidence:
             return CLARIFY  # type: ignore[return-value]
-        if not state.get("tool_args") and any(s not in state["slots"] for s in TOOL_INTENTS[intent]):
+        if not state.get("tool_args") and any(s not in state["slots"] for s in deps.tools[intent].slots):
             return CLARIFY  # type: ignore[return-value]
         return POLICY  # type: ignore[return-value]
     return ANSWER  # type: ignore[return-value]
@@ -288,7 +288,7 @@ async def handoff(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
 
 async def clarify(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     intent = state["intent"]
-    if intent not in TOOL_INTENTS or state["confidence"] < deps.min_intent_confidence:
+    if intent not in deps.tools or state["confidence"] < deps.min_intent_confidence:
         # Unsure which action is meant: a message the handbook answers ("I forgot my password") is answered,
         # unless it names something an action works on (an invoice, a vendor, a group, bank details): then
         # the requester meant an action, and we ask which one rather than quote policy at them.
@@ -300,7 +300,7 @@ async def clarify(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
         _query_vectors.pop(state.get("request_id", ""), None)
         return {"reply": {"route": "clarify", "text": msg.CLARIFY_INTENT}, "pending": None}
     _query_vectors.pop(state.get("request_id", ""), None)
-    missing = [s for s in TOOL_INTENTS[intent] if s not in state["slots"]]
+    missing = [s for s in deps.tools[intent].slots if s not in state["slots"]]
     question = msg.CLARIFY[missing[0]].format(name=state["slots"].get("name", "the new hire"))
     pending = {
         "intent": intent,
@@ -319,7 +319,7 @@ async def policy(state: AgentState, deps: AgentDeps) -> Command[Any]:
     if not requester:
         return Command(goto="__end__", update={"reply": {"route": "handoff", "text": msg.UNKNOWN_REQUESTER}})
     spec = deps.tools[tool_name]
-    raw = state.get("tool_args") or slots_to_args(tool_name, state["slots"])
+    raw = state.get("tool_args") or spec.args_from_slots(state["slots"])
     try:
         args = spec.parse(raw).model_dump(mode="json", exclude_none=True)
     except ValidationError as exc:
@@ -375,7 +375,7 @@ async def policy(state: AgentState, deps: AgentDeps) -> Command[Any]:
 async def confirm(state: AgentState, deps: AgentDeps) -> Command[Any]:
     action = state["action"]
     assert action is not None
-    title = title_for(action["tool"], action["args"])
+    title = deps.tools[action["tool"]].title(action["args"])
     answer_text = interrupt({"route": "confirm", "text": msg.CONFIRM.format(title=title), "tool": action["tool"]})
     if YES.search(str(answer_text)):
         return Command(goto=EXECUTE)
@@ -402,8 +402,9 @@ async def request_approval(state: AgentState, deps: AgentDeps) -> dict[str, Any]
         reason=req["reason"],
         approvers=req["approvers"],
         required=req["required"],
-        title=title_for(action["tool"], action["args"]),
+        title=deps.tools[action["tool"]].title(action["args"]),
         facts=state.get("facts") or {},
+        state_facts=deps.tools[action["tool"]].state_facts,
         policy_version=deps.policy.version,
         expires_at=now + timedelta(minutes=deps.approval_ttl_minutes),
         now=now,
@@ -470,7 +471,7 @@ async def execute_approved(
     spec = deps.tools[action["tool"]]
     # Bound to the exact arguments and to the facts decided on (e.g. the invoice amount now).
     facts = await spec.facts(action["args"])
-    digest = compute_digest(action["tool"], action["args"], facts)
+    digest = compute_digest(action["tool"], action["args"], facts, spec.state_facts)
     claimed = await asyncio.to_thread(
         deps.approvals.claim_execution,
         approval_id,
