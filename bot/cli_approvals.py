@@ -42,12 +42,13 @@ def open_store(settings: Settings) -> Iterator[ApprovalStore]:
 
 
 def masked_fields() -> dict[str, frozenset[str]]:
-    """Which arguments each tool masks on approval cards. Only the AP tools mask anything (bank numbers);
-    their specs load without the directory client (a test pins this to the full catalogue)."""
-    from tools.ledger import Ledger
-    from tools.ledger_tools import ledger_tools
+    """Which arguments each tool masks on approval cards (bank numbers). The specs are built without live
+    clients: their factories only close over them, and the tool modules import no client library."""
+    from tools.catalog import build_tools
+    from tools.tool_env import ToolEnv
 
-    return {spec.name: spec.masked_fields for spec in ledger_tools(Ledger(None))}  # type: ignore[arg-type]
+    specs = build_tools(ToolEnv(None, None, None))  # type: ignore[arg-type]
+    return {name: spec.masked_fields for name, spec in specs.items() if spec.masked_fields}
 
 
 def approval_json(approval: Approval, masked: dict[str, frozenset[str]], now: datetime) -> dict[str, Any]:

@@ -14,12 +14,14 @@ from sqlalchemy import text
 
 from bot.cli_approvals import masked_fields
 from bot.cli_db import head_revision
-from bot.settings import DEFAULT_SAMPLE_DATA
+from bot.settings import DEFAULT_POLICY, DEFAULT_SAMPLE_DATA
 from graphs.approvals import ApprovalStore
+from graphs.policy import Policy
 from tools.catalog import build_tools
 from tools.db import MIGRATIONS, build_engine, build_sessionmaker, migrate
 from tools.directory import build_directory
 from tools.ledger import Ledger
+from tools.tool_env import ToolEnv
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,8 +37,8 @@ def test_head_revision_is_alembics_head() -> None:
 
 async def test_the_quick_path_masks_exactly_what_the_full_catalogue_masks(tmp_path: Path) -> None:
     directory = build_directory(None, None, tmp_path, DEFAULT_SAMPLE_DATA)
-    try:
-        tools = build_tools(directory, Ledger(None))  # type: ignore[arg-type]
+    try:  # the catalogue as the runtime builds it, over live clients
+        tools = build_tools(ToolEnv(directory, Ledger(None), Policy.load(DEFAULT_POLICY)))  # type: ignore[arg-type]
     finally:
         await directory.aclose()
     quick = masked_fields()
