@@ -3,7 +3,6 @@ thread shows one placeholder, turned into the answer (real Redis, SQLite inbox, 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,8 +11,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.coordination import Coordinator
+from channels.core import wording
 from channels.inbox import Inbox
-from channels.slack import messages
 from tests.channels.scripted_handler import ScriptedHandler
 from tests.channels.slack.support import GENERAL, mention, start_server, wait_for
 from tests.emulators.slack_api import SlackApiEmulator
@@ -30,7 +29,7 @@ def sessions(tmp_path: Path) -> AsyncIterator[sessionmaker[Session]]:
 
 
 def _placeholders(emulator: SlackApiEmulator, thread: str) -> int:
-    return sum(1 for c in emulator.posts(GENERAL, thread) if messages.THINKING in str(c.params.get("text", "")))
+    return sum(1 for c in emulator.posts(GENERAL, thread) if wording.THINKING in str(c.params.get("text", "")))
 
 
 async def test_a_recovered_turn_reuses_the_placeholder(
@@ -45,9 +44,8 @@ async def test_a_recovered_turn_reuses_the_placeholder(
     event = mention("U_BOB", "how do I get VPN access?")
     assert (await first.deliver(event)).status == 200
     await wait_for(lambda: _placeholders(emulator, event["ts"]) == 1 and stuck.turns, timeout=10)
-    for task in list(first.channel._tasks):
-        task.cancel()
-    await asyncio.gather(*first.channel._tasks, return_exceptions=True)
+    first.channel._work.cancel()  # the process dies inside the turn
+    await wait_for(lambda: first.channel.in_flight == 0, timeout=10)
 
     # Another process's recovery pass finishes the event: same placeholder, now the answer.
     handler = ScriptedHandler()
@@ -56,7 +54,7 @@ async def test_a_recovered_turn_reuses_the_placeholder(
     try:
         assert await second_inbox.recover() == 1
         texts = [str(m["text"]) for m in emulator.thread(GENERAL, event["ts"])]
-        assert handler.turns and texts and not any(messages.THINKING in t for t in texts), texts
+        assert handler.turns and texts and not any(wording.THINKING in t for t in texts), texts
         assert _placeholders(emulator, event["ts"]) == 1
         assert len(texts) == 1  # the answer replaced the one placeholder; nothing else was posted
     finally:
