@@ -16,6 +16,7 @@ from graphs import messages as msg
 from graphs.approval_joins import ApprovalJoins
 from graphs.approvals import _refusal, when
 from graphs.context import AgentDeps
+from graphs.eligibility import escalation_approvers
 from graphs.state import AgentState
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ async def _still_eligible(deps: AgentDeps, approval: Any, who: str) -> bool:
             facts=approval.facts,
             directory=deps.approver_directory,
         )
+        if needed and len([e for e in eligible if e != approval.requester]) < needed:  # escalated (as `recheck`)
+            fallback = await escalation_approvers(deps.approver_directory, deps.escalation_group, approval.requester)
+            eligible = [*eligible, *fallback]
     except Exception:
         log.warning("could not re-check the approvers of %s; using the stored list", approval.id, exc_info=True)
         return True
