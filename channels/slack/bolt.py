@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.inbox import InboxUnavailable
+from channels.slack import reasons
 from channels.slack.events import (
     AssistantThread,
     Click,
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 OnMessage = Callable[[SlackMessage, str | None], None]
 OnClick = Callable[[Click], None]
 OnAssistant = Callable[[AssistantThread], None]
+OnSubmission = Callable[[reasons.Submission, str], None]  # a submitted reason form and its inbox key
 # Persist an accepted delivery before its ack: True to handle it now, False for a duplicate.
 Accept = Callable[[str, dict[str, Any]], Awaitable[bool]]
 
@@ -116,6 +118,7 @@ def build_bolt_app(
     accept: Accept,
     on_message: OnMessage,
     on_click: OnClick,
+    on_submission: OnSubmission | None = None,
     on_assistant: OnAssistant | None = None,
 ) -> AsyncApp:
     """A Bolt `AsyncApp` that verifies every request, records each delivery in the inbox before its ack
@@ -169,6 +172,19 @@ def build_bolt_app(
         click = parse_click(body)
         if click is not None:
             on_click(click)
+
+    async def reason_form(ack: AsyncAck, body: dict[str, Any]) -> None:
+        sub = reasons.parse_submission(body)
+        refused = reasons.refusal(sub) if sub is not None else None
+        if refused is not None:  # no reason given: the form stays open and says why
+            await ack(**refused)
+            return
+        await ack()  # closes the form; the decision follows (the clicker hears a refusal privately)
+        key = reasons.submission_key(body)
+        if sub is not None and key is not None and on_submission is not None:
+            on_submission(sub, key)
+
+    app.view(reasons.VIEW)(reason_form)
 
     async def assistant_thread(body: dict[str, Any]) -> None:
         thread = parse_assistant_thread(body)

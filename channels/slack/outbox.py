@@ -114,10 +114,10 @@ class SlackOutbox:
                 raise ValueError("a sensitive reply needs the user to send it to privately")
             await self._api.post(await self._api.open_dm(user), render_reply(answer))
 
-        async def approval(view: ApprovalView) -> None:
-            ts = await self._api.post(channel, await self.approval_message(view), thread_ts)
+        async def approval(view: ApprovalView, where: str = channel, thread: str | None = thread_ts) -> None:
+            ts = await self._api.post(where, await self.approval_message(view), thread)
             if self._remember is not None:
-                ref_data = {"channel": channel, "ts": ts, "thread_ts": thread_ts}
+                ref_data = {"channel": where, "ts": ts, "thread_ts": thread}
                 await self._remember(view.approval_id, MessageRef(self.name, ref_data))
 
         async def show(answer: Reply) -> None:
@@ -133,7 +133,18 @@ class SlackOutbox:
             else:
                 await stream.finish(text, [], render_text(text))
 
-        surface = Surface(show=show, show_privately=privately, tell=tell, show_approval=approval)
+        async def approval_privately(view: ApprovalView) -> None:
+            if not user:
+                raise ValueError("a private approval card needs the user to send it to")
+            await approval(view, await self._api.open_dm(user), None)
+
+        surface = Surface(
+            show=show,
+            show_privately=privately,
+            tell=tell,
+            show_approval=approval,
+            show_approval_privately=approval_privately,
+        )
         await deliver_reply(reply, shared=bool(ref.get("shared", True)), surface=surface)
         if stream is not None and not stream.done:  # nothing went into it (an approval alone): close it
             await stream.finish(messages.APPROVAL_BELOW if reply.approval else wording.EMPTY_ANSWER, [], None)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from channels.base import InboundMessage, Reply
 from channels.context import new_reference_id
-from channels.coordination import Coordinator
+from channels.coordination import CoordinationUnavailable, Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
 from channels.slack import actions, messages
@@ -26,10 +27,13 @@ from channels.slack.events import (
     thread_marker,
 )
 from channels.slack.outbox import SlackOutbox
+from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
 from channels.slack.render import render_text
 from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
+PLACEHOLDER_LOOKUP_S = 0.5  # the placeholder marker is cosmetic: never let a slow Redis hold up the turn
+STREAM_PREFIX = "stream:"  # a remembered placeholder that is an open chat stream
 
 
 class SlackTurn:
@@ -66,15 +70,34 @@ class SlackTurn:
         assistant = msg.direct and await self._turns.coordinator.recall(assistant_marker(msg.channel, msg.thread_ts))
         if assistant:  # Slack shows "is thinking…" under the thread and clears it when the answer comes
             await self._turns.assistant_status(msg)
+        # Cosmetic: when Slack refuses it, the answer is posted at the end instead. A turn re-run after a
+        # crash (recovery, or a retry taking over from a dead process) reuses the first attempt's placeholder
+        # (an open stream is then stopped and replaced whole: the dead process may have streamed into it).
+        marker = f"placeholder:{self.key}"
+        with contextlib.suppress(CoordinationUnavailable, TimeoutError):
+            earlier = await asyncio.wait_for(self._turns.coordinator.recall(marker), PLACEHOLDER_LOOKUP_S)
+            if earlier:
+                self.streamed = self.recovered = earlier.startswith(STREAM_PREFIX)
+                self.placeholder = earlier.removeprefix(STREAM_PREFIX)
+                return
         self.placeholder = await self._turns.outbox.streams.start(msg.channel, msg.thread_ts, msg.user, msg.team)
         self.streamed = self.placeholder is not None
-        if self.streamed or assistant:
+        if self.streamed:
+            await self._remember_placeholder(marker, STREAM_PREFIX + str(self.placeholder))
             return
-        # Cosmetic: when Slack refuses it, the answer is posted at the end instead.
+        if assistant:
+            return
         try:
             self.placeholder = await self._turns.api.post(msg.channel, render_text(wording.THINKING), msg.thread_ts)
         except WebApiError as exc:
             log.warning("no placeholder for %s (%s): the answer will be posted", msg.conversation_key, exc)
+            return
+        await self._remember_placeholder(marker, self.placeholder)
+
+    async def _remember_placeholder(self, marker: str, value: str) -> None:
+        with contextlib.suppress(CoordinationUnavailable, TimeoutError):
+            remember = self._turns.coordinator.remember(marker, value, self._turns.thread_ttl_s)
+            await asyncio.wait_for(remember, PLACEHOLDER_LOOKUP_S)
 
     async def inbound(self) -> InboundMessage:
         msg = self.msg
@@ -125,6 +148,10 @@ class SlackTurns:
     outbox: SlackOutbox
     coordinator: Coordinator
     thread_ttl_s: int = 7 * 86400
+
+    @property
+    def _forms(self) -> ReasonForms:
+        return ReasonForms(self.api, self.runner.handler, self._identity)
 
     async def takes_part(self, msg: SlackMessage, bot_user_id: str | None) -> bool:
         """Whether to answer: mentions and DMs always; thread replies only in threads the bot is in."""
@@ -195,7 +222,12 @@ class SlackTurns:
         await self.runner.inbox.complete(click_key(click))
 
     async def _click(self, click: Click) -> None:
-        if click.action_id in actions.APPROVAL_ACTIONS:
+        if opens_form(click.action_id):  # Reject asks for a reason (a modal); the form decides
+            if not await self._forms.open(
+                click.action_id, click.value, click.trigger_id, click.channel, click.thread_ts
+            ):
+                await self._whisper(click, FORM_FAILED)
+        elif click.action_id in actions.APPROVAL_ACTIONS:
             outcome = await self.runner.handler.decide(
                 click.value, await self._identity(click.user), click.action_id == actions.APPROVE
             )
@@ -237,6 +269,16 @@ class SlackTurns:
         )
         reply = await self.runner.handler.request_human(click.value, message)
         await self.outbox.deliver(ref, reply)
+
+    async def on_submission(self, sub: Submission, key: str) -> None:
+        """A submitted reason form: the decision with its reason (one error boundary, like a click)."""
+        forms = self._forms
+
+        async def whisper(text: str) -> None:
+            await forms.whisper(sub.channel, sub.user, sub.thread_ts, text)
+
+        await self.runner.guard(f"reason form {sub.approval_id}", forms.submit(sub), whisper)
+        await self.runner.inbox.complete(key)
 
     async def _identity(self, user_id: str) -> str | None:
         email, failure = await self.email_of(user_id)

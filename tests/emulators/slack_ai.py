@@ -97,7 +97,10 @@ def check_blocks(blocks: Any) -> str | None:
 
 
 def answer(emu: Emulator, method: str, p: dict[str, Any]) -> dict[str, Any] | None:
-    """The answer to an AI-app method, or None when `method` is not one."""
+    """The answer to an AI-app method, Slack's error for a malformed `context_actions` block in a post or
+    update, or None (answer it as usual)."""
+    if method in ("chat.postMessage", "chat.update") and (problem := check_blocks(p.get("blocks"))):
+        return _error("invalid_blocks", problem)
     if method not in ARGUMENTS:
         return None
     if isinstance(p.get("chunks"), str):
