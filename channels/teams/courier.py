@@ -21,9 +21,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from channels.base import ApprovalView, MessageRef, Reply, TurnHandler
 from channels.core.delivery import Surface, deliver_reply
+from channels.core.stream import sentence_stream
 from channels.teams import render
 from channels.teams.activities import CHANNEL, is_shared, tenant_of
-from channels.core.stream import sentence_stream
 from channels.teams.memory import TeamsMemory
 from channels.teams.streaming import TeamsStream
 
@@ -153,10 +153,22 @@ class Courier:
         await self._memory.remember_answer(getattr(response, "id", None), reply)
 
     async def _stream(
-        self, ctx: TurnContext, stream: TeamsStream, message: render.Message, started: Callable[[str], Awaitable[object]] | None
+        self,
+        ctx: TurnContext,
+        stream: TeamsStream,
+        message: render.Message,
+        started: Callable[[str], Awaitable[object]] | None,
     ) -> Any:
         if not stream.resumed:
-            await stream.show(sentence_stream(str(message.get("text") or "")), started or _nothing)
+            try:
+                await stream.show(sentence_stream(str(message.get("text") or "")), started or _nothing)
+            except ErrorResponseException as exc:
+                if stream.stream_id is not None or _status(exc) not in (400, 403):
+                    raise
+                # Teams refused to start a stream (e.g. another one is still open in this chat, left by a
+                # process that died): the answer is posted as one message, as in channels.
+                log.info("Teams refused a stream (%s); posting the answer as one message", _status(exc))
+                return await self.send(ctx, message)
         try:
             response = await stream.finish(message)
         except ErrorResponseException as exc:

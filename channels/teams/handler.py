@@ -99,11 +99,13 @@ class TeamsTurn:
         await self._progress.stop()
         self._reply = reply
         await self._bot.courier.deliver(self.ctx, reply, self._stream, self._started)
+        await self._bot.runner.inbox.checkpoint("teams.after_delivery", self.key)
 
     async def _started(self, stream_id: str) -> None:
         """The stream exists: saved with the answer, so a recovery finishes this message (no second one)."""
         if self._reply is not None:
             await self._bot.runner.inbox.answered(self.key, self._reply, {"stream_id": stream_id})
+            await self._bot.runner.inbox.checkpoint("teams.stream_started", self.key)
 
     async def tell(self, text: str) -> None:
         await self._progress.stop()

@@ -119,9 +119,9 @@ def check_message(body: Any) -> None:
     if not isinstance(body, dict):
         return
     channel_data = body.get("channelData")
-    if isinstance(channel_data, dict) and "feedbackLoopEnabled" in channel_data:
-        if not isinstance(channel_data["feedbackLoopEnabled"], bool) or body.get("type") != "message":
-            raise StreamError(400, "BadArgument", "feedbackLoopEnabled is a boolean on a message")
+    flag = channel_data.get("feedbackLoopEnabled") if isinstance(channel_data, dict) else None
+    if flag is not None and (not isinstance(flag, bool) or body.get("type") != "message"):
+        raise StreamError(400, "BadArgument", "feedbackLoopEnabled is a boolean on a message")
     for entity in body.get("entities") or []:
         if isinstance(entity, dict) and entity.get("type") == CITATION_TYPE:
             _check_citations(entity, str(body.get("text") or ""))

@@ -81,7 +81,9 @@ async def test_failed_post_is_not_retried(server: TeamsServer, connector: BotCon
     bob = connector.user("bob.martin@example.com")
     await server.post(personal_message(connector, bob, "warm up the profile cache"))
     await connector.wait_for(connector.messages)
-    connector.fail_next(1, status=502, method="POST", activity_type="message")  # the answer may or may not have been posted
+    connector.fail_next(
+        1, status=502, method="POST", activity_type="message"
+    )  # the answer may or may not have been posted
     await server.post(personal_message(connector, bob, "How do I get VPN access?"))
     await connector.wait_for(lambda: [m for m in connector.messages() if "ref" in m.text])
     await server.channel.drain()
