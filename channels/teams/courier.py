@@ -150,6 +150,9 @@ class Courier:
             return  # recovery: this answer's final message was posted before the crash
         else:
             response = await self._stream(ctx, stream, message, started)
+            if stream.finished:  # the streamed message's id is its stream id (later pieces answer 202 {})
+                await self._memory.remember_answer(stream.stream_id, reply)
+                return
         await self._memory.remember_answer(getattr(response, "id", None), reply)
 
     async def _stream(

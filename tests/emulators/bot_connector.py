@@ -248,10 +248,13 @@ class BotConnectorEmulator:
             stream, info = self.streams.check(conversation_id, body)
         except StreamError as exc:
             return exc.status, {"error": {"code": exc.code, "message": str(exc)}}
-        # Teams answers every piece of a stream with the stream's id (the first one assigns it).
-        new_id = stream.id if stream is not None else f"1{next(self._ids):012d}"
-        if info is not None:
-            self.streams.record(stream, info, body, new_id, conversation_id)
+        if stream is not None:  # a later piece of a stream: Teams answers 202 with no body content
+            self.streams.record(stream, info or {}, body, stream.id, conversation_id)
+            return 202, {}
+        new_id = f"1{next(self._ids):012d}"
+        if info is not None:  # the first piece: 201 with the stream id (the streamed message's activity id)
+            self.streams.record(None, info, body, new_id, conversation_id)
+            return 201, {"id": new_id}
         return 200, {"id": new_id}
 
     def _respond(self, method: str, segments: tuple[str, ...], body: Any) -> tuple[int, Any]:

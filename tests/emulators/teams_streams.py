@@ -54,7 +54,7 @@ class StreamBook:
         return next((s for s in self.streams.values() if s.conversation_id == conversation_id and not s.closed), None)
 
     def expire(self, stream_id: str) -> None:
-        """Teams gave up on the stream (its time limit): later posts to it are refused."""
+        """Teams gave up on the stream (two minutes without its final message): later posts are refused."""
         self.streams[stream_id].closed = True
 
     def check(self, conversation_id: str, body: Any) -> tuple[Stream | None, dict[str, Any] | None]:
@@ -68,7 +68,7 @@ class StreamBook:
         if kind not in STREAM_TYPES:
             raise StreamError(400, "BadArgument", f"unknown streamType {kind!r}")
         if not conversation_id.startswith("a:"):
-            raise StreamError(403, "ContentStreamNotAllowed", "streaming is only allowed in one-to-one chats")
+            raise StreamError(403, "ContentStreamNotAllowed", "Content stream is not allowed")
         expected_type = "message" if kind == "final" else "typing"
         if body.get("type") != expected_type:
             raise StreamError(400, "BadArgument", f"a {kind} piece must be a {expected_type} activity")
@@ -90,9 +90,13 @@ class StreamBook:
         if stream is None or stream.conversation_id != conversation_id:
             raise StreamError(404, "NotFound", "unknown streamId")
         if stream.closed:
-            raise StreamError(403, "ContentStreamNotAllowed", "content stream finished or timed out")
+            raise StreamError(
+                403, "ContentStreamNotAllowed",
+                "Content stream finished due to exceeded streaming time." if not stream.final
+                else "Content stream is not allowed on an already completed streamed message",
+            )  # fmt: skip
         if time.monotonic() - stream.last_at < self.min_interval_s:
-            raise StreamError(429, "Throttled", "streaming faster than allowed")
+            raise StreamError(429, "Throttled", "API calls quota exceeded")
         if kind != "final":
             if sequence <= stream.sequence:
                 raise StreamError(400, "ContentStreamSequenceOrderPreConditionFailed", "streamSequence must grow")

@@ -74,4 +74,5 @@ async def test_a_half_streamed_answer_gets_exactly_one_final_message(
         assert answer.stream_type is None  # a message of its own: the old stream was closed
         assert [c.status for c in connector.calls if c.stream_type == "final"] == [403]
     else:
-        assert answer.stream_type == "final" and answer.response_id == stream_id  # the streamed message itself
+        [end] = [e for e in answer.body["entities"] if e["type"] == "streaminfo"]
+        assert answer.stream_type == "final" and end["streamId"] == stream_id  # the streamed message itself

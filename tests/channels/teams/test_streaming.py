@@ -56,7 +56,8 @@ async def test_personal_answer_streams_sentences_then_the_final_message(
     [info] = [e for e in first.body["entities"] if e["type"] == "streaminfo"]
     assert info["streamSequence"] == 1 and "streamId" not in info
     stream_id = first.response_id
-    assert last is final and final.response_id == stream_id and final.text == KNOWLEDGE_TEXT
+    assert first.status == 201 and final.status == 202  # as Teams answers: the id first, then nothing
+    assert last is final and final.response_id is None and final.text == KNOWLEDGE_TEXT
     [end] = [e for e in final.body["entities"] if e["type"] == "streaminfo"]
     assert end == {"type": "streaminfo", "streamType": "final", "streamId": stream_id}
     assert final.body["channelData"]["feedbackLoopEnabled"] is True
@@ -128,7 +129,9 @@ async def test_the_feedback_loop_records_the_rating_with_the_answers_sources(
     audit_id = answer.body["attachments"][0]["content"]["actions"][0]["data"]["audit_id"]
     words = json.dumps({"feedbackText": " It skipped the manager step. "})
     value = {"actionName": "feedback", "actionValue": {"reaction": "dislike", "feedback": words}}
-    status, body = await server.post(_feedback_invoke(connector, bob, str(answer.response_id), chat, value))
+    [first] = [c for c in connector.calls if c.stream_type == "streaming"]
+    message_id = str(first.response_id)  # a streamed message's id is its stream id
+    status, body = await server.post(_feedback_invoke(connector, bob, message_id, chat, value))
     assert (status, body) == (200, {})
     assert handler.feedback_calls == [(audit_id, "bob.martin@example.com", False)]
     assert handler.feedback_details == [
@@ -137,8 +140,8 @@ async def test_the_feedback_loop_records_the_rating_with_the_answers_sources(
     # unknown message, unknown reaction, malformed value: acknowledged, nothing recorded
     for message_id, bad in (
         ("1999999999999", {"actionName": "feedback", "actionValue": {"reaction": "like", "feedback": "{}"}}),
-        (str(answer.response_id), {"actionName": "feedback", "actionValue": {"reaction": "meh"}}),
-        (str(answer.response_id), {"actionName": "feedback", "actionValue": "like"}),
+        (message_id, {"actionName": "feedback", "actionValue": {"reaction": "meh"}}),
+        (message_id, {"actionName": "feedback", "actionValue": "like"}),
     ):
         status, _ = await server.post(_feedback_invoke(connector, bob, message_id, chat, bad))
         assert status == 200
