@@ -138,12 +138,12 @@ async def test_the_feedback_loop_records_the_rating_with_the_answers_sources(
         {"sources": ("it/vpn.md", "it/handbook.md"), "comment": "It skipped the manager step."}
     ]
     # unknown message, unknown reaction, malformed value: acknowledged, nothing recorded
-    for message_id, bad in (
+    for target, bad in (
         ("1999999999999", {"actionName": "feedback", "actionValue": {"reaction": "like", "feedback": "{}"}}),
         (message_id, {"actionName": "feedback", "actionValue": {"reaction": "meh"}}),
         (message_id, {"actionName": "feedback", "actionValue": "like"}),
     ):
-        status, _ = await server.post(_feedback_invoke(connector, bob, message_id, chat, bad))
+        status, _ = await server.post(_feedback_invoke(connector, bob, target, chat, bad))
         assert status == 200
     assert len(handler.feedback_calls) == 1
 
