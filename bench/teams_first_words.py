@@ -86,8 +86,8 @@ async def main(args: argparse.Namespace) -> None:
             final.append(done[0].at - start)
             chunks.append(len(shown))
     connector.stop()
-    print(f"handler: {'scripted' if args.scripted else 'offline agent (embedded default)'}; "
-          f"{args.questions} personal-chat questions one at a time; stream pace {DEFAULT_INTERVAL_S:.1f} s")  # fmt: skip
+    who = "scripted" if args.scripted else "offline agent (embedded default)"
+    print(f"handler: {who}; {args.questions} personal-chat questions one at a time; pace {DEFAULT_INTERVAL_S:.1f} s")
     print(f"activity -> first streamed words: p50 {ms(pct(first, 50))}   p95 {ms(pct(first, 95))}")
     print(f"activity -> final message:        p50 {ms(pct(final, 50))}   p95 {ms(pct(final, 95))}")
     print(f"text chunks per answer: mean {sum(chunks) / len(chunks):.1f}")
