@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: reading an approval (graphs.eligibility) needs no numpy
+    import numpy as np
 
-from graphs.intents import IntentRouter
-from graphs.slots import SlotExtractor
-from knowledge.types import Answer
+    from graphs.intents import IntentRouter
+    from graphs.slots import SlotExtractor
+    from knowledge.types import Answer
 
 
 class KnowledgePort(Protocol):
@@ -60,6 +61,7 @@ class AgentDeps:
     directory_changes: Callable[[], int] = field(default=lambda: 0)  # moves on every write to the directory
     min_intent_confidence: float = 0.45
     contacts: dict[str, str] = field(default_factory=dict)  # team -> how to reach it
+    escalation_group: str | None = None  # its active members may decide once a request's own approvers can't
     handoffs: Any = None  # graphs.handoff.HandoffDesk; None: hand-offs only say whom to contact
     understander: Understander | None = None
     generator: Generator | None = None  # grounded generative answers (LLM mode)
