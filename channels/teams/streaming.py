@@ -88,6 +88,7 @@ class Progress:
     an informative update that starts the stream. Cosmetic: a failed post is logged, never raised."""
 
     TYPING_EVERY_S = 3.0
+    TYPING_AT_MOST = 40  # two minutes: no turn waits longer for its conversation lock
 
     def __init__(self, post: Post, stream: TeamsStream | None, *, inform_after_s: float, note: str) -> None:
         self._post = post
@@ -115,7 +116,7 @@ class Progress:
             await self._once(lambda: self._stream.inform(self._note) if self._stream else asyncio.sleep(0))
             if self._stream.stream_id is not None:
                 return  # the stream shows its own progress from here on
-        while True:
+        for _ in range(self.TYPING_AT_MOST):
             await asyncio.sleep(self.TYPING_EVERY_S)
             await self._once(lambda: self._post(render.typing_message()))
 
