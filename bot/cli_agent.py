@@ -16,11 +16,13 @@ from bot.settings import Settings
 from channels.base import InboundMessage
 from channels.local import reply_to_json, reply_to_text
 
+REASON_NEEDED = "Please give a reason: /reject ID --as EMAIL REASON (the requester sees it)."
 CHAT_HELP = """Commands:
   /help                              this help
   /approvals                         pending approvals
-  /approve ID --as EMAIL [comment]   approve as EMAIL
-  /reject ID --as EMAIL [comment]    reject as EMAIL
+  /approve ID --as EMAIL [comment]   approve as EMAIL (the requester sees the comment)
+  /reject ID --as EMAIL REASON       reject as EMAIL; the reason is required and shown to the requester
+  (or ask "what's waiting for me?" to list what you may decide)
   /new                               start a new conversation
   /quit                              leave (Ctrl-D works too)
 Anything else is a question or request for Deskhand."""
@@ -174,6 +176,8 @@ async def _chat_command(rt: Any, text: str, conversation: str) -> tuple[bool, st
         from bot.cli_approvals import print_approvals
 
         print_approvals(await asyncio.to_thread(rt.approvals.list, "pending"))
+    elif cmd == "/reject" and len(parts) == 4 and parts[2] == "--as":
+        print(REASON_NEEDED)
     elif cmd in ("/approve", "/reject") and len(parts) >= 4 and parts[2] == "--as":
         outcome = await rt.agent.decide(parts[1], await _identify(rt, parts[3]), cmd == "/approve", " ".join(parts[4:]))
         print(outcome.message)

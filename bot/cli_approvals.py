@@ -84,6 +84,9 @@ def print_approvals(items: list[Any], now: datetime | None = None) -> None:
 
 
 def _read(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "decide" and not args.approve and not (args.comment or "").strip():
+        print("deskhand: --reject needs --reason TEXT (the requester is told why)", file=sys.stderr)
+        return 2
     now = datetime.now(UTC)
     with open_store(settings) as store:
         if args.action == "list":
@@ -145,12 +148,19 @@ def register(
     q.add_argument("--json", action="store_true", help="print a JSON list (as `show` prints one approval)")
     q = asub.add_parser("show", help="show one approval as JSON")
     q.add_argument("id")
-    q = asub.add_parser("decide", help="approve or reject as an approver")
+    q = asub.add_parser(
+        "decide",
+        help="approve or reject as an approver",
+        description="Approve (optionally with --comment) or reject (with --reason, required) as an approver; "
+        "the requester is told the outcome with the comment or reason, and the audit entry keeps it.",
+    )
     q.add_argument("id")
     q.add_argument("--as", dest="as_", required=True, metavar="EMAIL", help="the approver's e-mail")
     g = q.add_mutually_exclusive_group(required=True)
     g.add_argument("--approve", dest="approve", action="store_true")
     g.add_argument("--reject", dest="approve", action="store_false")
-    q.add_argument("--comment", default="")
+    q.add_argument(
+        "--comment", "--reason", dest="comment", default="", help="why (required with --reject; optional otherwise)"
+    )
     add_common(p)
     p.set_defaults(func=lambda a: cmd_approvals(a, settings_fn))

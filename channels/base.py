@@ -80,6 +80,7 @@ class Reply:
     route: Route
     citations: tuple[SourceRef, ...] = ()
     approval: ApprovalView | None = None
+    approvals: tuple[ApprovalView, ...] = ()  # more approvals to show, each with its buttons ("what's waiting")
     sensitive: bool = False  # personal or financial data: never in a shared channel
     audit_id: str | None = None  # for feedback buttons
     reference_id: str | None = None  # shown with apologies for unexpected errors

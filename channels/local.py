@@ -72,6 +72,10 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         out["tool"] = reply.tool
     if reply.route == "tool":
         out["result"] = reply.data
+    if reply.data.get("joined"):  # an identical request was already pending: that approval's id
+        out["approval_id"], out["joined"] = reply.data.get("approval_id"), True
+    if reply.approvals:
+        out["approvals"] = [json.loads(json.dumps(asdict(v), default=str)) for v in reply.approvals]
     if reply.approval is not None:
         view = asdict(reply.approval)
         out["approval_id"] = reply.approval.approval_id
@@ -97,4 +101,7 @@ def reply_to_text(reply: Reply) -> str:
     if reply.approval is not None and reply.approval.open:
         lines.append("")
         lines.append(f"Approvers can decide with: /approve {reply.approval.approval_id} --as EMAIL")
+    if reply.approvals:
+        lines.append("")
+        lines.append("Decide with: /approve ID --as EMAIL [comment]  or  /reject ID --as EMAIL REASON")
     return "\n".join(lines)

@@ -22,10 +22,12 @@ from channels.base import (
 )
 from channels.context import current_request_id, request_scope
 from graphs import messages as msg
+from graphs.approval_notes import decision_note, joined_reply, joiner_refusal, notify_waiters
 from graphs.context import AgentDeps
 from graphs.eligibility import recheck, unreachable, unreachable_note
 from graphs.identity import IdentityCache
 from graphs.nodes import forget_query_vector
+from graphs.waiting import waiting_views
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
@@ -147,6 +149,8 @@ class Agent:
         r = out.get("reply") or {}
         if r.get("route") == "approval" and r.get("approval_id"):
             approval = await asyncio.to_thread(self.deps.approvals.get, r["approval_id"])
+            if r.get("joined"):  # an identical request was pending: no new approval, nobody asked twice
+                return joined_reply(self.view(approval), user)
             await self._pause(approval)
             view = self.view(approval)
             # Reach the approvers in every channel; failures there never lose the request.
@@ -183,6 +187,7 @@ class Agent:
             confidence=r.get("confidence"),
             tool=r.get("tool"),
             data=r.get("data") or {},
+            approvals=await waiting_views(self, r.get("waiting")),
         )
 
     async def _offer(self, view: ApprovalView, origin: str) -> None:
@@ -228,7 +233,8 @@ class Agent:
     ) -> DecisionOutcome:
         if not approver_email:
             return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
-        refused = await self._recheck(approval_id, approver_email, approve)
+        joiner = await joiner_refusal(self.deps.approvals, approval_id, approver_email)
+        refused = await self._recheck(approval_id, approver_email, approve, joiner)
         if refused is not None:
             return refused
         now = self.deps.clock()
@@ -252,7 +258,9 @@ class Agent:
         latest = await asyncio.to_thread(self.deps.approvals.get, approval_id)
         return DecisionOutcome(True, result.message, self.view(latest))
 
-    async def _recheck(self, approval_id: str, approver: str, approve: bool) -> DecisionOutcome | None:
+    async def _recheck(
+        self, approval_id: str, approver: str, approve: bool, refusal: str | None = None
+    ) -> DecisionOutcome | None:
         """Who may decide is judged now, not when the request was made: refuse an inactive approver, or an
         approval for an inactive requester; store a changed approver list and tell everyone who sees it."""
         approval = await asyncio.to_thread(self.deps.approvals.get, approval_id)
@@ -276,6 +284,8 @@ class Agent:
                     await self.fanout.notify(latest.channel, latest.conversation_ref, note)
                 except Exception:
                     log.exception("could not tell the requester about approval %s", approval_id)
+        if refusal is not None and check.approval.status == "pending":
+            check = replace(check, refusal=refusal)  # asked for it too (joined): like the requester
         if check.refusal is None or (check.refusal == msg.REQUESTER_INACTIVE and not approve):
             return None
         await asyncio.to_thread(
@@ -295,7 +305,7 @@ class Agent:
         r = out.get("reply") or {}
         title = approval.title
         if status == "approved":
-            text = f"Approved by {who}. {r.get('text', '')}".strip()
+            text = f"Approved by {who}.{decision_note(approval, who)} {r.get('text', '')}".strip()
             reply = Reply(
                 text=text,
                 route="tool",
@@ -305,7 +315,8 @@ class Agent:
                 data=r.get("data") or {},
             )
         elif status == "rejected":
-            reply = Reply(text=msg.APPROVAL_REJECTED.format(title=title, who=who), route="approval")
+            text = msg.APPROVAL_REJECTED.format(title=title, who=who) + decision_note(approval, who)
+            reply = Reply(text=text, route="approval")
         else:
             reply = Reply(text=msg.APPROVAL_EXPIRED.format(title=title), route="approval")
         await self.publish(approval, reply)
@@ -317,6 +328,7 @@ class Agent:
             await self.fanout.notify(approval.channel, approval.conversation_ref, reply)
         except Exception:
             log.exception("could not tell the requester about approval %s", approval.id)
+        await notify_waiters(self.deps.approvals, self.fanout, approval, reply)
 
     async def _refresh(self, approval: Any) -> None:
         latest = await asyncio.to_thread(self.deps.approvals.get, approval.id)

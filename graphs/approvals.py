@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -197,6 +197,14 @@ class ApprovalStore:
         # Every status change writes its audit entry in its own transaction (same database).
         self._audit = audit or AuditLog(sessions)
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self._sessions
+
+    @property
+    def audit(self) -> AuditLog:
+        return self._audit
+
     def _note(self, session: Session, kind: str, note: AuditNote | None, payload: Mapping[str, Any]) -> None:
         note = note or AuditNote()
         self._audit.append_in(
@@ -231,11 +239,14 @@ class ApprovalStore:
         policy_version: str = "",
         now: datetime | None = None,
         audit: AuditNote | None = None,
+        claim: Callable[[Session, str, str], None] | None = None,
     ) -> Approval:
         """Store a pending request (mode approve or four_eyes) expiring at `expires_at` or after `ttl`.
 
         With `facts` (e.g. the invoice amount the policy decided on) the digest binds them too, except the
         `state_facts` the action itself flips, so the approval can't be used once they changed.
+        `claim(session, approval_id, digest)` runs inside the insert's transaction (graphs.approval_joins:
+        one pending approval per digest); it may raise to abort.
         """
         requester = _norm(requester)
         eligible = tuple(a for a in dict.fromkeys(_norm(a) for a in approvers) if a != requester)
@@ -281,6 +292,8 @@ class ApprovalStore:
             begin_serialised_write(session)
             session.add(row)
             session.flush()
+            if claim is not None:
+                claim(session, approval_id, digest)
             self._note(
                 session,
                 "approval_requested",
@@ -349,6 +362,8 @@ class ApprovalStore:
                 "became": result.became,
                 "message": result.message,
             }
+            if comment:  # the approver's reason or comment, kept with the decision it explains
+                payload["comment"] = comment[:2000]
             self._note(session, "approval_decision", note, payload)
             return result
 

@@ -28,6 +28,7 @@ KINDS: Final = frozenset(
         "policy_decision",
         "approval_requested",
         "approval_decision",
+        "approval_joined",  # an identical request joined a pending approval instead of asking again
         "execution",
         "feedback",
         "error",

@@ -14,6 +14,7 @@ from graphs.context import AgentDeps
 from graphs.request_status import request_status
 from graphs.smalltalk import greet
 from graphs.state import AgentState
+from graphs.waiting import waiting_for_me
 
 
 def _entry(state: AgentState) -> Literal["understand", "await_approval"]:
@@ -30,6 +31,7 @@ def build_graph(deps: AgentDeps) -> StateGraph:
     g.add_node(n.DECLINE, partial(n.decline, deps=deps))
     g.add_node(n.REQUEST_STATUS, partial(request_status, deps=deps))
     g.add_node(n.GREET, partial(greet, deps=deps))
+    g.add_node(n.WAITING, partial(waiting_for_me, deps=deps))
     g.add_node(n.POLICY, partial(n.policy, deps=deps), destinations=(n.EXECUTE, n.CONFIRM, n.REQUEST_APPROVAL, END))
     g.add_node(n.CONFIRM, partial(n.confirm, deps=deps), destinations=(n.EXECUTE, END))
     g.add_node(n.REQUEST_APPROVAL, partial(n.request_approval, deps=deps))
@@ -38,7 +40,18 @@ def build_graph(deps: AgentDeps) -> StateGraph:
 
     g.add_conditional_edges(START, _entry)
     g.add_conditional_edges(n.UNDERSTAND, partial(n.route, deps=deps))
-    for node in (n.ANSWER, n.CLARIFY, n.HANDOFF, n.DECLINE, n.REQUEST_STATUS, n.GREET, n.REQUEST_APPROVAL, n.EXECUTE):
+    ends = (
+        n.ANSWER,
+        n.CLARIFY,
+        n.HANDOFF,
+        n.DECLINE,
+        n.REQUEST_STATUS,
+        n.GREET,
+        n.WAITING,
+        n.REQUEST_APPROVAL,
+        n.EXECUTE,
+    )
+    for node in ends:
         g.add_edge(node, END)
     return g
 

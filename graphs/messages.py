@@ -57,6 +57,16 @@ APPROVAL_REQUESTED = (
     "(approval {approval_id}, expires {expires})"
 )
 APPROVAL_REJECTED = 'Your request "{title}" was rejected by {who}. Nothing was changed.'
+APPROVAL_JOINED = (
+    "An identical request is already waiting for approval from {approvers} (approval {approval_id}, expires "
+    "{expires}). I've added you to it instead of asking them again; I'll post the outcome here."
+)
+APPROVAL_ALREADY_ASKED = (
+    'You already asked for this: "{title}" is waiting for approval from {approvers} (approval {approval_id}, '
+    "expires {expires}). I'll post the outcome where you asked."
+)
+DECISION_REASON = ' Reason given by {who}: "{reason}"'
+DECISION_COMMENT = ' Comment from {who}: "{comment}"'
 APPROVAL_EXPIRED = 'Your request "{title}" expired before it was approved. Nothing was changed.'
 APPROVAL_ABANDONED = 'Your approved request "{title}" was not carried out: {reason}. Nothing more will be tried.'
 APPROVAL_ALREADY_USED = "This approval has already been used or is no longer valid; nothing was run again."
@@ -73,6 +83,9 @@ UNREACHABLE = (
     " It can no longer get the {required} approvals it needs: too few eligible people with an active account "
     "are left ({eligible}). Ask an administrator."
 )
+NOTHING_WAITING = "Nothing is waiting for your decision right now."
+WAITING_HEAD = "{count} request{s} wait for your decision:"
+WAITING_MORE = "\n(The {shown} that expire soonest are shown; ask again once you've decided them.)"
 NO_REQUESTS = "You have no requests on record: nothing is waiting for approval."
 NO_MATCHING_REQUEST = "I couldn't find a request of yours about that. Your latest:"
 GREETING = (

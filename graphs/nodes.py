@@ -13,21 +13,24 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from graphs import messages as msg
+from graphs.approval_joins import ApprovalJoins
 from graphs.approvals import AuditNote, compute_digest
 from graphs.audit import new_entry_id
 from graphs.context import AgentDeps
 from graphs.intents import mask_entities
 from graphs.noop import nothing_to_do
-from graphs.patterns import asks_about_own_request
+from graphs.patterns import asks_about_own_request, asks_what_awaits_me
 from graphs.privacy import DECLINE as PRIVACY_DECLINE
 from graphs.privacy import asks_for_someone_elses_private_data
 from graphs.request_status import about_own_request
 from graphs.state import Action, AgentState
+from graphs.waiting import INTENT as WAITING_FOR_ME
+from graphs.waiting import about_waiting
 from tools.catalog import entity_affinity
 from tools.tool_spec import ToolContext
 
 UNDERSTAND, ANSWER, CLARIFY, HANDOFF, DECLINE = "understand", "answer", "clarify", "handoff", "decline"
-REQUEST_STATUS, GREET = "request_status", "greet"
+REQUEST_STATUS, GREET, WAITING = "request_status", "greet", "waiting_for_me"
 POLICY, CONFIRM, REQUEST_APPROVAL, AWAIT_APPROVAL, EXECUTE = (
     "policy",
     "confirm",
@@ -105,6 +108,9 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
     kinds = [k for k in ENTITY_SLOTS if k in slots]
     guess = deps.router.classify(masked, vec, kinds, entity_affinity(deps.tools))
     intent, confidence = guess.name, guess.confidence
+    if asks_what_awaits_me(text):  # what waits for *my* decision: a list, never an action
+        _query_vectors.pop(state.get("request_id", ""), None)
+        return about_waiting(state, text, slots, slot_conf)
     if asks_about_own_request(text):
         _query_vectors.pop(state.get("request_id", ""), None)
         return about_own_request(state, text, slots, slot_conf)
@@ -174,10 +180,12 @@ async def understand(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
 
 def route(
     state: AgentState, deps: AgentDeps
-) -> Literal["answer", "clarify", "handoff", "decline", "policy", "request_status", "greet"]:
+) -> Literal["answer", "clarify", "handoff", "decline", "policy", "request_status", "greet", "waiting_for_me"]:
     intent = state["intent"]
     if intent == "request_status":
         return REQUEST_STATUS  # type: ignore[return-value]
+    if intent == WAITING_FOR_ME:
+        return WAITING  # type: ignore[return-value]
     if intent == "greeting":
         return GREET  # type: ignore[return-value]
     if intent in ("out_of_scope", "private_data"):
@@ -389,11 +397,12 @@ async def request_approval(state: AgentState, deps: AgentDeps) -> dict[str, Any]
     action, req = state["action"], state["requirement"]
     assert action is not None and req is not None
     now = deps.clock()
-    approval = await asyncio.to_thread(
-        deps.approvals.create,
+    # An identical pending request (same digest) is joined instead of asking the approvers twice.
+    requested = await asyncio.to_thread(
+        ApprovalJoins(deps.approvals).request,
         tool=action["tool"],
         args=action["args"],
-        requester=state["user"],
+        requester=state.get("user") or "",
         channel=state.get("channel", "local"),
         conversation_ref=state.get("conversation_ref", {}),
         thread_id=None,
@@ -410,6 +419,9 @@ async def request_approval(state: AgentState, deps: AgentDeps) -> dict[str, Any]
         now=now,
         audit=_note(deps, state),  # the request and its audit entry commit together
     )
+    approval = requested.approval
+    if requested.joined:
+        return {"reply": {"route": "approval", "approval_id": approval.id, "joined": True}}
     if deps.fault is not None:
         await deps.fault("approval.after_create", approval.id)
     return {"reply": {"route": "approval", "approval_id": approval.id}, "approval_id": approval.id}

@@ -18,6 +18,8 @@ class Surface:
     show_privately: Callable[[Reply], Awaitable[object]]  # to the user alone
     tell: Callable[[str], Awaitable[object]]  # a short notice in the conversation
     show_approval: Callable[[ApprovalView], Awaitable[object]]  # an approval message in the conversation
+    # an approval message to the user alone ("what's waiting for me?" asked in a shared conversation)
+    show_approval_privately: Callable[[ApprovalView], Awaitable[object]] | None = None
 
 
 async def deliver_reply(reply: Reply, *, shared: bool, surface: Surface) -> None:
@@ -31,3 +33,9 @@ async def deliver_reply(reply: Reply, *, shared: bool, surface: Surface) -> None
         await surface.show(reply)
     if reply.approval is not None:
         await surface.show_approval(reply.approval)
+    private = reply.sensitive and shared
+    for view in reply.approvals:  # "what's waiting for me?": each with its buttons, never in a shared place
+        if not private:
+            await surface.show_approval(view)
+        elif surface.show_approval_privately is not None:
+            await surface.show_approval_privately(view)

@@ -199,6 +199,7 @@ def reply_from_data(data: Mapping[str, Any]) -> Reply:
     values["citations"] = tuple(SourceRef(**c) for c in values.get("citations") or ())
     view = values.get("approval")
     values["approval"] = view_from_data(view) if view else None
+    values["approvals"] = tuple(view_from_data(v) for v in values.get("approvals") or ())
     return Reply(**values)
 
 

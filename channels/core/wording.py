@@ -24,10 +24,8 @@ NOT_HELPFUL = "👎 Not helpful"
 
 # Approvals
 APPROVE = "Approve"
-REJECT = "Reject"
-REJECT_CONFIRM_TITLE = "Reject this request?"
-REJECT_CONFIRM_TEXT = "The action will not run."
-REJECT_CONFIRM_NO = "Cancel"
+REJECT = "Reject…"  # opens the reason form (channels/slack/reasons.py, channels/teams/reasons.py)
+APPROVE_WITH_COMMENT = "Approve with comment…"
 HEADER_OPEN = "Approval needed"
 HEADERS = {
     "approved": "Approved",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 APPROVE = "deskhand_approve"
-REJECT = "deskhand_reject"
+REJECT = "deskhand_reject"  # opens the reason form (channels/slack/reasons.py)
+APPROVE_WITH_COMMENT = "deskhand_approve_comment"  # opens the form with an optional comment
 FEEDBACK_HELPFUL = "deskhand_feedback_helpful"
 FEEDBACK_UNHELPFUL = "deskhand_feedback_unhelpful"
 
-APPROVAL_ACTIONS = (APPROVE, REJECT)
+APPROVAL_ACTIONS = (APPROVE, REJECT, APPROVE_WITH_COMMENT)
 FEEDBACK_ACTIONS = (FEEDBACK_HELPFUL, FEEDBACK_UNHELPFUL)
 
 # block ids (so a refresh can find and replace the right block)

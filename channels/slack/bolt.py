@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.inbox import InboxUnavailable
+from channels.slack import reasons
 from channels.slack.events import Click, SlackMessage, dedup_key, parse_click, parse_message
 from channels.slack.webapi import SlackApi
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 OnMessage = Callable[[SlackMessage, str | None], None]
 OnClick = Callable[[Click], None]
+OnSubmission = Callable[[reasons.Submission, str], None]  # a submitted reason form and its inbox key
 # Persist an accepted delivery before its ack: True to handle it now, False for a duplicate.
 Accept = Callable[[str, dict[str, Any]], Awaitable[bool]]
 
@@ -107,6 +109,7 @@ def build_bolt_app(
     accept: Accept,
     on_message: OnMessage,
     on_click: OnClick,
+    on_submission: OnSubmission | None = None,
 ) -> AsyncApp:
     """A Bolt `AsyncApp` that verifies every request, records each delivery in the inbox before its ack
     (a duplicate is acked and dropped), acks at once (`process_before_response=False`) and passes the
@@ -160,6 +163,18 @@ def build_bolt_app(
         if click is not None:
             on_click(click)
 
+    async def reason_form(ack: AsyncAck, body: dict[str, Any]) -> None:
+        sub = reasons.parse_submission(body)
+        refused = reasons.refusal(sub) if sub is not None else None
+        if refused is not None:  # no reason given: the form stays open and says why
+            await ack(**refused)
+            return
+        await ack()  # closes the form; the decision follows (the clicker hears a refusal privately)
+        key = reasons.submission_key(body)
+        if sub is not None and key is not None and on_submission is not None:
+            on_submission(sub, key)
+
+    app.view(reasons.VIEW)(reason_form)
     app.event("app_mention")(message_event)
     app.event("message")(message_event)
     app.event(re.compile(".*"))(other_event)

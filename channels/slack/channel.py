@@ -24,6 +24,7 @@ from channels.slack.bolt import BotIdentity, SlackUnreachable, build_bolt_app
 from channels.slack.endpoint import Handler, build_events_endpoint
 from channels.slack.events import Click, SlackMessage, event_key, parse_click, parse_message
 from channels.slack.outbox import SlackOutbox
+from channels.slack.reasons import Submission, parse_submission, submission_key
 from channels.slack.turns import SlackTurns
 from channels.slack.webapi import Directory, SlackApi, build_web_client
 
@@ -95,7 +96,9 @@ class SlackChannel:
         self._socket: AsyncSocketModeHandler | None = None
         self._closed = False
         self._retrying: asyncio.Task[None] | None = None
-        self.bolt: AsyncApp = bolt_factory(on_message=self._on_message, on_click=self._on_click)
+        self.bolt: AsyncApp = bolt_factory(
+            on_message=self._on_message, on_click=self._on_click, on_submission=self._on_submission
+        )
         self._ack_first = AckFirst()
         self._work = Background("slack", before=self._ack_first.settled)
         endpoint = build_events_endpoint(self.bolt, signing_secret)
@@ -181,8 +184,16 @@ class SlackChannel:
     def _on_click(self, click: Click) -> None:
         self._work.spawn(self._turns.on_click(click))
 
+    def _on_submission(self, sub: Submission, key: str) -> None:
+        self._work.spawn(self._turns.on_submission(sub, key))
+
     async def replay(self, item: InboxItem) -> None:
         """Finish an event a dead process accepted (the inbox's recovery pass calls this)."""
+        if item.kind == "view":  # a submitted reason form
+            sub, key = parse_submission(item.payload), submission_key(item.payload)
+            if sub is not None and key is not None:
+                await self._turns.on_submission(sub, key)
+            return
         if item.kind == "click":
             click = parse_click(item.payload)
             if click is not None:
@@ -230,7 +241,7 @@ def build_slack_channel(
     identity = BotIdentity(api, bot_token, bot_user_id)
 
     async def accept(key: str, body: dict[str, Any]) -> bool:
-        kind = "click" if body.get("type") == "block_actions" else "event"
+        kind = {"block_actions": "click", "view_submission": "view"}.get(str(body.get("type")), "event")
         return await inbox.accept(key, "slack", kind, body)
 
     def bolt_factory(**callbacks: Any) -> AsyncApp:

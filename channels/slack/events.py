@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from channels.slack.reasons import submission_key
+
 # Message subtypes that are still a person talking to us; edits, deletions, joins, bot posts are not.
 _USER_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 
@@ -147,6 +149,7 @@ class Click:
     action_id: str
     value: str
     action_ts: str
+    trigger_id: str = ""  # lets the click open a modal (views.open) within 3 s
 
 
 def _part(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -180,6 +183,7 @@ def parse_click(body: dict[str, Any]) -> Click | None:
         action_id=action_id,
         value=str(action.get("value") or ""),
         action_ts=str(action.get("action_ts") or ""),
+        trigger_id=_text(body.get("trigger_id")) or "",
     )
 
 
@@ -200,4 +204,6 @@ def dedup_key(body: dict[str, Any]) -> str | None:
         click = parse_click(body)
         if click is not None:
             return click_key(click)
+    if body.get("type") == "view_submission":
+        return submission_key(body)  # the reason form's own key
     return None

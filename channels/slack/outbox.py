@@ -93,17 +93,23 @@ class SlackOutbox:
                 raise ValueError("a sensitive reply needs the user to send it to privately")
             await self._api.post(await self._api.open_dm(user), render_reply(answer))
 
-        async def approval(view: ApprovalView) -> None:
-            ts = await self._api.post(channel, await self.approval_message(view), thread_ts)
+        async def approval(view: ApprovalView, where: str = channel, thread: str | None = thread_ts) -> None:
+            ts = await self._api.post(where, await self.approval_message(view), thread)
             if self._remember is not None:
-                ref_data = {"channel": channel, "ts": ts, "thread_ts": thread_ts}
+                ref_data = {"channel": where, "ts": ts, "thread_ts": thread}
                 await self._remember(view.approval_id, MessageRef(self.name, ref_data))
+
+        async def approval_privately(view: ApprovalView) -> None:
+            if not user:
+                raise ValueError("a private approval card needs the user to send it to")
+            await approval(view, await self._api.open_dm(user), None)
 
         surface = Surface(
             show=lambda answer: self.show(channel, thread_ts, render_reply(answer), placeholder_ts),
             show_privately=privately,
             tell=lambda text: self.show(channel, thread_ts, render_text(text), placeholder_ts),
             show_approval=approval,
+            show_approval_privately=approval_privately,
         )
         await deliver_reply(reply, shared=bool(ref.get("shared", True)), surface=surface)
 

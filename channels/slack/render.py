@@ -188,15 +188,9 @@ def render_approval(view: ApprovalView, mentions: Mapping[str, str]) -> Rendered
                 "block_id": actions.APPROVAL_BUTTONS_BLOCK,
                 "elements": [
                     _button(wording.APPROVE, actions.APPROVE, view.approval_id, "primary"),
-                    {
-                        **_button(wording.REJECT, actions.REJECT, view.approval_id, "danger"),
-                        "confirm": {
-                            "title": {"type": "plain_text", "text": wording.REJECT_CONFIRM_TITLE},
-                            "text": {"type": "plain_text", "text": wording.REJECT_CONFIRM_TEXT},
-                            "confirm": {"type": "plain_text", "text": wording.REJECT},
-                            "deny": {"type": "plain_text", "text": wording.REJECT_CONFIRM_NO},
-                        },
-                    },
+                    # Reject opens a form for the reason (channels/slack/reasons.py): no confirm dialog needed.
+                    _button(wording.REJECT, actions.REJECT, view.approval_id, "danger"),
+                    _button(wording.APPROVE_WITH_COMMENT, actions.APPROVE_WITH_COMMENT, view.approval_id),
                 ],
             }
         )

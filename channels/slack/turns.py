@@ -24,6 +24,7 @@ from channels.slack.events import (
     thread_marker,
 )
 from channels.slack.outbox import SlackOutbox
+from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
 from channels.slack.render import render_text
 from channels.slack.webapi import Directory, SlackApi, WebApiError
 
@@ -114,6 +115,10 @@ class SlackTurns:
     coordinator: Coordinator
     thread_ttl_s: int = 7 * 86400
 
+    @property
+    def _forms(self) -> ReasonForms:
+        return ReasonForms(self.api, self.runner.handler, self._identity)
+
     async def takes_part(self, msg: SlackMessage, bot_user_id: str | None) -> bool:
         """Whether to answer: mentions and DMs always; thread replies only in threads the bot is in."""
         if msg.mention or msg.direct:
@@ -151,7 +156,12 @@ class SlackTurns:
         await self.runner.inbox.complete(click_key(click))
 
     async def _click(self, click: Click) -> None:
-        if click.action_id in actions.APPROVAL_ACTIONS:
+        if opens_form(click.action_id):  # Reject asks for a reason (a modal); the form decides
+            if not await self._forms.open(
+                click.action_id, click.value, click.trigger_id, click.channel, click.thread_ts
+            ):
+                await self._whisper(click, FORM_FAILED)
+        elif click.action_id in actions.APPROVAL_ACTIONS:
             outcome = await self.runner.handler.decide(
                 click.value, await self._identity(click.user), click.action_id == actions.APPROVE
             )
@@ -163,6 +173,16 @@ class SlackTurns:
             user = await self._identity(click.user)
             await self.runner.handler.feedback(click.value, user, click.action_id == actions.FEEDBACK_HELPFUL)
             await self._whisper(click, wording.FEEDBACK_THANKS)
+
+    async def on_submission(self, sub: Submission, key: str) -> None:
+        """A submitted reason form: the decision with its reason (one error boundary, like a click)."""
+        forms = self._forms
+
+        async def whisper(text: str) -> None:
+            await forms.whisper(sub.channel, sub.user, sub.thread_ts, text)
+
+        await self.runner.guard(f"reason form {sub.approval_id}", forms.submit(sub), whisper)
+        await self.runner.inbox.complete(key)
 
     async def _identity(self, user_id: str) -> str | None:
         email, failure = await self.email_of(user_id)

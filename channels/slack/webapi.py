@@ -168,6 +168,10 @@ class SlackApi:
             kwargs["thread_ts"] = thread_ts
         await self.call("chat.postEphemeral", self.client.chat_postEphemeral, **kwargs)
 
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """`views.open`: show a modal to the user whose click carried `trigger_id` (valid for 3 s)."""
+        await self.call("views.open", self.client.views_open, trigger_id=trigger_id, view=view)
+
     async def open_dm(self, user: str) -> str:
         data = await self.call("conversations.open", self.client.conversations_open, users=user)
         channel = data.get("channel")

@@ -133,6 +133,7 @@ class Courier:
             show_privately=privately,
             tell=lambda text: self.send(ctx, render.text_message(text)),
             show_approval=lambda view: self.post_approval(ctx, view),
+            show_approval_privately=lambda view: self.send_privately(ctx, lambda dm: self.post_approval(dm, view)),
         )
         await deliver_reply(reply, shared=is_shared(ctx.activity), surface=surface)
 

@@ -19,7 +19,7 @@ from channels.context import new_reference_id
 from channels.coordination import Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
-from channels.teams import render, verbs
+from channels.teams import reasons, render, verbs
 from channels.teams.activities import (
     CHANNEL,
     activity_key,
@@ -190,11 +190,13 @@ class DeskhandTeamsBot(ActivityHandler):
         return InvokeResponse(status=200, body=body if body is not None else render.message_response(told[0]))
 
     async def _on_action(self, ctx: TurnContext, verb: str, data: dict[str, Any]) -> dict[str, Any]:
-        if verb in verbs.DECISIONS:
+        if verb in verbs.DECISIONS or verb == reasons.VERB_COMMENT:
             approval_id = identifier(data.get("approval_id"))
             if approval_id is None:
                 return render.message_response(wording.UNKNOWN_ACTION)
-            outcome = await self._decide(ctx, approval_id, verbs.DECISIONS[verb])
+            if reasons.wants_form(verb, data) or reasons.missing_reason(verb, data):
+                return render.card_response(await self._form(approval_id, verb, data))  # the clicker's view only
+            outcome = await self._decide(ctx, approval_id, verbs.DECISIONS[verb], reasons.reason_of(data))
             view = outcome.approval
             if view is None:
                 return render.message_response(outcome.message)
@@ -222,18 +224,30 @@ class DeskhandTeamsBot(ActivityHandler):
             await self._tell_clicker(ctx, wording.FEEDBACK_THANKS)
             return
         approval_id = identifier(value.get("approval_id"))
-        if verb not in verbs.DECISIONS or approval_id is None:
+        if (verb not in verbs.DECISIONS and verb != reasons.VERB_COMMENT) or approval_id is None:
             await self._tell_clicker(ctx, wording.UNKNOWN_ACTION)
             return
-        outcome = await self._decide(ctx, approval_id, verbs.DECISIONS[verb])
+        if reasons.wants_form(verb, value) or reasons.missing_reason(verb, value):
+            form = reasons.form_message(await self._form(approval_id, verb, value))
+            if is_shared(ctx.activity):
+                await self.courier.send_privately(ctx, lambda dm: self.courier.send(dm, form))
+            else:
+                await self.courier.send(ctx, form)
+            return
+        outcome = await self._decide(ctx, approval_id, verbs.DECISIONS[verb], reasons.reason_of(value))
         if not outcome.accepted:
             await self._tell_clicker(ctx, outcome.message)
 
-    async def _decide(self, ctx: TurnContext, approval_id: str, approve: bool) -> DecisionOutcome:
+    async def _form(self, approval_id: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+        notice = reasons.REASON_NEEDED if reasons.missing_reason(verb, data) else None
+        view = await self.memory.view(approval_id)
+        return reasons.reason_card(approval_id, view, approve=verb != verbs.REJECT, notice=notice)
+
+    async def _decide(self, ctx: TurnContext, approval_id: str, approve: bool, comment: str = "") -> DecisionOutcome:
         """Ask the turn handler, which checks eligibility and is the only authority. Updating every copy
         of the card after an accepted decision is the agent core's job, through each channel's outbox
         (`refresh_approval`); the clicker also gets the new card in the invoke response."""
-        outcome = await self.runner.handler.decide(approval_id, await self.identify(ctx), approve)
+        outcome = await self.runner.handler.decide(approval_id, await self.identify(ctx), approve, comment)
         if outcome.approval is not None:
             await self.memory.remember_view(outcome.approval)
         return outcome

@@ -171,6 +171,7 @@ def approval_card(
         actions = [
             _execute(wording.APPROVE, verbs.APPROVE, data, style="positive"),
             _execute(wording.REJECT, verbs.REJECT, data, style="destructive"),
+            _execute(wording.APPROVE_WITH_COMMENT, verbs.APPROVE_COMMENT, data),
         ]
     card = _card(body, actions)
     if mentions:

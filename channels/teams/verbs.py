@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 APPROVE = "approve"
-REJECT = "reject"
+REJECT = "reject"  # opens the reason form (channels/teams/reasons.py); the form's submission decides
+APPROVE_COMMENT = "approve_comment"  # opens the form with an optional comment, then approves
 REFRESH = "refresh"
 FEEDBACK = "feedback"
 

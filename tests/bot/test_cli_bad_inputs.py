@@ -161,6 +161,11 @@ CASES = [
         ["approvals", "decide", "apr_nope", "--as", "a@example.com", "--approve"],
         "no approval",
     ),
+    Case(
+        "approvals decide, reject without a reason",
+        ["approvals", "decide", "apr_nope", "--as", "dan.okafor@example.com", "--reject"],
+        "--reason",
+    ),
     Case("audit tail, corrupt row", ["audit", "tail", "-n", "5"], "audit", _corrupt_audit_row),
     Case("audit tail, bad -n", ["audit", "tail", "-n", "0"], "at least 1"),
     Case("ask, empty question", ["ask", "  "], "question"),

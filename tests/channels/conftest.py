@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,3 +28,20 @@ async def coordinator() -> AsyncIterator[Coordinator]:
 @pytest.fixture
 def handler() -> ScriptedHandler:
     return ScriptedHandler()
+
+
+@pytest.fixture
+def pg_agent(tmp_path: Path, sample_index: Path, embedder: Any, fresh_pg_url: str) -> Callable[[], Any]:
+    """Opens the real runtime (agent, stores, audit) on a fresh, upgraded PostgreSQL schema."""
+    from bot.cli_db import upgrade
+    from bot.settings import Settings
+    from bot.wiring import open_runtime
+
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[Any]:
+        await asyncio.to_thread(upgrade, fresh_pg_url)  # PostgreSQL is never migrated at start-up
+        settings = Settings(data_dir=tmp_path / "data", index_dir=sample_index, database_url=fresh_pg_url)
+        async with open_runtime(settings, embedder=embedder) as rt:
+            yield rt
+
+    return opened

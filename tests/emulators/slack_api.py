@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.emulators.slack_views import ViewsRecorder
+
 TEAM_ID = "T_LARKSPUR"
 BOT_USER_ID = "U_DESKHAND"
 BOT_ID = "B_DESKHAND"
@@ -87,6 +89,7 @@ class SlackApiEmulator:
         self.token = token
         self.calls: list[ApiCall] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) → latest message
+        self.views = ViewsRecorder()  # views.open: modals shown, argument checks, expired triggers
         self._faults: list[_Fault] = []
         self._seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -141,6 +144,7 @@ class SlackApiEmulator:
         self.calls.clear()
         self.messages.clear()
         self._faults.clear()
+        self.views = ViewsRecorder()
 
     async def _dump(self, request: web.Request) -> web.Response:
         """The recorded calls from index `since` on, as JSON (for a benchmark in another process)."""
@@ -334,6 +338,8 @@ class SlackApiEmulator:
             return {"ok": True, "channel": channel, "permalink": link}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
+        if method == "views.open":
+            return self.views.answer(p)
         if method == "reactions.add":
             return {"ok": True}
         if method == "apps.connections.open":

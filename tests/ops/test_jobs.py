@@ -70,7 +70,8 @@ async def test_escalation_when_no_approver_is_reachable(runtime: Runtime, job_ct
     await escalate_approval(job_ctx, approval_id=approval_id)  # both AP leads active: nothing to do
     assert runtime.local_outbox.drain("c1") == []
 
-    second = await say(runtime, HECTOR, "put a hold on invoice INV-10077", key="c2")
+    # another invoice: the same hold again would join the first request (one request, one approval)
+    second = await say(runtime, HECTOR, "put a hold on invoice INV-10042", key="c2")
     assert second.approval is not None
     for person in (CAROL, DAN):
         await runtime.directory.deactivate_user(person)

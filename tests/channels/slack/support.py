@@ -133,6 +133,28 @@ def click(
     }
 
 
+def view_submission(user: str, view: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    """What Slack sends when `user` submits the modal `view` (as `views.open` showed it) with `reason` typed."""
+    block = next(b for b in view["blocks"] if b.get("type") == "input")
+    element = block["element"]
+    value = {"type": element["type"], "value": reason}
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "larkspur"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A_DESKHAND",
+        "token": "legacy-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.trigger",
+        "view": {
+            **view,
+            "team_id": TEAM_ID,
+            "state": {"values": {block["block_id"]: {element["action_id"]: value}}},
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }
+
+
 @dataclass
 class SlackServer:
     """`deskhand serve`'s web app with the Slack channel, on a free port."""
@@ -164,6 +186,13 @@ class SlackServer:
     async def interact(self, payload: dict[str, Any]) -> aiohttp.ClientResponse:
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post(body, content_type="application/x-www-form-urlencoded", headers=sign(body))
+
+    async def submit(self, payload: dict[str, Any]) -> tuple[int, str]:
+        """Post a signed `view_submission`; (status, body): an empty body closes the modal."""
+        body = urlencode({"payload": json.dumps(payload)})
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+        async with self.session.post(f"{self.url}/slack/events", data=body.encode(), headers=headers) as response:
+            return response.status, await response.text()
 
     async def stop(self) -> None:
         await self.session.close()

@@ -12,7 +12,15 @@ import pytest
 
 from channels.slack import actions
 from tests.channels.scripted_handler import ScriptedHandler
-from tests.channels.slack.support import GENERAL, SlackServer, click, mention, start_server, wait_for
+from tests.channels.slack.support import (
+    GENERAL,
+    SlackServer,
+    click,
+    mention,
+    start_server,
+    view_submission,
+    wait_for,
+)
 from tests.emulators.slack_api import SlackApiEmulator
 
 # A time in the viewer's own time zone: Slack's date token with the UTC time as fallback.
@@ -71,7 +79,7 @@ async def test_approval_message_shows_what_who_why_rule_expiry_and_approvers(
     )
     assert "<@U_CAROL> and <@U_DAN>" in text
     assert "<@U_CAROL>" in card["text"]  # the fallback text mentions approvers too (notifications)
-    assert [b["value"] for b in _buttons(card)] == [approval_id, approval_id]
+    assert [b["value"] for b in _buttons(card)] == [approval_id, approval_id, approval_id]
     assert card["thread_ts"] == thread
     [ref] = await wait_for(lambda: handler.refs.get(approval_id))  # remembered right after posting
     assert ref.channel == "slack" and ref.data["channel"] == GENERAL and ref.data["ts"] == card["ts"]
@@ -158,7 +166,10 @@ async def test_rejection_stamps_the_card_and_runs_nothing(
     server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
 ) -> None:
     thread, card = await _request(server, emulator)
-    await _click(server, "U_DAN", card, thread, approve=False)
+    await _click(server, "U_DAN", card, thread, approve=False)  # opens the reason form
+    [form] = await wait_for(lambda: emulator.views.opened)
+    status, _ = await server.submit(view_submission("U_DAN", form["view"], "Paid already."))
+    assert status == 200
     await wait_for(lambda: emulator.messages[(GENERAL, card["ts"])]["updates"])
     message = emulator.messages[(GENERAL, card["ts"])]
     assert re.search(rf"Rejected by <@U_DAN> at {WHEN}", _block_text(message))

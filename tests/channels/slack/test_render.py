@@ -87,9 +87,10 @@ def test_open_approval_mentions_people_and_has_buttons_with_the_approval_id() ->
     [buttons] = [b for b in rendered.blocks if b.get("block_id") == actions.APPROVAL_BUTTONS_BLOCK]
     assert [(e["action_id"], e["value"]) for e in buttons["elements"]] == [
         (actions.APPROVE, "apr-1"),
-        (actions.REJECT, "apr-1"),
+        (actions.REJECT, "apr-1"),  # opens the reason form (no confirm dialog on top of it)
+        (actions.APPROVE_WITH_COMMENT, "apr-1"),
     ]
-    assert "confirm" in buttons["elements"][1]
+    assert all("confirm" not in e for e in buttons["elements"])
 
 
 def test_decided_approval_has_a_stamp_and_no_buttons() -> None:

@@ -93,12 +93,14 @@ async def test_approval_card_shows_what_who_why_and_is_remembered(
     verbs = [(a["type"], a["verb"], a["data"]) for a in card["actions"]]
     assert verbs == [
         ("Action.Execute", "approve", {"approval_id": approval_id}),
-        ("Action.Execute", "reject", {"approval_id": approval_id}),
+        ("Action.Execute", "reject", {"approval_id": approval_id}),  # opens the reason form
+        ("Action.Execute", "approve_comment", {"approval_id": approval_id}),
     ]
     fallbacks = [a["fallback"] for a in card["actions"]]
     assert [(f["type"], f["data"]) for f in fallbacks] == [
         ("Action.Submit", {"verb": "approve", "approval_id": approval_id}),
         ("Action.Submit", {"verb": "reject", "approval_id": approval_id}),
+        ("Action.Submit", {"verb": "approve_comment", "approval_id": approval_id}),
     ]
     # the request text went first, in the same reply chain as the card
     [intro] = [m for m in connector.messages() if "needs approval" in m.text]
@@ -192,7 +194,12 @@ async def test_rejection_stamps_the_card_and_runs_nothing(
     server: TeamsServer, connector: BotConnectorEmulator, handler: ScriptedHandler
 ) -> None:
     posted, _ = await _request(server, connector)
-    body = await _click(server, connector, "dan.okafor@example.com", posted, verb="reject")
+    form = await _click(server, connector, "dan.okafor@example.com", posted, verb="reject")
+    assert handler.decide_calls == 0 and form["value"]["body"][-1]["type"] == "Input.Text"
+    submit = form["value"]["actions"][0]
+    dan = connector.user("dan.okafor@example.com")
+    status, body = await server.post(_action(connector, dan, "reject", {**submit["data"], "reason": "Paid."}, posted))
+    assert status == 200
     assert re.search(rf"Rejected by Dan Okafor at {WHEN}", _texts(body["value"]))
     [update] = await connector.wait_for(lambda: connector.updates(posted.response_id))
     assert "actions" not in update.cards[0] and handler.executions == []

@@ -67,13 +67,14 @@ def test_status_line(view: ApprovalView, line: str) -> None:
 def test_pending_card_has_execute_buttons_with_submit_fallbacks_and_no_arguments() -> None:
     card = render.approval_card(VIEW)
     assert card["version"] == "1.5" and card["$schema"].startswith("http://adaptivecards.io/")
-    approve, reject = card["actions"]
+    approve, reject, comment = card["actions"]
     assert (approve["verb"], approve["style"], reject["verb"], reject["style"]) == (
         "approve",
         "positive",
-        "reject",
+        "reject",  # opens the reason form
         "destructive",
     )
+    assert comment["verb"] == "approve_comment" and "style" not in comment
     assert approve["fallback"] == {
         "type": "Action.Submit",
         "title": "Approve",
