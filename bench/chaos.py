@@ -34,13 +34,13 @@ from sqlalchemy import func, select
 
 from bot.faults import POINTS
 from channels.slack.actions import APPROVE
-from graphs.approvals import ApprovalRow
-from graphs.audit import AuditRow
-from graphs.audit_check import find_gaps
+from graphs.governance.approvals import ApprovalRow
+from graphs.governance.audit import AuditRow
+from graphs.governance.audit_check import find_gaps
 from tests.channels.slack.support import GENERAL, SIGNING_SECRET, click, event_callback, mention, sign
 from tests.conftest import postgres_schema
 from tests.emulators.slack_api import BOT_TOKEN, SlackApiEmulator
-from tools.db import build_engine, build_sessionmaker
+from tools.storage.db import build_engine, build_sessionmaker
 
 ROOT = Path(__file__).resolve().parents[1]
 READY = re.compile(r"listening on (http://\S+)")

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings, SettingsError
-from tools.db import MIGRATIONS, build_engine, migrate
+from tools.storage.db import MIGRATIONS, build_engine, migrate
 
 UPGRADE_HINT = "run `deskhand db upgrade` (once per release, before starting the new web and worker processes)"
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.jobs import JobContext, JobQueue
 from channels.base import ApprovalView, MessageRef, Reply
-from graphs.approvals import ApprovalRow, when
+from graphs.governance.approvals import ApprovalRow, when
 
 log = logging.getLogger(__name__)
 

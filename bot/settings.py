@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PACKAGE_ROOT / "knowledge" / "corpus"
-DEFAULT_POLICY = PACKAGE_ROOT / "graphs" / "policy.yaml"
+DEFAULT_POLICY = PACKAGE_ROOT / "graphs" / "governance" / "policy.yaml"
 DEFAULT_CONTACTS = PACKAGE_ROOT / "graphs" / "contacts.yaml"
 DEFAULT_SAMPLE_DATA = PACKAGE_ROOT / "tools" / "sample_data"
 

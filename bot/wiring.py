@@ -24,24 +24,24 @@ from bot.wiring_llm import LLMParts, build_llm
 from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply, TeamDesk
 from channels.local import LocalOutbox
 from graphs.agent import Agent
-from graphs.approvals import ApprovalStore
-from graphs.audit import AuditLog
 from graphs.checkpoint import open_checkpointer
 from graphs.contacts import Contacts, ContactsError
 from graphs.context import AgentDeps
+from graphs.governance.approvals import ApprovalStore
+from graphs.governance.audit import AuditLog
+from graphs.governance.policy import Policy
 from graphs.graph import build_agent
 from graphs.handoff import HandoffDesk
 from graphs.handoff_store import HandoffStore
-from graphs.intents import IntentRouter
 from graphs.nodes import DEFAULT_TEAM, TEAM_WORDS
-from graphs.policy import Policy
-from graphs.slots import Entities, Person, SlotExtractor
+from graphs.understanding.intents import IntentRouter
+from graphs.understanding.slots import Entities, Person, SlotExtractor
 from knowledge.embedder import Embedder
 from tools.catalog import build_tools
-from tools.db import build_engine, build_sessionmaker
 from tools.directory import Directory, build_directory
 from tools.ledger import Ledger
 from tools.ledger_data import seed_ledger
+from tools.storage.db import build_engine, build_sessionmaker
 from tools.ticketing import WebhookTicketing
 
 log = logging.getLogger(__name__)

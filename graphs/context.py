@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from graphs.intents import IntentRouter
-from graphs.slots import SlotExtractor
+from graphs.understanding.intents import IntentRouter
+from graphs.understanding.slots import SlotExtractor
 from knowledge.types import Answer
 
 
@@ -51,10 +51,10 @@ class AgentDeps:
     router: IntentRouter
     slots: Callable[[], SlotExtractor]  # a fresh extractor over the current directory/ledger entities
     tools: dict[str, Any]  # name -> tools.catalog.ToolSpec
-    policy: Any  # graphs.policy.Policy
-    approver_directory: Any  # graphs.policy.ApproverDirectory
-    approvals: Any  # graphs.approvals.ApprovalStore
-    audit: Any  # graphs.audit.AuditLog
+    policy: Any  # graphs.governance.policy.Policy
+    approver_directory: Any  # graphs.governance.policy.ApproverDirectory
+    approvals: Any  # graphs.governance.approvals.ApprovalStore
+    audit: Any  # graphs.governance.audit.AuditLog
     approval_ttl_minutes: int = 24 * 60
     identity_ttl_s: float = 30.0  # longest reuse of a requester's identity and active state
     directory_changes: Callable[[], int] = field(default=lambda: 0)  # moves on every write to the directory

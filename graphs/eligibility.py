@@ -13,7 +13,7 @@ from graphs.context import AgentDeps
 @dataclass(frozen=True)
 class Recheck:
     refusal: str | None  # why this person may not decide now, or None
-    approval: Any  # graphs.approvals.Approval, re-read when its approvers changed
+    approval: Any  # graphs.governance.approvals.Approval, re-read when its approvers changed
     changed: bool  # the approvers were replaced
 
 

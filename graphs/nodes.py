@@ -13,17 +13,17 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from graphs import messages as msg
-from graphs.approvals import AuditNote, compute_digest
 from graphs.args import slots_to_args, title_for
-from graphs.audit import new_entry_id
 from graphs.context import AgentDeps
-from graphs.intents import TOOL_INTENTS, mask_entities
+from graphs.governance.approvals import AuditNote, compute_digest
+from graphs.governance.audit import new_entry_id
 from graphs.noop import nothing_to_do
-from graphs.patterns import asks_about_own_request
-from graphs.privacy import DECLINE as PRIVACY_DECLINE
-from graphs.privacy import asks_for_someone_elses_private_data
 from graphs.request_status import about_own_request
 from graphs.state import Action, AgentState
+from graphs.understanding.intents import TOOL_INTENTS, mask_entities
+from graphs.understanding.patterns import asks_about_own_request
+from graphs.understanding.privacy import DECLINE as PRIVACY_DECLINE
+from graphs.understanding.privacy import asks_for_someone_elses_private_data
 from tools.tool_spec import ToolContext
 
 UNDERSTAND, ANSWER, CLARIFY, HANDOFF, DECLINE = "understand", "answer", "clarify", "handoff", "decline"

@@ -10,7 +10,7 @@ from typing import Any
 
 from channels.base import Reply
 from graphs import messages as msg
-from graphs.approvals import AuditNote
+from graphs.governance.approvals import AuditNote
 from graphs.nodes import execute_approved
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from graphs import messages as msg
-from graphs.approvals import when
 from graphs.context import AgentDeps
 from graphs.eligibility import unreachable, unreachable_note
+from graphs.governance.approvals import when
 from graphs.state import AgentState
 
 SHOWN = 3

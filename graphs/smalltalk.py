@@ -7,8 +7,8 @@ from typing import Any
 
 from graphs import messages as msg
 from graphs.context import AgentDeps
-from graphs.patterns import is_thanks
 from graphs.state import AgentState
+from graphs.understanding.patterns import is_thanks
 
 
 async def greet(state: AgentState, deps: AgentDeps) -> dict[str, Any]:

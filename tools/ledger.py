@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from tools.bank_details import InvalidBankDetails, mask, parse_bank_details
-from tools.db import build_engine, build_sessionmaker, migrate
 from tools.ledger_data import seed_ledger
 from tools.ledger_models import BankChangeRequest, Invoice, PaymentHold, Vendor
 from tools.ledger_types import (
@@ -37,6 +36,7 @@ from tools.ledger_types import (
     VendorSummary,
     normalise_invoice_id,
 )
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -174,9 +174,7 @@ async def test_an_approval_is_decided_on_any_process_and_runs_once(cluster: Clus
     # An execution writes two audit entries: "started" when it claims the approval, "finished" with
     # the status change. Wait for the finished one, so the status read below is not a race.
     sql = "SELECT count(*) FROM audit_log WHERE kind='execution' AND payload LIKE %s AND payload LIKE %s"
-    finished = await wait_for(
-        lambda: [n for (n,) in cluster.query(sql, f'%"{approval_id}"%', '%"finished"%') if n], 90
-    )
+    finished = await wait_for(lambda: [n for (n,) in cluster.query(sql, f'%"{approval_id}"%', '%"finished"%') if n], 90)
     assert cluster.query("SELECT status FROM approvals WHERE id=%s", approval_id) == [("executed",)]
     # Every click was claimed before it was acknowledged: nothing more can run after this point.
     assert finished == [1]

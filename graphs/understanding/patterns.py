@@ -1,5 +1,5 @@
 """Cue phrases the agent recognises by their form, each defined once (the router learns the rest from
-graphs/intents.yaml): a question about one's own earlier request, and thanks."""
+graphs/understanding/intents.yaml): a question about one's own earlier request, and thanks."""
 
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_audit import register
 from bot.settings import Settings
-from graphs.approvals import ApprovalRow, ApprovalStore, AuditNote, compute_digest
-from graphs.audit import DEVELOPMENT_KEY, GENESIS, AuditLog, AuditRow, _fields, _seal
-from graphs.audit_anchor import read_anchors, write_anchor
-from graphs.audit_check import find_gaps
+from graphs.governance.approvals import ApprovalRow, ApprovalStore, AuditNote, compute_digest
+from graphs.governance.audit import DEVELOPMENT_KEY, GENESIS, AuditLog, AuditRow, _fields, _seal
+from graphs.governance.audit_anchor import read_anchors, write_anchor
+from graphs.governance.audit_check import find_gaps
 
 KEY = b"a-test-audit-key-that-is-long-enough"
 BOB, CAROL = "bob.martin@example.com", "carol.diaz@example.com"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from graphs.privacy import asks_for_someone_elses_private_data, mentions_private_topic, private_topics
+from graphs.understanding.privacy import asks_for_someone_elses_private_data, mentions_private_topic, private_topics
 
 SAM, BOB = "sam.taylor@example.com", "bob.martin@example.com"
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from graphs.approvals import (
+from graphs.governance.approvals import (
     Approval,
     ApprovalDecisionRow,
     ApprovalError,
@@ -28,13 +28,13 @@ from graphs.approvals import (
     DecisionResult,
     compute_digest,
 )
-from tools.db import build_engine, build_sessionmaker
+from tools.storage.db import build_engine, build_sessionmaker
 
 BOB, CAROL, DAN = "bob.martin@example.com", "carol.diaz@example.com", "dan.okafor@example.com"
 KATE, IVY = "kate.novak@example.com", "ivy.chen@example.com"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOLD = {"invoice_id": "INV-10077", "reason": "Duplicate invoice"}
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
 
 
@@ -342,8 +342,8 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 from datetime import datetime, UTC
-from tools.db import build_engine, build_sessionmaker
-from graphs.approvals import ApprovalStore
+from tools.storage.db import build_engine, build_sessionmaker
+from graphs.governance.approvals import ApprovalStore
 url, approval_id, who, go, ready = sys.argv[1:6]
 store = ApprovalStore(build_sessionmaker(build_engine(url)))
 store.get(approval_id)  # connect before the start signal

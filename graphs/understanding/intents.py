@@ -1,4 +1,4 @@
-"""Intent routing without an LLM: a classifier over embeddings of example utterances (graphs/intents.yaml)."""
+"""Intent routing without an LLM: a classifier over embeddings of the example utterances in intents.yaml."""
 
 from __future__ import annotations
 

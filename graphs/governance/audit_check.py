@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from graphs.approvals import ApprovalDecisionRow, ApprovalRow
-from graphs.audit import AuditRow
+from graphs.governance.approvals import ApprovalDecisionRow, ApprovalRow
+from graphs.governance.audit import AuditRow
 
 _KINDS = ("approval_requested", "approval_decision", "execution")
 

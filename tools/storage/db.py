@@ -1,7 +1,7 @@
 """The SQL database shared by the AP ledger, approvals and the audit log: engine and migrations.
 
 SQLite by default (a file in the data folder), PostgreSQL in production. Schema changes are Alembic
-revisions in `tools/migrations/versions/`; `migrate()` brings any database to the latest one.
+revisions in `tools/storage/migrations/versions/`; `migrate()` brings any database to the latest one.
 """
 
 from __future__ import annotations

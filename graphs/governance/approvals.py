@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from channels.base import ApprovalView, Decision, DecisionOutcome
-from graphs.audit import AuditLog, as_utc, begin_serialised_write, canonical_json, jsonable
-from tools.db import Base
+from graphs.governance.audit import AuditLog, as_utc, begin_serialised_write, canonical_json, jsonable
+from tools.storage.db import Base
 
 Status = Literal["pending", "approved", "rejected", "expired", "executing", "executed", "failed", "cancelled"]
 _RETRIES = 8

@@ -19,7 +19,7 @@ DECLINE = (
 
 @lru_cache(maxsize=4)  # read once per file: the topics are data, not state that changes while running
 def private_topics(path: Path = TOPICS_FILE) -> re.Pattern[str]:
-    """One case-insensitive pattern matching any private topic listed in `path` (graphs/privacy.yaml)."""
+    """One case-insensitive pattern matching any private topic listed in `path` (graphs/understanding/privacy.yaml)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     topics = data.get("topics") if isinstance(data, dict) else None
     if not topics or not all(isinstance(t, str) and t.strip() for t in topics):

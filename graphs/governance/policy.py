@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import yaml
 from pydantic import ValidationError
 
-from graphs.policy_file import (
+from graphs.governance.policy_file import (
     PLACEHOLDER,
     ApproverSource,
     Condition,

@@ -18,7 +18,7 @@ from uuid import UUID
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from tools.db import Base
+from tools.storage.db import Base
 
 KINDS: Final = frozenset(
     {

@@ -8,7 +8,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from graphs.audit import AuditLog, as_utc
+from graphs.governance.audit import AuditLog, as_utc
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from graphs.policy import Policy, PolicyError, Requirement
+from graphs.governance.policy import Policy, PolicyError, Requirement
 from tools.directory_data import load_directory_data
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ def person(first: str) -> str:
     return f"{first}.{last}@example.com"
 
 
-SHIPPED = Path(__file__).resolve().parents[2] / "graphs" / "policy.yaml"
-SAMPLE_DIRECTORY = Path(__file__).resolve().parents[2] / "tools" / "sample_data" / "directory.yaml"
+SHIPPED = Path(__file__).resolve().parents[3] / "graphs" / "governance" / "policy.yaml"
+SAMPLE_DIRECTORY = Path(__file__).resolve().parents[3] / "tools" / "sample_data" / "directory.yaml"
 BOB, CAROL, DAN, KATE = person("bob"), person("carol"), person("dan"), person("kate")
 AP_LEADS = (CAROL, DAN)
 IT_ADMINS = (person("victor"), person("alice"), person("noah"))

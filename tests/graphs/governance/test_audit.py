@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_audit import register
 from bot.settings import Settings
-from graphs.audit import DEVELOPMENT_KEY, GENESIS, AuditLog, AuditRow, VerifyResult, _fields, _seal
+from graphs.governance.audit import DEVELOPMENT_KEY, GENESIS, AuditLog, AuditRow, VerifyResult, _fields, _seal
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -184,8 +184,8 @@ def test_concurrent_appends_from_threads_keep_one_chain(log: AuditLog) -> None:
 CHILD = """
 import sys, time
 from pathlib import Path
-from tools.db import build_engine, build_sessionmaker
-from graphs.audit import AuditLog
+from tools.storage.db import build_engine, build_sessionmaker
+from graphs.governance.audit import AuditLog
 url, name, count, go, ready = sys.argv[1:6]
 log = AuditLog(build_sessionmaker(build_engine(url)))
 log.tail(1)  # connect before the start signal
