@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 
 from bot.faults import POINTS
 from channels.slack.actions import APPROVE
-from graphs.governance.approvals import ApprovalRow
+from graphs.governance.approval_tables import ApprovalRow
 from graphs.governance.audit import AuditRow
 from graphs.governance.audit_check import find_gaps
 from tests.channels.slack.support import GENERAL, SIGNING_SECRET, click, event_callback, mention, sign

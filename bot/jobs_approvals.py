@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from bot.jobs import JobContext, JobQueue
 from channels.base import ApprovalView, MessageRef, Reply
-from graphs.governance.approvals import ApprovalRow, when
+from graphs.governance.approval_records import when
+from graphs.governance.approval_tables import ApprovalRow
 
 log = logging.getLogger(__name__)
 

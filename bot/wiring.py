@@ -33,8 +33,8 @@ from graphs.governance.policy import Policy
 from graphs.graph import build_agent
 from graphs.handoff import HandoffDesk
 from graphs.handoff_store import HandoffStore
-from graphs.nodes import DEFAULT_TEAM, TEAM_WORDS
 from graphs.understanding.intents import IntentRouter
+from graphs.understanding.lexicon import lexicon
 from graphs.understanding.slots import Entities, Person, SlotExtractor
 from knowledge.embedder import Embedder
 from tools.catalog import build_tools
@@ -197,7 +197,7 @@ def load_contacts(path: Path) -> Contacts:
     """The contacts file, with an entry for every team the agent hands off to; a problem stops start-up."""
     try:
         contacts = Contacts.load(path)
-        contacts.require([*TEAM_WORDS, DEFAULT_TEAM])
+        contacts.require(lexicon().teams)
     except ContactsError as exc:
         raise SettingsError(f"DESKHAND_CONTACTS_FILE: {exc}") from None
     return contacts
@@ -289,7 +289,7 @@ async def open_runtime(
     try:
         # PostgreSQL checkpoint tables come from `deskhand db upgrade`, never from a starting process.
         async with open_checkpointer(settings.database_url, settings.checkpoint_path, setup=False) as saver:
-            agent = Agent(build_agent(c.deps, saver), c.deps, fanout)
+            agent = Agent(build_agent(saver), c.deps, fanout)
             try:
                 yield Runtime(
                     settings=settings,

@@ -1,17 +1,41 @@
-"""What the agent's nodes reach: small interfaces to knowledge, tools, policy, approvals and audit."""
+"""What the agent's nodes reach, as LangGraph's runtime context: small, typed interfaces to knowledge,
+tools, policy, approvals and audit (nodes take `runtime: Runtime[AgentDeps]`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from graphs.governance.policy import ApproverDirectory
+from graphs.query_vectors import QueryVectors
 from graphs.understanding.intents import IntentRouter
 from graphs.understanding.slots import SlotExtractor
-from knowledge.types import Answer
+from knowledge.types import Answer, Citation
+
+if TYPE_CHECKING:  # kept out of import time: the context is built by bot.wiring, after these are loaded
+    from graphs.governance.approvals import ApprovalStore
+    from graphs.governance.audit import AuditLog
+    from graphs.governance.policy import Policy
+    from graphs.handoff import HandoffDesk
+    from tools.tool_spec import ToolSpec
+
+
+class DirectoryPerson(Protocol):
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+class Directory(ApproverDirectory, Protocol):
+    """The directory as the agent uses it: the policy's look-ups, and who someone is (for the requester)."""
+
+    async def get(self, email: str) -> DirectoryPerson | None: ...
 
 
 class KnowledgePort(Protocol):
@@ -22,14 +46,26 @@ class KnowledgePort(Protocol):
         ...
 
 
+class GeneratedAnswer(Protocol):
+    """A generative answer (see graphs.llm.grounded.Outcome)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def citations(self) -> Sequence[Citation]: ...
+
+    def record(self) -> dict[str, Any]:
+        """The answer path and reason, for the reply's data and the audit entry."""
+        ...
+
+
 class Generator(Protocol):
     """An optional LLM that rewrites a found extractive answer as a verified generative one."""
 
     async def answer(
         self, question: str, extractive: Answer, *, user: str | None = None, turn: str | None = None
-    ) -> Any:
-        """An outcome with `text`, `citations`, `path` and `record()` (see graphs.llm.grounded.Outcome)."""
-        ...
+    ) -> GeneratedAnswer: ...
 
 
 class Understander(Protocol):
@@ -44,26 +80,29 @@ class Understander(Protocol):
 
 @dataclass
 class AgentDeps:
-    """Everything the graph's nodes need, built once by the composition root."""
+    """Everything the graph's nodes need, built once by the composition root and handed to every run as
+    the graph's runtime context."""
 
     knowledge: KnowledgePort
     embed_query: Callable[[str], np.ndarray]
     router: IntentRouter
     slots: Callable[[], SlotExtractor]  # a fresh extractor over the current directory/ledger entities
-    tools: dict[str, Any]  # name -> tools.catalog.ToolSpec
-    policy: Any  # graphs.governance.policy.Policy
-    approver_directory: Any  # graphs.governance.policy.ApproverDirectory
-    approvals: Any  # graphs.governance.approvals.ApprovalStore
-    audit: Any  # graphs.governance.audit.AuditLog
+    tools: dict[str, ToolSpec]
+    policy: Policy
+    approver_directory: Directory
+    approvals: ApprovalStore
+    audit: AuditLog
     approval_ttl_minutes: int = 24 * 60
     identity_ttl_s: float = 30.0  # longest reuse of a requester's identity and active state
     directory_changes: Callable[[], int] = field(default=lambda: 0)  # moves on every write to the directory
     min_intent_confidence: float = 0.45
     contacts: dict[str, str] = field(default_factory=dict)  # team -> how to reach it
-    handoffs: Any = None  # graphs.handoff.HandoffDesk; None: hand-offs only say whom to contact
+    handoffs: HandoffDesk | None = None  # None: hand-offs only say whom to contact
     understander: Understander | None = None
     generator: Generator | None = None  # grounded generative answers (LLM mode)
     refresh_entities: Callable[[], Awaitable[None]] | None = None  # keeps slot matching current
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # A test/chaos hook awaited at named points of risky work (e.g. "execute.after_tool"); None in production.
     fault: Callable[[str, str], Awaitable[None]] | None = None
+    # The query embedding `understand` computed, reused by the knowledge answer of the same turn.
+    query_vectors: QueryVectors = field(default_factory=QueryVectors)

@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from graphs import messages as msg
 from graphs.context import AgentDeps
+from graphs.governance.approval_records import Approval
 
 
 @dataclass(frozen=True)
 class Recheck:
     refusal: str | None  # why this person may not decide now, or None
-    approval: Any  # graphs.governance.approvals.Approval, re-read when its approvers changed
+    approval: Approval  # re-read when its approvers changed
     changed: bool  # the approvers were replaced
 
 
-def unreachable(approval: Any) -> bool:
+def unreachable(approval: Approval) -> bool:
     """A pending request that too few eligible people are left to approve."""
     missing = approval.required - len(approval.approved_by)
     left = [a for a in approval.approvers if a not in approval.approved_by]
     return approval.status == "pending" and len(left) < missing
 
 
-def unreachable_note(approval: Any) -> str:
+def unreachable_note(approval: Approval) -> str:
     return msg.UNREACHABLE.format(required=approval.required, eligible=", ".join(approval.approvers) or "no one")
 
 
-async def recheck(deps: AgentDeps, approval: Any, decider: str) -> Recheck:
+async def recheck(deps: AgentDeps, approval: Approval, decider: str) -> Recheck:
     """Re-resolve the approvers from the policy with the directory as it is now (active accounts only), store
     the new list when it changed, and say why `decider` may not decide (inactive, or requester inactive)."""
     if approval.status != "pending" or deps.clock() >= approval.expires_at:
@@ -45,7 +45,8 @@ async def recheck(deps: AgentDeps, approval: Any, decider: str) -> Recheck:
     # needed == 0: the policy no longer asks for approvers at all (edited since); keep the stored ones.
     if needed and list(approval.approvers) != [e for e in eligible if e != approval.requester]:
         changed = await asyncio.to_thread(deps.approvals.reassign, approval, eligible)
-        approval = await asyncio.to_thread(deps.approvals.get, approval.id)
+        latest = await asyncio.to_thread(deps.approvals.get, approval.id)
+        approval = latest or approval  # records are never deleted
     refusal = None
     if approval.requester in gone:
         refusal = msg.REQUESTER_INACTIVE

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from graphs.governance.approvals import ApprovalDecisionRow, ApprovalRow
+from graphs.governance.approval_tables import ApprovalDecisionRow, ApprovalRow
 from graphs.governance.audit import AuditRow
 
 _KINDS = ("approval_requested", "approval_decision", "execution")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import yaml
+
+from graphs.understanding.patterns import EMAIL, INVOICE
 
 DEFAULT_INTENTS = Path(__file__).resolve().parent / "intents.yaml"
 
@@ -38,8 +39,6 @@ ENTITY_AFFINITY: dict[str, tuple[str, ...]] = {
 }
 AFFINITY_BONUS = 0.5  # relative boost of an intent whose entity kind is present
 MODEL_VERSION = 2
-_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
-_INVOICE = re.compile(r"\b(?:inv(?:oice)?)[\s#:.-]*(\d{4,6})\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,8 @@ def char_ngrams(text: str, low: int = 2, high: int = 5) -> list[str]:
 def mask_entities(text: str) -> str:
     """Replace values that vary per request (e-mails, invoice numbers) with stable tokens, so the router
     learns the request's shape rather than its particular values."""
-    text = _EMAIL.sub(" someone@email ", text)
-    return _INVOICE.sub(" invoice INV ", text)
+    text = EMAIL.sub(" someone@email ", text)
+    return INVOICE.sub(" invoice INV ", text)
 
 
 class IntentRouter:

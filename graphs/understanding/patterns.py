@@ -1,10 +1,34 @@
-"""Cue phrases the agent recognises by their form, each defined once (the router learns the rest from
-graphs/understanding/intents.yaml): a question about one's own earlier request, and thanks."""
+"""Every pattern the agent recognises by form, defined once: e-mails, invoice numbers, amounts, dates, bank
+details, and the cue phrases of a question about one's own request and of thanks (the router learns the
+rest from intents.yaml; wording lists live in lexicon.yaml and privacy.yaml)."""
 
 from __future__ import annotations
 
 import re
 
+# -- values a message names (slot extraction, masking before routing, redaction, answer checks) -------------
+EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+# "INV-10042", "inv 10042", "invoice #10042", "invoice no. 10042", "invoice number 10042": group 1 is the number.
+INVOICE = re.compile(r"\b(?:inv(?:oice)?)[\s#:.-]*(?:no\.?\s*|number\s*)?(\d{4,6})\b", re.I)
+AMOUNT = re.compile(r"(?:\$|usd\s?)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\b|\b(\d+(?:\.\d+)?)\s?(k)\b", re.I)
+ISO_DATE = re.compile(r"\b(20\d{2})-(\d{2})-(\d{2})\b")
+MONTH_DATE = re.compile(
+    r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})|([A-Za-z]{3,9})\s+(\d{1,2})(?:st|nd|rd|th)?),?\s+(20\d{2})\b"
+)
+IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)\b")
+ACCOUNT = re.compile(
+    r"\b(?:account|acct|a/c)(?:\s+(?:number|no\.?|#))?\s*(?:to|is|:)?\s*#?\s*(\d[\d -]{4,20}\d)\b", re.I
+)
+ROUTING = re.compile(r"\b(?:routing|aba|sort code)(?:\s+(?:number|no\.?|#))?\s*(?:is|:)?\s*(\d[\d -]{4,11}\d)\b", re.I)
+BANK_WORDS = re.compile(r"\b(bank|account|acct|a/c|remit|wire)", re.I)
+BARE_NUMBER = re.compile(r"(?<![\w-])(\d{6,17})(?![\w-])")
+# A person's name after a word that introduces one ("onboard Maya Chen"), or any capitalised run.
+NAME_AFTER = re.compile(
+    r"\b(?:for|named|called|hire|hired|onboard|employee|starter)\s+([A-Z][a-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+){1,2})"
+)
+CAPITALISED = re.compile(r"\b([A-Z][a-z]+(?:['’][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:['’][A-Z]?[a-z]+)?){1,2})\b")
+
+# -- cue phrases ----------------------------------------------------------------------------------------------
 # "my request", "my access request", "the approval I asked for", "the hold I requested"
 OWN_REQUEST = re.compile(
     r"\b(my|our)\s+(?:[\w-]+\s+){0,3}?(request|requests|approval|approvals|ticket|tickets)\b"

@@ -10,89 +10,25 @@ from decimal import Decimal, InvalidOperation
 
 from rapidfuzz import fuzz, process
 
-EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
-INVOICE = re.compile(r"\b(?:inv(?:oice)?)[\s#:.-]*(?:no\.?\s*|number\s*)?(\d{4,6})\b", re.I)
-AMOUNT = re.compile(r"(?:\$|usd\s?)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\b|\b(\d+(?:\.\d+)?)\s?(k)\b", re.I)
-ISO_DATE = re.compile(r"\b(20\d{2})-(\d{2})-(\d{2})\b")
-IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)\b")
-ACCOUNT = re.compile(
-    r"\b(?:account|acct|a/c)(?:\s+(?:number|no\.?|#))?\s*(?:to|is|:)?\s*#?\s*(\d[\d -]{4,20}\d)\b", re.I
+from graphs.understanding.lexicon import lexicon
+from graphs.understanding.patterns import (
+    ACCOUNT,
+    AMOUNT,
+    BANK_WORDS,
+    BARE_NUMBER,
+    CAPITALISED,
+    EMAIL,
+    IBAN,
+    INVOICE,
+    ISO_DATE,
+    MONTH_DATE,
+    NAME_AFTER,
+    ROUTING,
 )
-ROUTING = re.compile(r"\b(?:routing|aba|sort code)(?:\s+(?:number|no\.?|#))?\s*(?:is|:)?\s*(\d[\d -]{4,11}\d)\b", re.I)
+
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-NAME_AFTER = re.compile(
-    r"\b(?:for|named|called|hire|hired|onboard|employee|starter)\s+([A-Z][a-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+){1,2})"
-)
-CAPITALISED = re.compile(r"\b([A-Z][a-z]+(?:['’][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:['’][A-Z]?[a-z]+)?){1,2})\b")
-NOT_NAMES = {
-    "please",
-    "can",
-    "could",
-    "create",
-    "set",
-    "new",
-    "add",
-    "the",
-    "we",
-    "hi",
-    "hey",
-    "hello",
-    "onboard",
-    "provision",
-    "make",
-    "get",
-    "give",
-    "start",
-    "starting",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "accounts",
-    "account",
-    "invoice",
-    "vendor",
-    "i",
-}
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ]
-    )
-}
-MONTH_DATE = re.compile(
-    r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})|([A-Za-z]{3,9})\s+(\d{1,2})(?:st|nd|rd|th)?),?\s+(20\d{2})\b"
-)
-BARE_NUMBER = re.compile(r"(?<![\w-])(\d{6,17})(?![\w-])")
-STOP = {"the", "a", "an", "to", "from", "for", "in", "on", "of", "and", "group", "team", "please", "pls"}
+MONTH_NAMES = "january february march april may june july august september october november december"
+MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES.split())}
 
 
 @dataclass(frozen=True)
@@ -130,7 +66,7 @@ def _ngrams(words: list[str], max_n: int = 3) -> list[str]:
     for n in range(max_n, 0, -1):
         for i in range(len(words) - n + 1):
             gram = " ".join(words[i : i + n])
-            if n == 1 and (gram.lower() in STOP or len(gram) < 3):
+            if n == 1 and (gram.lower() in lexicon().stop_words or len(gram) < 3):
                 continue
             out.append(gram)
     return out
@@ -200,7 +136,7 @@ class SlotExtractor:
                 candidate = match.group(1)
                 first = candidate.split()[0].lower()
                 known = candidate.lower() in self._group_alias or candidate.lower() in self._vendor_alias
-                if first in NOT_NAMES or known:
+                if first in lexicon().not_names or known:
                     continue
                 slots.set("name", candidate, 0.75)
                 break
@@ -259,7 +195,7 @@ class SlotExtractor:
         acct = ACCOUNT.search(text)
         if acct:
             slots.set("account_number", re.sub(r"[ -]", "", acct.group(1)), 0.95)
-        elif re.search(r"\b(bank|account|acct|a/c|remit|wire)", text, re.I) and "iban" not in slots.values:
+        elif BANK_WORDS.search(text) and "iban" not in slots.values:
             numbers = [m.group(1) for m in BARE_NUMBER.finditer(INVOICE.sub(" ", text))]
             if numbers:
                 slots.set("account_number", max(numbers, key=len), 0.8)
@@ -283,7 +219,7 @@ class SlotExtractor:
             starts = {aliases[k] for k in keys if prefixes and len(low) >= 3 and k.startswith(low)}
             if low in aliases:
                 cand = (aliases[low], 1.0)
-            elif len(starts) == 1 and " " not in low and low not in STOP:
+            elif len(starts) == 1 and " " not in low and low not in lexicon().stop_words:
                 cand = (starts.pop(), 0.8)  # "eng" for engineering
             else:
                 hit = process.extractOne(low, keys, scorer=fuzz.ratio) if keys else None

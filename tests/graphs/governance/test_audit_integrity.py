@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_audit import register
 from bot.settings import Settings
-from graphs.governance.approvals import ApprovalRow, ApprovalStore, AuditNote, compute_digest
+from graphs.governance.approval_records import AuditNote, compute_digest
+from graphs.governance.approval_tables import ApprovalRow
+from graphs.governance.approvals import ApprovalStore
 from graphs.governance.audit import DEVELOPMENT_KEY, GENESIS, AuditLog, AuditRow, _fields, _seal
 from graphs.governance.audit_anchor import read_anchors, write_anchor
 from graphs.governance.audit_check import find_gaps
