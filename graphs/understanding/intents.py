@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from graphs.understanding.patterns import EMAIL, INVOICE
+from graphs.understanding.patterns import EMAIL, ROUTER_INVOICE
 
 DEFAULT_INTENTS = Path(__file__).resolve().parent / "intents.yaml"
 
@@ -74,7 +74,7 @@ def mask_entities(text: str) -> str:
     """Replace values that vary per request (e-mails, invoice numbers) with stable tokens, so the router
     learns the request's shape rather than its particular values."""
     text = EMAIL.sub(" someone@email ", text)
-    return INVOICE.sub(" invoice INV ", text)
+    return ROUTER_INVOICE.sub(" invoice INV ", text)
 
 
 class IntentRouter:
