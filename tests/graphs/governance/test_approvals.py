@@ -2,86 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from functools import partial
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from graphs.governance.approvals import (
-    Approval,
-    ApprovalDecisionRow,
     ApprovalError,
     ApprovalStore,
-    DecisionResult,
     compute_digest,
 )
+from tests.graphs.governance.approval_support import (
+    BOB,
+    CAROL,
+    DAN,
+    HOLD,
+    IVY,
+    KATE,
+    NOW,
+    decision_rows,
+    four_eyes,
+    make,
+)
 from tools.storage.db import build_engine, build_sessionmaker
-
-BOB, CAROL, DAN = "bob.martin@example.com", "carol.diaz@example.com", "dan.okafor@example.com"
-KATE, IVY = "kate.novak@example.com", "ivy.chen@example.com"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-HOLD = {"invoice_id": "INV-10077", "reason": "Duplicate invoice"}
-ROOT = Path(__file__).resolve().parents[3]
-T = TypeVar("T")
-
-
-@pytest.fixture
-def store(sessions: sessionmaker[Session]) -> ApprovalStore:
-    return ApprovalStore(sessions)
-
-
-def make(
-    store: ApprovalStore,
-    *,
-    mode: str = "approve",
-    approvers: tuple[str, ...] = (CAROL, DAN),
-    required: int = 1,
-    requester: str = BOB,
-    args: dict[str, Any] | None = None,
-    facts: dict[str, Any] | None = None,
-    ttl: timedelta = timedelta(hours=24),
-) -> Approval:
-    return store.create(
-        tool="hold_payment",
-        args=HOLD if args is None else args,
-        requester=requester,
-        rule_id="hold-payment-large" if mode == "four_eyes" else "hold-payment",
-        mode=mode,
-        reason="Payment holds over $10,000 need two AP leads.",
-        approvers=approvers,
-        required=required,
-        channel="slack",
-        conversation_ref={"channel": "C123", "thread_ts": "1700000000.000100"},
-        thread_id="slack:C123:1700000000.000100",
-        ttl=ttl,
-        facts=facts,
-        title="Put invoice INV-10077 on payment hold",
-        policy_version="abc123def456",
-        now=NOW,
-    )
-
-
-def four_eyes(store: ApprovalStore, **kw: Any) -> Approval:
-    return make(store, mode="four_eyes", required=2, approvers=(CAROL, DAN, KATE), **kw)
-
-
-def decision_rows(sessions: sessionmaker[Session], approval_id: str) -> int:
-    with sessions() as s:
-        query = select(func.count()).where(ApprovalDecisionRow.approval_id == approval_id)
-        return int(s.execute(query).scalar_one())
 
 
 def test_create_stores_a_pending_bound_record(store: ApprovalStore) -> None:
@@ -294,93 +240,3 @@ def test_records_survive_a_new_store_on_the_same_database(db_url: str, store: Ap
     finally:
         engine.dispose()
     assert store.get(a.id).status == "approved"  # type: ignore[union-attr]
-
-
-# --- races ----------------------------------------------------------------------------------------
-def race(calls: list[Callable[[], T]]) -> list[T]:
-    """Run every call at once from its own thread (released together by a barrier)."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-@pytest.mark.parametrize("mode", ["approve", "four_eyes"])
-def test_concurrent_clicks_decide_once_and_run_once(store: ApprovalStore, mode: str) -> None:
-    for _round in range(4):
-        a = four_eyes(store) if mode == "four_eyes" else make(store)
-        clicks = [CAROL, DAN, CAROL, DAN, CAROL, DAN]  # two approvers, each double-clicking
-        results: list[DecisionResult] = race([partial(store.decide, a.id, who, True, now=NOW) for who in clicks])
-        assert [r.became for r in results].count("approved") == 1
-        accepted = [clicks[i] for i, r in enumerate(results) if r.accepted]
-        final = store.get(a.id)
-        assert final is not None and final.status == "approved"
-        if mode == "four_eyes":
-            assert sorted(accepted) == [CAROL, DAN] and sorted(final.approved_by) == [CAROL, DAN]
-        else:
-            assert len(accepted) == 1 and final.approved_by == tuple(accepted)
-        claims = race([partial(store.claim_execution, a.id, a.args_digest)] * 6)
-        assert claims.count(True) == 1
-
-
-def test_concurrent_approve_and_reject_settle_on_one_outcome(store: ApprovalStore) -> None:
-    for _round in range(4):
-        a = make(store)
-        results = race(
-            [partial(store.decide, a.id, CAROL, True, now=NOW), partial(store.decide, a.id, DAN, False, now=NOW)]
-        )
-        became = [r.became for r in results if r.became]
-        assert len(became) == 1
-        assert store.get(a.id).status == became[0]  # type: ignore[union-attr]
-
-
-CHILD = """
-import json, sys, time
-from pathlib import Path
-from datetime import datetime, UTC
-from tools.storage.db import build_engine, build_sessionmaker
-from graphs.governance.approvals import ApprovalStore
-url, approval_id, who, go, ready = sys.argv[1:6]
-store = ApprovalStore(build_sessionmaker(build_engine(url)))
-store.get(approval_id)  # connect before the start signal
-Path(ready).touch()
-deadline = time.monotonic() + 60
-while not Path(go).exists() and time.monotonic() < deadline:
-    time.sleep(0.001)
-r = store.decide(approval_id, who, True, now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-claimed = store.claim_execution(approval_id, r.approval.args_digest) if r.approval else False
-print(json.dumps({"accepted": r.accepted, "became": r.became, "claimed": claimed}))
-"""
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-def test_concurrent_decisions_from_separate_processes(db_url: str, store: ApprovalStore, tmp_path: Path) -> None:
-    a = four_eyes(store)
-    go = tmp_path / "go"
-    clicks = (CAROL, DAN, KATE, CAROL)
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", CHILD, db_url, a.id, who, str(go), str(tmp_path / f"ready{i}")],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for i, who in enumerate(clicks)
-    ]
-    wait_for(lambda: all((tmp_path / f"ready{i}").exists() for i in range(len(clicks))))
-    go.touch()  # all start deciding at once
-    outputs = [json.loads(child.communicate(timeout=120)[0]) for child in children]
-    assert all(child.returncode == 0 for child in children)
-    assert [o["became"] for o in outputs].count("approved") == 1
-    assert [o["claimed"] for o in outputs].count(True) == 1
-    assert store.get(a.id).status == "executing"  # type: ignore[union-attr]
