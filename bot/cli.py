@@ -30,6 +30,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(json.dumps(masked(settings), indent=2, default=str))
+    if getattr(args, "check", False):
+        from bot.tool_check import check_configured  # imports every tool module: only when asked
+
+        return check_configured(settings.policy_file)
     return 0
 
 
@@ -63,6 +67,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     p = sub.add_parser("config", help="print the effective configuration (secrets masked)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="also check that every tool has an intent and a risk-policy rule and that intents and rules name "
+        "only tools (exit 2 naming what to add; start-up runs the same check)",
+    )
     p.set_defaults(func=cmd_config)
     cli_index.register(sub, load_settings)
     cli_agent.register(sub, _settings, _add_common)

@@ -20,6 +20,7 @@ from bot.faults import build_fault_hook
 from bot.metrics import observed_audit_log
 from bot.models import LazyKnowledge, LazyRouter, Models
 from bot.settings import Settings, SettingsError
+from bot.tool_check import check_tool_wiring
 from bot.wiring_llm import LLMParts, build_llm
 from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply, TeamDesk
 from channels.local import LocalOutbox
@@ -33,11 +34,11 @@ from graphs.governance.policy import Policy
 from graphs.graph import build_agent
 from graphs.handoff import HandoffDesk
 from graphs.handoff_store import HandoffStore
-from graphs.understanding.intents import IntentRouter
+from graphs.understanding.intents import IntentRouter, load_examples
 from graphs.understanding.lexicon import lexicon
 from graphs.understanding.slots import Entities, Person, SlotExtractor
 from knowledge.embedder import Embedder
-from tools.catalog import build_tools
+from tools.catalog import ToolEnv, build_tools
 from tools.directory import Directory, build_directory
 from tools.ledger import Ledger
 from tools.ledger_data import seed_ledger
@@ -224,9 +225,10 @@ def build_components(
         settings.data_dir,
         settings.sample_data,
     )
-    tools = build_tools(directory, ledger)
     policy = Policy.load(settings.policy_file)
-    policy.check_tools(tools)  # a misspelt tool name in the policy file stops start-up
+    tools = build_tools(ToolEnv(directory, ledger, policy))
+    # A tool without an intent or a policy rule, or an intent or rule naming no tool, stops start-up.
+    check_tool_wiring(tools, load_examples(), policy.tools)
     key = settings.audit_key_bytes
     if metrics is not None:
         audit = observed_audit_log(sessions, metrics, key)

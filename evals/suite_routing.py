@@ -15,6 +15,7 @@ from evals.metrics import confusion, per_label_scores, slot_hits, slot_value
 from evals.results import CaseResult, SuiteResult
 from graphs.understand import ENTITY_SLOTS  # which extracted slots count as entity kinds for the router's prior
 from graphs.understanding.intents import mask_entities
+from tools.catalog import entity_affinity
 
 
 def classify(deps: Any, text: str) -> tuple[str, float, dict[str, str]]:
@@ -23,7 +24,7 @@ def classify(deps: Any, text: str) -> tuple[str, float, dict[str, str]]:
     slots = dict(found.values)
     kinds = [k for k in ENTITY_SLOTS if k in slots]
     masked = mask_entities(text)
-    guess = deps.router.classify(masked, deps.embed_query(masked), kinds)
+    guess = deps.router.classify(masked, deps.embed_query(masked), kinds, entity_affinity(deps.tools))
     return guess.name, guess.confidence, slots
 
 

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from graphs import messages as msg
 from graphs import node_names as n
-from graphs.args import slots_to_args, title_for
 from graphs.context import AgentDeps
 from graphs.governance.approval_records import compute_digest
 from graphs.governance.audit import new_entry_id
@@ -35,7 +34,7 @@ async def policy(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[Afte
     if not requester:
         return Command(goto=n.END, update={"reply": {"route": "handoff", "text": msg.UNKNOWN_REQUESTER}})
     spec = deps.tools[tool_name]
-    raw = state.get("tool_args") or slots_to_args(tool_name, state["slots"])
+    raw = state.get("tool_args") or spec.args_from_slots(state["slots"])
     try:
         args = spec.parse(raw).model_dump(mode="json", exclude_none=True)
     except ValidationError as exc:
@@ -81,7 +80,7 @@ async def policy(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[Afte
 async def confirm(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[AfterPause]:
     action = state["action"]
     assert action is not None
-    title = title_for(action["tool"], action["args"])
+    title = runtime.context.tools[action["tool"]].title(action["args"])
     answer_text = interrupt({"route": "confirm", "text": msg.CONFIRM.format(title=title), "tool": action["tool"]})
     if lexicon().yes.search(str(answer_text)):
         return Command(goto=n.EXECUTE)
@@ -109,8 +108,9 @@ async def request_approval(state: AgentState, runtime: Runtime[AgentDeps]) -> di
         reason=req["reason"],
         approvers=req["approvers"],
         required=req["required"],
-        title=title_for(action["tool"], action["args"]),
+        title=deps.tools[action["tool"]].title(action["args"]),
         facts=state.get("facts") or {},
+        state_facts=deps.tools[action["tool"]].state_facts,
         policy_version=deps.policy.version,
         expires_at=now + timedelta(minutes=deps.approval_ttl_minutes),
         now=now,
@@ -176,7 +176,7 @@ async def execute_approved(
     spec = deps.tools[action["tool"]]
     # Bound to the exact arguments and to the facts decided on (e.g. the invoice amount now).
     facts = await spec.facts(action["args"])
-    digest = compute_digest(action["tool"], action["args"], facts)
+    digest = compute_digest(action["tool"], action["args"], facts, spec.state_facts)
     claimed = await asyncio.to_thread(
         deps.approvals.claim_execution,
         approval_id,

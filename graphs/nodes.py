@@ -13,7 +13,6 @@ from graphs.context import AgentDeps
 from graphs.node_audit import audit
 from graphs.state import AgentState
 from graphs.understand import ENTITY_SLOTS
-from graphs.understanding.intents import TOOL_INTENTS
 from graphs.understanding.lexicon import lexicon
 from graphs.understanding.privacy import DECLINE as PRIVACY_DECLINE
 from knowledge.types import Answer
@@ -118,7 +117,7 @@ async def clarify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, A
     deps = runtime.context
     request_id = state.get("request_id", "")
     intent = state["intent"]
-    if intent not in TOOL_INTENTS or state["confidence"] < deps.min_intent_confidence:
+    if intent not in deps.tools or state["confidence"] < deps.min_intent_confidence:
         # Unsure which action is meant: a message the handbook answers ("I forgot my password") is answered,
         # unless it names something an action works on (an invoice, a vendor, a group, bank details): then
         # the requester meant an action, and we ask which one rather than quote policy at them.
@@ -130,7 +129,7 @@ async def clarify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, A
         deps.query_vectors.forget(request_id)
         return {"reply": {"route": "clarify", "text": msg.CLARIFY_INTENT}, "pending": None}
     deps.query_vectors.forget(request_id)
-    missing = [s for s in TOOL_INTENTS[intent] if s not in state["slots"]]
+    missing = [s for s in deps.tools[intent].slots if s not in state["slots"]]
     question = msg.CLARIFY[missing[0]].format(name=state["slots"].get("name", "the new hire"))
     pending = {
         "intent": intent,

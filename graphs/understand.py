@@ -10,10 +10,11 @@ from graphs import node_names as n
 from graphs.context import AgentDeps
 from graphs.request_status import about_own_request
 from graphs.state import AgentState
-from graphs.understanding.intents import TOOL_INTENTS, mask_entities
+from graphs.understanding.intents import mask_entities
 from graphs.understanding.lexicon import lexicon
 from graphs.understanding.patterns import asks_about_own_request
 from graphs.understanding.privacy import asks_for_someone_elses_private_data
+from tools.catalog import entity_affinity
 
 IDENTIFIERS = ("invoice_id", "user", "email", "vendor", "iban", "account_number")  # what makes a request specific
 ENTITY_SLOTS = ("invoice_id", "vendor", "group", "iban", "account_number")
@@ -33,7 +34,7 @@ async def understand(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str
     if masked == text and deps.knowledge.query_text(text) == text:  # the knowledge answer reuses this embedding
         deps.query_vectors.keep(request_id, vec)
     kinds = [k for k in ENTITY_SLOTS if k in slots]
-    guess = deps.router.classify(masked, vec, kinds)
+    guess = deps.router.classify(masked, vec, kinds, entity_affinity(deps.tools))
     intent, confidence = guess.name, guess.confidence
     if asks_about_own_request(text):
         deps.query_vectors.forget(request_id)
@@ -78,7 +79,7 @@ async def understand(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str
     words = lexicon()
     if asks_for_someone_elses_private_data(text, slots.get("user"), state.get("user")):
         intent, confidence = "private_data", 1.0
-    elif intent in TOOL_INTENTS and words.question.search(text) and not any(k in slots for k in IDENTIFIERS):
+    elif intent in deps.tools and words.question.search(text) and not any(k in slots for k in IDENTIFIERS):
         # A general question about a process ("how do I get added to the finance group?") is for the
         # handbook, not a tool: nothing specific (an invoice, a person, a vendor) was named.
         intent = "knowledge_question"
@@ -113,10 +114,11 @@ def route(state: AgentState, runtime: Runtime[AgentDeps]) -> n.Route:
         return n.DECLINE
     if intent == "handoff":
         return n.HANDOFF
-    if intent in TOOL_INTENTS:
-        if state["confidence"] < runtime.context.min_intent_confidence:
+    deps = runtime.context
+    if intent in deps.tools:
+        if state["confidence"] < deps.min_intent_confidence:
             return n.CLARIFY
-        if not state.get("tool_args") and any(s not in state["slots"] for s in TOOL_INTENTS[intent]):
+        if not state.get("tool_args") and any(s not in state["slots"] for s in deps.tools[intent].slots):
             return n.CLARIFY
         return n.POLICY
     return n.ANSWER

@@ -1,43 +1,56 @@
 """Deskhand's tools, defined once: the registry the agent, the policy and an LLM all use.
 
-Each tool is a `ToolSpec` (see `tools.tool_spec`): a pydantic argument model whose field descriptions
-are the model-facing contract, a docstring, `read_only` and `sensitive` flags, `facts()` for the risk
-policy, `redact()` for approval cards and the audit log, and `run(args, ctx)` returning a `ToolResult`.
-The caller's identity and the idempotency key travel in a `ToolContext`, never in the model's schema.
+Each tool is a `ToolSpec` (see `tools.tool_spec`) declared whole in one place: a pydantic argument model
+whose field descriptions are the model-facing contract, a docstring, `read_only` and `sensitive` flags,
+the router slots it needs and how they become arguments, the entity kinds that hint at it, its title,
+the facts that are the state it flips, `facts()` for the risk policy, `redact()` for approval cards and
+the audit log, and `run(args, ctx)` returning a `ToolResult`. The caller's identity and the idempotency
+key travel in a `ToolContext`, never in the model's schema.
+
+Tools live in modules named `tools/<area>_tools.py`, each with a function `<area>_tools(env)` returning
+its specs; every such module is picked up here. A tool also needs an intent (examples in
+graphs/understanding/intents.yaml, under the tool's name) and a rule in the risk policy
+(graphs/governance/policy.yaml): the start-up check (`bot.tool_check`) refuses to start without them.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from langchain_core.tools import StructuredTool
 
-from tools.directory import Directory
-from tools.directory_tools import directory_tools
-from tools.ledger import Ledger
-from tools.ledger_tools import ledger_tools
+from tools.tool_env import ToolEnv
 from tools.tool_spec import ToolContext, ToolResult, ToolSpec, json_safe
 
-TOOL_NAMES = (
-    "find_user",
-    "create_user",
-    "add_to_group",
-    "remove_from_group",
-    "deactivate_user",
-    "invoice_status",
-    "vendor_payments",
-    "hold_payment",
-    "release_hold",
-    "vendor_bank_change",
-)
+Factory = Callable[[ToolEnv], list[ToolSpec]]
 
 
-def build_tools(directory: Directory, ledger: Ledger) -> dict[str, ToolSpec]:
-    """Every tool by name, closed over its client."""
-    specs = {spec.name: spec for spec in (*directory_tools(directory), *ledger_tools(ledger))}
-    assert tuple(specs) == TOOL_NAMES, "tool names are part of the router's contract"
+def tool_modules() -> list[str]:
+    """The modules holding tools (`tools/*_tools.py`), in name order."""
+    here = [str(Path(__file__).resolve().parent)]
+    return sorted(f"tools.{m.name}" for m in pkgutil.iter_modules(here) if m.name.endswith("_tools"))
+
+
+def build_tools(env: ToolEnv) -> dict[str, ToolSpec]:
+    """Every tool by name, closed over the clients in `env`."""
+    specs: dict[str, ToolSpec] = {}
+    for module_name in tool_modules():
+        area = module_name.rsplit(".", 1)[1]
+        factory = cast(Factory, getattr(importlib.import_module(module_name), area))
+        for spec in factory(env):
+            if spec.name in specs:
+                raise ValueError(f"two tools are named {spec.name!r} (the second in {module_name})")
+            specs[spec.name] = spec
     return specs
+
+
+def entity_affinity(specs: Mapping[str, ToolSpec]) -> dict[str, tuple[str, ...]]:
+    """Each tool's entity kinds: an extracted kind makes the tools declaring it more plausible."""
+    return {name: spec.entity_kinds for name, spec in specs.items() if spec.entity_kinds}
 
 
 def _as_langchain(spec: ToolSpec, ctx_factory: Callable[[], ToolContext]) -> StructuredTool:
@@ -65,11 +78,12 @@ def as_langchain_tools(
 
 
 __all__ = [
-    "TOOL_NAMES",
     "ToolContext",
+    "ToolEnv",
     "ToolResult",
     "ToolSpec",
     "as_langchain_tools",
     "build_tools",
+    "entity_affinity",
     "json_safe",
 ]

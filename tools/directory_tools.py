@@ -1,16 +1,18 @@
-"""Provisioning tools (find, create, group membership, deactivate) over a `Directory`."""
+"""Provisioning tools (find, create, group membership, deactivate) over a `Directory`, each declared whole:
+schema, slots, title, side effects and the state it flips."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tools.data_files import WorkEmail
-from tools.directory import Directory
 from tools.directory_types import DirectoryError, Person
-from tools.tool_spec import ToolContext, ToolResult, ToolSpec, json_safe, tool
+from tools.tool_env import ToolEnv
+from tools.tool_spec import ToolContext, ToolResult, ToolSpec, json_safe, tool, unless_already
 
 EmailArg = Annotated[WorkEmail, Field(max_length=320)]
 NameArg = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -65,8 +67,9 @@ def _person_line(person: Person, names: dict[str, str]) -> str:
     return f"{person.display_name} ({person.email}){' — ' + role if role else ''}{manager}{state}"
 
 
-def directory_tools(directory: Directory) -> list[ToolSpec]:
-    """The provisioning tools, closed over `directory`."""
+def directory_tools(env: ToolEnv) -> list[ToolSpec]:
+    """The provisioning tools, closed over the directory."""
+    directory = env.directory
 
     async def email_for(args: CreateUserArgs) -> str:
         if args.email:
@@ -139,17 +142,18 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
             "is_member": person.email in group.members,
         }
 
-    async def add_facts(args: MembershipArgs) -> dict[str, Any]:
-        facts = await membership_facts(args)
-        if facts["is_member"]:  # nothing to change: said at once, never sent to approvers
-            facts["noop"] = f"{facts['person_name']} is already a member of {facts['group_display_name']}."
-        return facts
-
-    async def remove_facts(args: MembershipArgs) -> dict[str, Any]:
-        facts = await membership_facts(args)
-        if not facts["is_member"]:
-            facts["noop"] = f"{facts['person_name']} is not a member of {facts['group_display_name']}."
-        return facts
+    add_facts = unless_already(  # nothing to change: said at once, never sent to approvers
+        membership_facts,
+        "is_member",
+        True,
+        lambda f: f"{f['person_name']} is already a member of {f['group_display_name']}.",
+    )
+    remove_facts = unless_already(
+        membership_facts,
+        "is_member",
+        False,
+        lambda f: f"{f['person_name']} is not a member of {f['group_display_name']}.",
+    )
 
     async def add_to_group(args: MembershipArgs, ctx: ToolContext) -> ToolResult:
         """Add a person to a directory group (grants whatever the group grants, e.g. VPN access).
@@ -162,15 +166,18 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
         message = await directory.remove_from_group(args.email, args.group)
         return ToolResult(True, message, {"email": args.email, "group": args.group})
 
-    async def deactivate_facts(args: DeactivateUserArgs) -> dict[str, Any]:
+    async def person_facts(args: DeactivateUserArgs) -> dict[str, Any]:
         person = await directory.person(args.email)
         return {
             "person": person.email,
             "person_name": person.display_name,
             "manager_email": person.manager_email,
             "active": person.active,
-            **({} if person.active else {"noop": f"{person.display_name}'s account is already deactivated."}),
         }
+
+    deactivate_facts = unless_already(
+        person_facts, "active", False, lambda f: f"{f['person_name']}'s account is already deactivated."
+    )
 
     async def deactivate_user(args: DeactivateUserArgs, ctx: ToolContext) -> ToolResult:
         """Deactivate a person's directory account (active=false; sign-in stops, nothing is deleted).
@@ -179,9 +186,81 @@ def directory_tools(directory: Directory) -> list[ToolSpec]:
         return ToolResult(True, message, {"email": args.email})
 
     return [
-        tool(find_user, FindUserArgs, read_only=True, sensitive=True),
-        tool(create_user, CreateUserArgs, read_only=False, sensitive=True, facts=create_user_facts),
-        tool(add_to_group, MembershipArgs, read_only=False, sensitive=False, facts=add_facts),
-        tool(remove_from_group, MembershipArgs, read_only=False, sensitive=False, facts=remove_facts),
-        tool(deactivate_user, DeactivateUserArgs, read_only=False, sensitive=False, facts=deactivate_facts),
+        tool(
+            find_user,
+            FindUserArgs,
+            read_only=True,
+            sensitive=True,
+            slots=("user",),
+            from_slots=lambda s: {"query": s.get("user") or s.get("name", "")},
+            title=lambda a: f"Look up {a.get('query')}",
+        ),
+        tool(
+            create_user,
+            CreateUserArgs,
+            read_only=False,
+            sensitive=True,
+            slots=("name", "department", "start_date"),
+            from_slots=_new_hire_args,
+            title=_new_hire_title,
+            entities=("group",),
+            facts=create_user_facts,
+        ),
+        tool(
+            add_to_group,
+            MembershipArgs,
+            read_only=False,
+            sensitive=False,
+            slots=("user", "group"),
+            from_slots=_membership_args,
+            entities=("group",),
+            title=lambda a: f"Add {a.get('email')} to the {a.get('group')} group",
+            flips=("is_member",),
+            facts=add_facts,
+        ),
+        tool(
+            remove_from_group,
+            MembershipArgs,
+            read_only=False,
+            sensitive=False,
+            slots=("user", "group"),
+            from_slots=_membership_args,
+            entities=("group",),
+            title=lambda a: f"Remove {a.get('email')} from the {a.get('group')} group",
+            flips=("is_member",),
+            facts=remove_facts,
+        ),
+        tool(
+            deactivate_user,
+            DeactivateUserArgs,
+            read_only=False,
+            sensitive=False,
+            slots=("user",),
+            from_slots=lambda s: {"email": s.get("user")},
+            title=lambda a: f"Deactivate the account of {a.get('email')}",
+            flips=("active",),
+            facts=deactivate_facts,
+        ),
     ]
+
+
+def _membership_args(s: Mapping[str, str]) -> dict[str, Any]:
+    return {"email": s.get("user"), "group": s.get("group")}
+
+
+def _new_hire_args(s: Mapping[str, str]) -> dict[str, Any]:
+    parts = s.get("name", "").split()
+    return {
+        "given_name": parts[0] if parts else "",
+        "family_name": " ".join(parts[1:]),
+        "email": s.get("email"),
+        "department": s.get("department"),
+        "start_date": s.get("start_date"),
+    }
+
+
+def _new_hire_title(a: Mapping[str, Any]) -> str:
+    start = f" starting {a['start_date']}" if a.get("start_date") else ""
+    return (
+        f"Create accounts for {a.get('given_name', '')} {a.get('family_name', '')} in {a.get('department', '?')}{start}"
+    )

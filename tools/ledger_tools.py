@@ -1,15 +1,17 @@
-"""Accounts-payable tools (invoice status, vendor payments, holds, bank changes) over a `Ledger`."""
+"""Accounts-payable tools (invoice status, vendor payments, holds, bank changes) over a `Ledger`, each
+declared whole: schema, slots, title, side effects and the state it flips."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from tools.ledger import Ledger
 from tools.ledger_types import InvalidRequest, InvoiceInfo, format_money, normalise_invoice_id
-from tools.tool_spec import ToolContext, ToolResult, ToolSpec, json_safe, tool
+from tools.tool_env import ToolEnv
+from tools.tool_spec import ToolContext, ToolResult, ToolSpec, json_safe, tool, unless_already
 
 
 def _invoice_id(value: str) -> str:
@@ -89,8 +91,9 @@ def _invoice_summary(info: InvoiceInfo) -> str:
     return text
 
 
-def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
-    """The accounts-payable tools, closed over `ledger` (its sync methods run in a worker thread)."""
+def ledger_tools(env: ToolEnv) -> list[ToolSpec]:
+    """The accounts-payable tools, closed over the ledger (its sync methods run in a worker thread)."""
+    ledger = env.ledger
 
     async def invoice_facts(args: Any) -> dict[str, Any]:
         info = await asyncio.to_thread(ledger.invoice_status, args.invoice_id)
@@ -103,17 +106,15 @@ def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
             "on_hold": info.hold is not None,
         }
 
-    async def hold_facts(args: HoldPaymentArgs) -> dict[str, Any]:
-        facts = await invoice_facts(args)
-        if facts["on_hold"]:  # nothing to change: said at once, never sent to approvers
-            facts["noop"] = f"{facts['invoice_id']} is already on hold."
-        return facts
-
-    async def release_facts(args: InvoiceArgs) -> dict[str, Any]:
-        facts = await invoice_facts(args)
-        if not facts["on_hold"]:
-            facts["noop"] = f"{facts['invoice_id']} has no payment hold, so there is nothing to release."
-        return facts
+    hold_facts = unless_already(  # nothing to change: said at once, never sent to approvers
+        invoice_facts, "on_hold", True, lambda f: f"{f['invoice_id']} is already on hold."
+    )
+    release_facts = unless_already(
+        invoice_facts,
+        "on_hold",
+        False,
+        lambda f: f"{f['invoice_id']} has no payment hold, so there is nothing to release.",
+    )
 
     async def invoice_status(args: InvoiceArgs, ctx: ToolContext) -> ToolResult:
         """Look up one invoice: amount, vendor, due date, approval state, the payment run it is
@@ -205,16 +206,76 @@ def ledger_tools(ledger: Ledger) -> list[ToolSpec]:
         return ToolResult(True, text, {"change_request": json_safe(change)})
 
     return [
-        tool(invoice_status, InvoiceArgs, read_only=True, sensitive=True),
-        tool(vendor_payments, VendorArgs, read_only=True, sensitive=True),
-        tool(hold_payment, HoldPaymentArgs, read_only=False, sensitive=True, facts=hold_facts),
-        tool(release_hold, InvoiceArgs, read_only=False, sensitive=True, facts=release_facts),
+        tool(
+            invoice_status,
+            InvoiceArgs,
+            read_only=True,
+            sensitive=True,
+            slots=("invoice_id",),
+            entities=("invoice_id",),
+            from_slots=_invoice_args,
+            title=lambda a: f"Look up invoice {a.get('invoice_id')}",
+        ),
+        tool(
+            vendor_payments,
+            VendorArgs,
+            read_only=True,
+            sensitive=True,
+            slots=("vendor",),
+            entities=("vendor",),
+            from_slots=lambda s: {"vendor": s.get("vendor")},
+            title=lambda a: f"Look up payments to {a.get('vendor')}",
+        ),
+        tool(
+            hold_payment,
+            HoldPaymentArgs,
+            read_only=False,
+            sensitive=True,
+            slots=("invoice_id",),
+            entities=("invoice_id",),
+            from_slots=lambda s: {"invoice_id": s.get("invoice_id"), "reason": s.get("reason") or "Requested in chat"},
+            title=lambda a: f"Put invoice {a.get('invoice_id')} on payment hold",
+            flips=("on_hold",),
+            facts=hold_facts,
+        ),
+        tool(
+            release_hold,
+            InvoiceArgs,
+            read_only=False,
+            sensitive=True,
+            slots=("invoice_id",),
+            entities=("invoice_id",),
+            from_slots=_invoice_args,
+            title=lambda a: f"Release the payment hold on invoice {a.get('invoice_id')}",
+            flips=("on_hold",),
+            facts=release_facts,
+        ),
         tool(
             vendor_bank_change,
             BankChangeArgs,
             read_only=False,
             sensitive=True,
+            slots=("vendor",),
+            entities=("vendor", "iban", "account_number"),
+            from_slots=_bank_change_args,
+            title=_bank_change_title,
             facts=bank_change_facts,
             masked=("account_number", "routing_number", "iban"),
         ),
     ]
+
+
+def _invoice_args(s: Mapping[str, str]) -> dict[str, Any]:
+    return {"invoice_id": s.get("invoice_id")}
+
+
+def _bank_change_args(s: Mapping[str, str]) -> dict[str, Any]:
+    keys = ("vendor", "account_number", "iban", "routing_number")
+    return {k: s.get(k) for k in keys}
+
+
+def _bank_change_title(a: Mapping[str, Any]) -> str:
+    account = a.get("account_number") or a.get("iban")
+    return f"Change the bank details of {a.get('vendor')}" + (
+        f" to account ending {str(account)[-4:]}" if account else ""
+    )

@@ -1,4 +1,6 @@
-"""The shape of one Deskhand tool: argument schema, flags, an error boundary and JSON-safe results."""
+"""The shape of one Deskhand tool, declared in one place: argument schema, the slots it needs and how they
+become arguments, the entity kinds that point to it, its title, side effects and the state it flips; plus
+an error boundary and JSON-safe results."""
 
 from __future__ import annotations
 
@@ -40,6 +42,9 @@ class ToolResult:
 
 RunFn = Callable[[Any, ToolContext], Awaitable[ToolResult]]
 FactsFn = Callable[[Any], Awaitable[dict[str, Any]]]
+SlotsFn = Callable[[Mapping[str, str]], dict[str, Any]]  # the router's slots → the tool's raw arguments
+TitleFn = Callable[[Mapping[str, Any]], str]  # validated arguments → one line for confirmations and approvals
+NOOP = "noop"  # the fact saying the action would change nothing (its text is the answer)
 
 _ERROR_KINDS: tuple[tuple[type[Exception], str], ...] = (
     (NotFound, "not_found"),
@@ -103,8 +108,31 @@ class ToolSpec:
     read_only: bool
     sensitive: bool  # the result carries personal or financial data (answer privately in shared channels)
     runner: RunFn
+    slots: tuple[str, ...]  # what the router must have found before the tool can run (else it asks)
+    entity_kinds: tuple[str, ...]  # extracted entity kinds that make this tool's intent more plausible
+    slot_args: SlotsFn
+    title_fn: TitleFn
+    flips: frozenset[str] = frozenset()  # fact keys that are the state the action itself changes
     fact_finder: FactsFn | None = None
     masked_fields: frozenset[str] = frozenset()
+
+    @property
+    def side_effects(self) -> bool:
+        return not self.read_only
+
+    @property
+    def state_facts(self) -> frozenset[str]:
+        """Facts the approver did not decide on: the state this action flips, and "nothing to change". After
+        a crash mid-execution they have already flipped, so they are left out of the approval's digest."""
+        return self.flips | {NOOP}
+
+    def args_from_slots(self, slots: Mapping[str, str]) -> dict[str, Any]:
+        """The router's slot values as this tool's (not yet validated) arguments."""
+        return self.slot_args(slots)
+
+    def title(self, args: Mapping[str, Any]) -> str:
+        """One line describing the action, for confirmations and approval messages."""
+        return self.title_fn(args)
 
     def parse(self, raw: BaseModel | Mapping[str, Any]) -> BaseModel:
         """Validated arguments (raises pydantic.ValidationError)."""
@@ -170,13 +198,25 @@ def tool(
     *,
     read_only: bool,
     sensitive: bool,
+    slots: Iterable[str],
+    from_slots: SlotsFn,
+    title: TitleFn,
+    entities: Iterable[str] = (),
+    flips: Iterable[str] = (),
     facts: FactsFn | None = None,
     masked: Iterable[str] = (),
 ) -> ToolSpec:
-    """A ToolSpec named after `fn`, whose docstring is the model-facing description."""
+    """A ToolSpec named after `fn`, whose docstring is the model-facing description.
+
+    `slots` are the router slots the tool needs (it asks for missing ones), `from_slots` maps slots to
+    arguments, `title` describes a call to people, `entities` are the entity kinds that hint at this tool,
+    and `flips` names the facts that are the very state the action changes (e.g. "is_member").
+    """
     description = inspect.getdoc(fn)
     if not description:
         raise ValueError(f"tool {fn.__name__} needs a docstring: it is the model-facing contract")
+    if read_only and flips:
+        raise ValueError(f"tool {fn.__name__} is read-only, so it flips no state")
     return ToolSpec(
         name=fn.__name__,
         description=description,
@@ -184,6 +224,26 @@ def tool(
         read_only=read_only,
         sensitive=sensitive,
         runner=fn,
+        slots=tuple(slots),
+        entity_kinds=tuple(entities),
+        slot_args=from_slots,
+        title_fn=title,
+        flips=frozenset(flips),
         fact_finder=facts,
         masked_fields=frozenset(masked),
     )
+
+
+def unless_already(
+    find: Callable[[Any], Awaitable[dict[str, Any]]], key: str, done: bool, says: Callable[[dict[str, Any]], str]
+) -> FactsFn:
+    """Facts from `find`, plus the "nothing to change" fact when `facts[key]` is already `done` (already a
+    member, already on hold…): the agent then answers at once and never asks approvers."""
+
+    async def facts(args: Any) -> dict[str, Any]:
+        found = await find(args)
+        if bool(found.get(key)) is done:
+            found[NOOP] = says(found)
+        return found
+
+    return facts

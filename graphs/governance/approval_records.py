@@ -4,7 +4,7 @@ that binds it to the exact action, and the sentences that say why someone may no
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -83,16 +83,16 @@ class ApprovalError(Exception):
     """An approval record was used in a way its state doesn't allow (a bug in the caller)."""
 
 
-STATE_FACTS = frozenset({"noop", "is_member", "on_hold"})
-
-
-def compute_digest(tool: str, args: Mapping[str, Any], facts: Mapping[str, Any] | None = None) -> str:
+def compute_digest(
+    tool: str, args: Mapping[str, Any], facts: Mapping[str, Any] | None = None, state_facts: Iterable[str] = ()
+) -> str:
     """sha256 over the canonical JSON of the tool, its arguments and (when given) the facts decided on."""
     body: dict[str, Any] = {"tool": tool, "args": jsonable(args)}
-    # The state the action itself changes (membership, a hold, "nothing to change") is not what the approver
-    # decided on: after a crash mid-execution it has already flipped, and re-driving that approval under its
-    # idempotency key must still match. (A tool spec should declare these; see issue 14.)
-    decided_on = {k: v for k, v in (facts or {}).items() if k not in STATE_FACTS}
+    # The state the action itself changes (the tool spec's `state_facts`: membership, a hold, "nothing to
+    # change") is not what the approver decided on: after a crash mid-execution it has already flipped, and
+    # re-driving that approval under its idempotency key must still match.
+    skip = frozenset(state_facts)
+    decided_on = {k: v for k, v in (facts or {}).items() if k not in skip}
     if decided_on:
         body["facts"] = jsonable(decided_on)
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +20,6 @@ from graphs.governance.approval_reads import norm_email, utc_or_now
 from graphs.governance.approval_records import (
     BUSY,
     OWN_APPROVE,
-    STATE_FACTS,
     UNIDENTIFIED,
     Approval,
     ApprovalError,
@@ -40,7 +39,6 @@ from graphs.governance.audit import as_utc, begin_serialised_write, canonical_js
 __all__ = [  # the store, and (for callers that only need one import) the record types
     "BUSY",
     "OWN_APPROVE",
-    "STATE_FACTS",
     "UNIDENTIFIED",
     "Approval",
     "ApprovalDecisionRow",
@@ -82,6 +80,7 @@ class ApprovalStore(ApprovalExecutions):
         expires_at: datetime | None = None,
         ttl: timedelta | None = None,
         facts: Mapping[str, Any] | None = None,
+        state_facts: Iterable[str] = (),
         title: str | None = None,
         policy_version: str = "",
         now: datetime | None = None,
@@ -89,8 +88,8 @@ class ApprovalStore(ApprovalExecutions):
     ) -> Approval:
         """Store a pending request (mode approve or four_eyes) expiring at `expires_at` or after `ttl`.
 
-        With `facts` (e.g. the invoice amount the policy decided on) the digest binds them too, so the
-        approval can't be used once they changed.
+        With `facts` (e.g. the invoice amount the policy decided on) the digest binds them too, except the
+        `state_facts` the action itself flips, so the approval can't be used once they changed.
         """
         requester = norm_email(requester)
         eligible = tuple(a for a in dict.fromkeys(norm_email(a) for a in approvers) if a != requester)
@@ -103,7 +102,7 @@ class ApprovalStore(ApprovalExecutions):
         if deadline <= created:
             raise ApprovalError("an approval must expire in the future")
         approval_id = "apr_" + secrets.token_urlsafe(8)[:10]
-        digest = compute_digest(tool, args, facts)
+        digest = compute_digest(tool, args, facts, state_facts)
         row = ApprovalRow(
             id=approval_id,
             tool=tool,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,28 +16,10 @@ from graphs.understanding.patterns import EMAIL, ROUTER_INVOICE
 
 DEFAULT_INTENTS = Path(__file__).resolve().parent / "intents.yaml"
 
-# The slots each tool intent needs before it can run, and the tool it maps to.
-TOOL_INTENTS: dict[str, tuple[str, ...]] = {
-    "create_user": ("name", "department", "start_date"),
-    "find_user": ("user",),
-    "add_to_group": ("user", "group"),
-    "remove_from_group": ("user", "group"),
-    "deactivate_user": ("user",),
-    "invoice_status": ("invoice_id",),
-    "vendor_payments": ("vendor",),
-    "hold_payment": ("invoice_id",),
-    "release_hold": ("invoice_id",),
-    "vendor_bank_change": ("vendor",),
-}
-# Which extracted entity kinds make an intent more plausible (a soft prior, never a rule).
-ENTITY_AFFINITY: dict[str, tuple[str, ...]] = {
-    "invoice_id": ("invoice_status", "hold_payment", "release_hold"),
-    "vendor": ("vendor_payments", "vendor_bank_change"),
-    "group": ("add_to_group", "remove_from_group", "create_user"),
-    "iban": ("vendor_bank_change",),
-    "account_number": ("vendor_bank_change",),
-}
-AFFINITY_BONUS = 0.5  # relative boost of an intent whose entity kind is present
+# The intents that are not tools; every other intent is named after the tool it runs (tools/*_tools.py
+# declare each tool's slots and entity kinds; bot.tool_check keeps the two in step).
+CONVERSATION_INTENTS = ("knowledge_question", "handoff", "out_of_scope", "greeting", "request_status")
+AFFINITY_BONUS = 0.5  # relative boost of an intent for each of its entity kinds present
 MODEL_VERSION = 2
 
 
@@ -177,13 +159,21 @@ class IntentRouter:
         np.savez(tmp, **model)
         tmp.replace(path)
 
-    def classify(self, masked_text: str, vector: np.ndarray, entities: Sequence[str] = ()) -> IntentGuess:
-        """`vector` is the embedding of `masked_text` (see `mask_entities`)."""
+    def classify(
+        self,
+        masked_text: str,
+        vector: np.ndarray,
+        entities: Sequence[str] = (),
+        affinity: Mapping[str, Sequence[str]] | None = None,
+    ) -> IntentGuess:
+        """`vector` is the embedding of `masked_text` (see `mask_entities`); `entities` are the entity kinds
+        found in the message and `affinity` each intent's kinds (a soft prior, never a rule)."""
         scores = self.probabilities(masked_text, vector)
-        for kind in entities:
-            for intent in ENTITY_AFFINITY.get(kind, ()):
-                if intent in self.intents:
-                    scores[self.intents.index(intent)] *= 1 + AFFINITY_BONUS
+        for intent, kinds in (affinity or {}).items():
+            if intent in self.intents:
+                for kind in entities:
+                    if kind in kinds:
+                        scores[self.intents.index(intent)] *= 1 + AFFINITY_BONUS
         scores = scores / scores.sum()
         order = np.argsort(scores)[::-1]
         top, second = int(order[0]), int(order[1])

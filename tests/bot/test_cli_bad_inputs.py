@@ -70,6 +70,13 @@ def _missing_policy(tmp: Path) -> dict[str, str]:
     return {"DESKHAND_POLICY_FILE": str(tmp / "policy.yaml")}
 
 
+def _policy_without_a_tools_rule(tmp: Path) -> dict[str, str]:
+    shipped = (ROOT / "graphs" / "policy.yaml").read_text(encoding="utf-8")
+    head, rest = shipped.split("  release_hold:\n", 1)
+    after = rest[rest.index("\n  vendor_bank_change:") :]  # the release_hold rules dropped, nothing else
+    return {"DESKHAND_POLICY_FILE": str(_write(tmp / "policy.yaml", head + after.lstrip("\n")))}
+
+
 def _corrupt_audit_row(tmp: Path) -> dict[str, str]:
     env = {"DESKHAND_DATA_DIR": str(tmp / "data")}
     subprocess.run([sys.executable, "-m", "bot", "audit", "verify"], env=_env(tmp, env), cwd=tmp, check=True)
@@ -104,6 +111,12 @@ CASES = [
     Case("approvals list, missing sample data", ["approvals", "list"], "no-such-folder", _no_sample_data),
     Case("approvals list, broken sample data", ["approvals", "list"], "directory.yaml", _broken_sample_data),
     Case("approvals list, missing policy", ["approvals", "list"], "policy", _missing_policy),
+    Case(
+        "approvals list, a tool without a policy rule",
+        ["approvals", "list"],
+        "'release_hold' changes data",
+        _policy_without_a_tools_rule,
+    ),
     Case("approvals show, unknown id", ["approvals", "show", "apr_nope"], "no approval"),
     Case("audit tail, corrupt row", ["audit", "tail", "-n", "5"], "audit", _corrupt_audit_row),
     Case("audit tail, bad -n", ["audit", "tail", "-n", "0"], "at least 1"),

@@ -12,12 +12,27 @@ from langchain_core.messages import ToolMessage
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from tools.catalog import TOOL_NAMES, ToolContext, ToolResult, ToolSpec, as_langchain_tools, build_tools
+from graphs.governance.policy import Policy
+from tools.catalog import ToolContext, ToolEnv, ToolResult, ToolSpec, as_langchain_tools, build_tools
 from tools.directory import Directory
 from tools.ledger import build_ledger
 
 HECTOR = ToolContext(requester="hector.ruiz@example.com", idempotency_key="approval-7", request_id="req-1")
 READ = ToolContext(requester="bob.martin@example.com")
+TOOL_NAMES = (  # every tools/*_tools.py module, in module order
+    "vendor_approvers",
+    "find_user",
+    "create_user",
+    "add_to_group",
+    "remove_from_group",
+    "deactivate_user",
+    "invoice_status",
+    "vendor_payments",
+    "hold_payment",
+    "release_hold",
+    "vendor_bank_change",
+)
+POLICY = Path(__file__).resolve().parents[2] / "graphs" / "policy.yaml"
 
 
 @pytest.fixture
@@ -28,7 +43,7 @@ async def tools(
     sample_data_dir: Path,
 ) -> AsyncIterator[dict[str, ToolSpec]]:
     ledger = build_ledger(sqlite_url, sample_data_dir)
-    yield build_tools(directory_factory(make_scim_server()), ledger)
+    yield build_tools(ToolEnv(directory_factory(make_scim_server()), ledger, Policy.load(POLICY)))
     ledger.close()
 
 
@@ -38,7 +53,8 @@ def _json_round_trip(result: ToolResult) -> dict[str, object]:
 
 async def test_catalog_names_flags_and_model_facing_schemas(tools: dict[str, ToolSpec]) -> None:
     assert tuple(tools) == TOOL_NAMES
-    assert {n for n, s in tools.items() if s.read_only} == {"find_user", "invoice_status", "vendor_payments"}
+    read_only = {"find_user", "invoice_status", "vendor_payments", "vendor_approvers"}
+    assert {n for n, s in tools.items() if s.read_only} == read_only
     assert {n for n, s in tools.items() if not s.sensitive} == {"add_to_group", "remove_from_group", "deactivate_user"}
     for spec in tools.values():
         schema = spec.args_model.model_json_schema()
@@ -202,7 +218,7 @@ async def test_directory_down_and_unexpected_failures_never_leak_details(
         port = sock.getsockname()[1]
     ledger = build_ledger(sqlite_url, sample_data_dir)
     try:
-        specs = build_tools(directory_factory(f"http://127.0.0.1:{port}/v2"), ledger)
+        specs = build_tools(ToolEnv(directory_factory(f"http://127.0.0.1:{port}/v2"), ledger, Policy.load(POLICY)))
         down = await specs["find_user"].run({"query": "alice"}, READ)
         assert (down.ok, down.data["error"]) == (False, "unavailable")
         assert down.summary.startswith("The directory is not responding right now")

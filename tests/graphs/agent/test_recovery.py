@@ -62,7 +62,7 @@ async def test_a_dead_execution_is_taken_over_after_its_lease_without_acting_twi
         approval = await approved_behind_the_agents_back(rt, f"add {MAYA} to the engineering group", BOB)
         spec = rt.deps.tools["add_to_group"]
         facts = await spec.facts(approval.args)
-        digest = compute_digest(approval.tool, approval.args, facts)
+        digest = compute_digest(approval.tool, approval.args, facts, spec.state_facts)
         assert rt.approvals.claim_execution(approval.id, digest, rt.deps.clock(), audit=AuditNote())
         # The SCIM change went through, then the process was killed before recording it.
         ctx = ToolContext(requester=BOB, idempotency_key=f"approval:{approval.id}", request_id="r1")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from graphs.understanding.privacy import asks_for_someone_elses_private_data, mentions_private_topic, private_topics
+from tests.clinc150 import by_intent
 
 SAM, BOB = "sam.taylor@example.com", "bob.martin@example.com"
 
@@ -69,3 +71,23 @@ def test_a_topics_file_without_topics_is_refused(tmp_path: Path):
     bad.write_text("topics: []\n", encoding="utf-8")
     with pytest.raises(ValueError, match="topics"):
         private_topics(bad)
+
+
+def _about_a_coworker(text: str) -> str:
+    return re.sub(r"\bmy\b", "Sam Taylor's", text, count=1)
+
+
+def test_real_pay_questions_are_private_when_about_a_coworker_and_never_when_about_oneself() -> None:
+    """CLINC150's salary questions are asked about oneself; about a coworker the same words are declined."""
+    own = [t for t in by_intent("train", "income") + by_intent("test", "income") if re.search(r"\bmy salary\b", t)]
+    assert len(own) >= 10
+    for text in own:
+        assert not asks_for_someone_elses_private_data(text, None, SAM)  # no one else named
+        assert not asks_for_someone_elses_private_data(_about_a_coworker(text), SAM, SAM)  # oneself
+        assert asks_for_someone_elses_private_data(_about_a_coworker(text), SAM, BOB), _about_a_coworker(text)
+
+
+def test_real_scheduling_questions_about_a_coworker_are_work_not_private() -> None:
+    texts = [t for t in by_intent("train", "meeting_schedule") + by_intent("test", "meeting_schedule") if " my " in t]
+    assert len(texts) >= 10
+    assert [t for t in map(_about_a_coworker, texts) if mentions_private_topic(t)] == []
