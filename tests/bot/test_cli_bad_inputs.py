@@ -71,7 +71,7 @@ def _missing_policy(tmp: Path) -> dict[str, str]:
 
 
 def _policy_without_a_tools_rule(tmp: Path) -> dict[str, str]:
-    shipped = (ROOT / "graphs" / "policy.yaml").read_text(encoding="utf-8")
+    shipped = (ROOT / "graphs" / "governance" / "policy.yaml").read_text(encoding="utf-8")
     head, rest = shipped.split("  release_hold:\n", 1)
     after = rest[rest.index("\n  vendor_bank_change:") :]  # the release_hold rules dropped, nothing else
     return {"DESKHAND_POLICY_FILE": str(_write(tmp / "policy.yaml", head + after.lstrip("\n")))}

@@ -32,7 +32,7 @@ TOOL_NAMES = (  # every tools/*_tools.py module, in module order
     "release_hold",
     "vendor_bank_change",
 )
-POLICY = Path(__file__).resolve().parents[2] / "graphs" / "policy.yaml"
+POLICY = Path(__file__).resolve().parents[2] / "graphs" / "governance" / "policy.yaml"
 
 
 @pytest.fixture
