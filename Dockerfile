@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Deskhand: one image for the web processes, the worker and `deskhand db upgrade`.
 
-# ---- build: install into a virtualenv and export the embedding model to ONNX int8 once --------------
+# ---- build: install into a virtualenv and export the embedding model to ONNX (fp32) once --------------
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 DESKHAND_CACHE_DIR=/opt/deskhand/cache
@@ -22,7 +22,7 @@ COPY evals ./evals
 # hadolint ignore=DL3013
 RUN pip install ".[llm]" \
     && python -c "from pathlib import Path; from knowledge.embedder import load_embedder; \
-load_embedder('onnx-int8', cache_dir=Path('/opt/deskhand/cache/models'))"
+load_embedder('auto', cache_dir=Path('/opt/deskhand/cache/models'))"
 
 # ---- runtime: the virtualenv and the exported model, run as an unprivileged user -------------------
 FROM python:3.11-slim-bookworm AS runtime

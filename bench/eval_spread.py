@@ -13,8 +13,8 @@ where N is how many cases the metric averages over (2 / N: two borderline cases 
 the AVX-512 VNNI machine of issue 9 showed on the sample set: 0.8688 -> 0.8562 is 2 of 160).
 
 Variants (what each stands in for):
-  base              onnx-int8 embedder, this machine's BLAS and numpy kernels
-  onnx-fp32, torch  the other embedding backends: other kernels, other rounding (an upper bound for what a
+  base              the default fp32 ONNX embedder, this machine's BLAS and numpy kernels
+  onnx-int8, torch  the other embedding backends: other kernels, other rounding (an upper bound for what a
                     CPU's kernels can change, since int8 vs fp32 is a bigger change than kernel order)
   blas-1thread      OPENBLAS_NUM_THREADS=1: another summation split in the router's (and any) BLAS fit
   blas-sandybridge, blas-nehalem
@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
-    "onnx-fp32": {"backend": "onnx"},
+    "onnx-int8": {"backend": "onnx-int8"},
     "torch": {"backend": "torch"},
     "blas-1thread": {"env": {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}},
     "blas-sandybridge": {"env": {"OPENBLAS_CORETYPE": "Sandybridge"}},
@@ -74,7 +74,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 DEFAULT_SUITES = ("knowledge", "knowledge_18f", "knowledge_posthog", "routing")
 # The default set fits in < 10 minutes on an idle 2-core machine once the embedding memo is warm (about a
 # minute and a half per variant); --variants all runs every variant above.
-DEFAULT_VARIANTS = ("base", "onnx-fp32", "numpy-x86v2", "blas-1thread", "jitter-1e-4-s1", "jitter-1e-3-s1")
+DEFAULT_VARIANTS = ("base", "onnx-int8", "numpy-x86v2", "blas-1thread", "jitter-1e-4-s1", "jitter-1e-3-s1")
 MIN_MARGIN, MIN_FLIPS = 0.01, 2
 
 
@@ -137,7 +137,7 @@ def run_child(args: argparse.Namespace) -> int:
     from knowledge.embedder import load_embedder
 
     spec = VARIANTS[args.child]
-    backend = spec.get("backend", "onnx-int8")
+    backend = spec.get("backend", "onnx")
     work = Path(tempfile.mkdtemp(prefix=f"spread-{args.child}-"))
     cache = work / "cache"
     (cache).mkdir()

@@ -15,6 +15,7 @@ declined, and fact recall per answer length; then the worst fold per metric.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from evals.metrics import DECLINED_ROUTES, contains_fact, hit_at, ranked_sources  # noqa: E402
 
+SHARED = next((p / "corpora" for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.is_dir()), ROOT)
 ASKER = "ivy.chen@example.com"  # an ordinary employee of the sample directory, as in the eval suite
 LENGTH_BUCKETS = (200, 400, 800)  # characters: where a chat answer turns from short to long
 
@@ -112,11 +114,26 @@ def run_fold(corpus: Corpus, cache: Path, env: dict[str, str]) -> tuple[list[dic
     cases = load_cases(corpus.dataset)
     batch = cache / f"{corpus.name}.questions.jsonl"
     batch.write_text("".join(json.dumps({"question": c["question"]}) + "\n" for c in cases), encoding="utf-8")
-    started = time.perf_counter()
     args = ("ask", "--json", "--user", ASKER, "--index", str(index_dir), "--batch", str(batch))
-    out = _deskhand(*args, env=env).stdout
+    cmd = [sys.executable, "-m", "bot", *args]
+    replies: list[dict[str, Any]] = []
+    stamps: list[float] = []
+    started = time.perf_counter()
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # one flushed line per answer: the gaps are the warm per-question latencies
+            if line.startswith("{"):
+                stamps.append(time.perf_counter())
+                replies.append(json.loads(line))
+        err = proc.stderr.read() if proc.stderr else ""
+        if proc.wait(timeout=3600) != 0:
+            raise SystemExit(f"ask failed ({proc.returncode}):\n{err[-2000:]}")
     seconds = time.perf_counter() - started
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")], seconds
+    WARM[corpus.name] = [b - a for a, b in itertools.pairwise(stamps)]
+    return replies, seconds
+
+
+WARM: dict[str, list[float]] = {}  # per fold: seconds between consecutive answers of the warm process
 
 
 def worst(folds: dict[str, dict[str, Any]], metrics: Iterable[str]) -> dict[str, tuple[str, float]]:
@@ -146,7 +163,7 @@ def print_report(folds: dict[str, dict[str, Any]], label: str) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--corpora", type=Path, default=ROOT.parent / "shared" / "corpora", help="18F + PostHog here")
+    p.add_argument("--corpora", type=Path, default=SHARED, help="18F + PostHog here")
     p.add_argument("--only", action="append", choices=("sample", "18f", "posthog"), help="run only these folds")
     p.add_argument("--cache", type=Path, default=ROOT / ".deskhand" / "bench-loco", help="indexes and data dir")
     p.add_argument("--dump", type=Path, help="write every case with its reply (JSONL) here")
@@ -173,6 +190,10 @@ def main() -> int:
         print("no fold ran")
         return 1
     print_report(folds, "today's engine, leave-one-corpus-out (each fold scored on its own corpus only)")
+    for name, gaps in WARM.items():
+        if gaps:
+            p50, p95 = (sorted(gaps)[int(q * (len(gaps) - 1))] * 1000 for q in (0.5, 0.95))
+            print(f"  {name}: warm `deskhand ask` per question (whole agent): p50 {p50:.0f} ms, p95 {p95:.0f} ms")
     print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     if args.dump:
         args.dump.write_text("".join(json.dumps(d) + "\n" for d in dump), encoding="utf-8")

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"deskhand: {database_message(load_settings())}", file=sys.stderr)
             return 2
         # The last error boundary: details (with the traceback) in the log file, one line here.
-        reference = secrets.token_hex(4)
+        reference = secrets.token_hex(4).upper()  # the one reference format users see
         logging.getLogger("bot.cli").exception("unexpected error (reference %s)", reference)
         where = f"; details in {log_file}" if log_file else ""
         print(f"deskhand: unexpected error (reference {reference}){where}", file=sys.stderr)

@@ -21,6 +21,11 @@ def new_request_id() -> str:
     return secrets.token_hex(8)
 
 
+def new_reference_id() -> str:
+    """The one reference-id format users see (8 upper-case hex digits), logged with the error it names."""
+    return secrets.token_hex(4).upper()
+
+
 def current_request_id() -> str | None:
     return _REQUEST_ID.get()
 

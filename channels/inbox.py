@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from channels.base import ApprovalView, Decision, Reply, SourceRef
+from channels.base import Reply
 from channels.coordination import Breaker, CoordinationUnavailable, Coordinator
+from channels.core.present import reply_from_data, reply_to_data
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Inbox", "InboxItem", "InboxStore", "InboxUnavailable", "reply_from_data", "reply_to_data"]
 
 Accepted = Literal["new", "duplicate", "takeover"]
 DONE_TTL_S = 2 * 86400  # Slack retries for minutes and Teams for less: two days is plenty
@@ -167,33 +170,3 @@ class Inbox:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def reply_to_data(reply: Reply) -> dict[str, Any]:
-    """A `Reply` as JSON-able data (dates as ISO strings) that `reply_from_data` turns back."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        return value
-
-    return dict(plain(asdict(reply)))
-
-
-def reply_from_data(data: Mapping[str, Any]) -> Reply:
-    values = dict(data)
-    values["citations"] = tuple(SourceRef(**c) for c in values.get("citations") or ())
-    view = values.get("approval")
-    if view:
-        view = dict(view)
-        view["expires_at"] = datetime.fromisoformat(view["expires_at"])
-        view["approvers"] = tuple(view["approvers"])
-        view["decisions"] = tuple(
-            Decision(**{**d, "at": datetime.fromisoformat(d["at"])}) for d in view.get("decisions") or ()
-        )
-        values["approval"] = ApprovalView(**view)
-    return Reply(**values)

@@ -16,14 +16,20 @@ from knowledge.chunking import split_sentences
 from knowledge.types import Chunk
 
 PROBES = Path(__file__).resolve().parent / "data" / "probes.yaml"
-VERSION = 2
+VERSION = 3
 MAX_SECTIONS = 160  # pseudo-questions per kind; enough for stable quantiles, a second or two of work
 # The boundary sits a fixed margin (in evidence-score units, which are corpus-independent) above the upper tail
 # of the off-topic probes, and never above the lower tail of the index's own pseudo-questions (a corpus whose
-# topics overlap the probes). Chosen on the sample handbook, checked on 18F.
-PROBE_QUANTILE = 0.95
+# topics overlap the probes). Chosen leave-one-corpus-out on the sample handbook, 18F and PostHog
+# (bench/knowledge_loco.py; the selection, per fold, maximised the worse of "answerable answered" and
+# "out-of-scope declined" on the two other corpora). The 90th percentile of the ~60 probes replaced the 95th:
+# the 95th is about the third-highest probe, too noisy a statistic, and with it the margin picked on two corpora
+# missed the third by up to 0.2 in the held-out decline or answer rate; with the 90th the folds picked margins
+# 0.85 / 0.85 / 1.15 and the worst held-out fold improved (answered 0.84, declined 0.89 vs 0.77 / 0.73).
+PROBE_QUANTILE = 0.90
 SECTION_QUANTILE = 0.10
-MARGIN = 0.25
+MARGIN = 0.9  # above the probes' PROBE_QUANTILE; chosen on all three corpora (the folds chose 0.85-1.15)
+SECTION_MARGIN = 0.25  # below the pseudo-questions' SECTION_QUANTILE
 MAX_WORDS = 18
 
 
@@ -60,7 +66,7 @@ def calibrate(score: Callable[[str], float], chunks: Sequence[Chunk]) -> dict[st
         return {"version": VERSION, "boundary": None}
     high_negative = float(np.quantile(negatives, PROBE_QUANTILE))
     low_positive = float(np.quantile(positives, SECTION_QUANTILE))
-    boundary = min(high_negative + MARGIN, low_positive - MARGIN)
+    boundary = min(high_negative + MARGIN, low_positive - SECTION_MARGIN)
 
     def summary(values: np.ndarray) -> dict[str, float]:
         return {f"q{int(q * 100):02d}": round(float(np.quantile(values, q)), 4) for q in (0.05, 0.1, 0.5, 0.9, 0.95)}

@@ -189,23 +189,35 @@ class Analyzer:
         return missing
 
 
-def fact_score(sentence: str, kinds: frozenset[str]) -> float:
-    """How well the sentence carries the kind of fact the question asks for (0..1)."""
+@lru_cache(maxsize=65536)
+def _fact_kinds(sentence: str) -> tuple[frozenset[str], bool]:
+    """The kinds of fact the sentence carries and whether it has a number or a name (cached: the same
+    sentences of the top chunks are scored for many questions, and the regexes were most of an answer's cost)."""
+    proper = bool(_PROPER.search(sentence))
+    contact = bool(_CONTACT.search(sentence))
+    number = bool(_NUMBER.search(sentence))
+    duration = bool(_DURATION.search(sentence))
     has = {
         "clock": bool(_CLOCK.search(sentence)),
         "day": bool(_DAY.search(sentence)),
-        "contact": bool(_CONTACT.search(sentence)),
+        "contact": contact,
         "link": bool(_LINK.search(sentence)),
-        "quantity": bool(_MONEY.search(sentence) or _DURATION.search(sentence) or _NUMBER.search(sentence)),
-        "time": bool(_DATE.search(sentence) or _DURATION.search(sentence)),
-        "person": bool(_CONTACT.search(sentence) or _PROPER.search(sentence)),
-        "name": bool(_PROPER.search(sentence) or _CONTACT.search(sentence)),
+        "quantity": bool(_MONEY.search(sentence)) or duration or number,
+        "time": bool(_DATE.search(sentence)) or duration,
+        "person": contact or proper,
+        "name": proper or contact,
     }
-    generic = 0.5 if _NUMBER.search(sentence) or _PROPER.search(sentence) else 0.0
+    return frozenset(k for k, v in has.items() if v), number or proper
+
+
+def fact_score(sentence: str, kinds: frozenset[str]) -> float:
+    """How well the sentence carries the kind of fact the question asks for (0..1)."""
+    has, specific = _fact_kinds(sentence)
+    generic = 0.5 if specific else 0.0
     if not kinds:
         return generic
     # The mean rewards sentences that fit every cue: "what time" wants a clock time, not just a duration.
-    return sum(1.0 if has[k] else 0.0 for k in kinds) / len(kinds) * 0.8 + generic * 0.2
+    return len(kinds & has) / len(kinds) * 0.8 + generic * 0.2
 
 
 def sentence_score(

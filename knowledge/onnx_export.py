@@ -1,4 +1,4 @@
-"""One-time export of the local MiniLM model to an optimised, int8-quantised ONNX graph (offline, cached)."""
+"""One-time export of the local MiniLM model to an optimised ONNX graph, fp32 or int8 (offline, cached)."""
 
 from __future__ import annotations
 

@@ -139,8 +139,9 @@ async def test_duplicate_slack_deliveries_get_one_reply(served: Served):
     assert statuses == [200] * 4
     # Duplicates are refused when they are acknowledged (the event id is claimed first), so once the
     # answer is there, every delivery has been judged.
+    # Any cited answer will do: what the answer says is the eval suite's concern, not this test's.
     await wait_for(
-        lambda: [m for m in served.slack.thread("C_GENERAL", event["ts"]) if "Tuesday" in json.dumps(m)], timeout=60
+        lambda: [m for m in served.slack.thread("C_GENERAL", event["ts"]) if "[1]" in json.dumps(m)], timeout=60
     )
     assert len(served.slack.posts("C_GENERAL", event["ts"])) == 1
 

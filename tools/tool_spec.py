@@ -155,7 +155,7 @@ class ToolSpec:
         except EXPECTED_ERRORS as exc:
             return error_result(exc)
         except Exception:
-            reference = uuid.uuid4().hex[:8]
+            reference = uuid.uuid4().hex[:8].upper()  # the one reference format users see (8 upper-case hex)
             log.exception("tool %s failed unexpectedly (reference %s)", self.name, reference)
             return ToolResult(
                 False,

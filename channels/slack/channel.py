@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.base import TurnHandler
 from channels.coordination import Coordinator
+from channels.core.tasks import Background
+from channels.core.turns import TurnRunner
 from channels.inbox import Inbox, InboxItem
 from channels.slack.bolt import BotIdentity, SlackUnreachable, build_bolt_app
 from channels.slack.endpoint import Handler, build_events_endpoint
@@ -90,13 +92,12 @@ class SlackChannel:
         self._identity = identity
         self._coordinator = coordinator
         self._api_url = api_url
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._last: dict[str, asyncio.Task[None]] = {}  # conversation → its latest queued turn
         self._socket: AsyncSocketModeHandler | None = None
         self._closed = False
         self._retrying: asyncio.Task[None] | None = None
         self.bolt: AsyncApp = bolt_factory(on_message=self._on_message, on_click=self._on_click)
         self._ack_first = AckFirst()
+        self._work = Background("slack", before=self._ack_first.settled)
         endpoint = build_events_endpoint(self.bolt, signing_secret)
 
         async def events(request: web.Request) -> web.StreamResponse:
@@ -154,11 +155,7 @@ class SlackChannel:
 
     async def drain(self, timeout_s: float = 30.0) -> None:
         """Wait for the work started by acknowledged events and clicks."""
-        while self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
-            if pending:
-                log.warning("%d Slack tasks still running after %ss", len(pending), timeout_s)
-                return
+        await self._work.drain(timeout_s)
 
     async def close(self, timeout_s: float = 30.0) -> None:
         """Stop Socket Mode, finish in-flight work, close the HTTP session (idempotent)."""
@@ -170,41 +167,19 @@ class SlackChannel:
         if self._socket is not None:
             await self._socket.close_async()
         await self.drain(timeout_s)
-        for task in list(self._tasks):
-            task.cancel()
+        self._work.cancel()
         await self._api.close()
 
     @property
     def in_flight(self) -> int:
-        return len(self._tasks)
-
-    def _spawn(self, work: Coroutine[Any, Any, None], after: asyncio.Task[None] | None = None) -> asyncio.Task[None]:
-        async def in_turn() -> None:
-            if after is not None:  # the previous message of the same conversation goes first
-                await asyncio.wait([after])
-            await self._ack_first.settled()
-            await work
-
-        task = asyncio.create_task(in_turn())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._work.in_flight
 
     def _on_message(self, msg: SlackMessage, bot_user_id: str | None) -> None:
-        # Chained per conversation at arrival, so a thread's messages run in the order they came
-        # (the coordinator's lock adds mutual exclusion across processes).
-        key = msg.conversation_key
-        task = self._spawn(self._turns.on_message(msg, bot_user_id), after=self._last.get(key))
-        self._last[key] = task
-
-        def forget(done: asyncio.Task[None]) -> None:
-            if self._last.get(key) is done:
-                del self._last[key]
-
-        task.add_done_callback(forget)
+        # Chained per conversation at arrival, so a thread's messages run in the order they came.
+        self._work.spawn(self._turns.on_message(msg, bot_user_id), order_key=msg.conversation_key)
 
     def _on_click(self, click: Click) -> None:
-        self._spawn(self._turns.on_click(click))
+        self._work.spawn(self._turns.on_click(click))
 
     async def replay(self, item: InboxItem) -> None:
         """Finish an event a dead process accepted (the inbox's recovery pass calls this)."""
@@ -250,7 +225,8 @@ def build_slack_channel(
     api = SlackApi(client)
     directory = Directory(api, coordinator, lookup_timeout_s=lookup_timeout_s)
     outbox = SlackOutbox(api, directory, handler.remember_approval_message)
-    turns = SlackTurns(handler, api, directory, outbox, coordinator, inbox, lock_timeout_s=lock_timeout_s)
+    runner = TurnRunner(handler, coordinator, inbox, channel="slack", lock_timeout_s=lock_timeout_s)
+    turns = SlackTurns(runner, api, directory, outbox, coordinator)
     identity = BotIdentity(api, bot_token, bot_user_id)
 
     async def accept(key: str, body: dict[str, Any]) -> bool:

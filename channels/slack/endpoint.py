@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,6 +12,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
+
+from channels.context import new_reference_id
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
 
 
 def _envelope_ok(payload: dict[str, Any], depth: int = 0) -> bool:
+    if depth == 0 and "event" in payload and not isinstance(payload["event"], dict):
+        return False  # Bolt reads `body.get("event", {}).get(...)`: an explicit null crashes it
     for key in _OBJECTS:
         if payload.get(key) is not None and not isinstance(payload[key], dict):
             return False
@@ -85,7 +88,7 @@ def build_events_endpoint(app: AsyncApp, signing_secret: str) -> Handler:
             log.warning("signed Slack request with a malformed payload refused (%s)", type(exc).__name__)
             return web.Response(status=400, text="malformed body")
         except Exception:
-            reference = uuid.uuid4().hex[:8]
+            reference = new_reference_id()
             log.exception("Slack dispatch failed (reference %s)", reference)
             return web.Response(status=500, text=f"internal error, reference {reference}")
         return await to_aiohttp_response(response)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.base import ApprovalView, MessageRef, Reply, TeamPost
-from channels.slack import messages
+from channels.core.delivery import Surface, deliver_reply
 from channels.slack.events import conversation_key
 from channels.slack.render import Rendered, render_approval, render_reply, render_text
 from channels.slack.webapi import Directory, SlackApi, WebApiError
@@ -83,23 +83,29 @@ class SlackOutbox:
         return render_approval(view, await self._directory.mentions(people))
 
     async def deliver(self, ref: dict[str, Any], reply: Reply, placeholder_ts: str | None = None) -> None:
-        """Show `reply` in the thread of `ref` (replacing the placeholder when there is one); a sensitive
-        reply in a shared conversation goes to the user by DM with a pointer in the thread; an approval
-        request is posted as its own message in the thread and remembered for later refreshes."""
+        """Show `reply` in the thread of `ref` (replacing the placeholder when there is one), the shared way
+        (`deliver_reply`): privately by DM when it must be; an approval request is its own message in the
+        thread, remembered for later refreshes."""
         channel, thread_ts, user = _target(ref)
-        if reply.sensitive and ref.get("shared", True):
+
+        async def privately(answer: Reply) -> None:
             if not user:
                 raise ValueError("a sensitive reply needs the user to send it to privately")
-            dm = await self._api.open_dm(user)
-            await self._api.post(dm, render_reply(reply))
-            await self.show(channel, thread_ts, render_text(messages.SENT_PRIVATELY), placeholder_ts)
-        else:
-            await self.show(channel, thread_ts, render_reply(reply), placeholder_ts)
-        if reply.approval is not None:
-            ts = await self._api.post(channel, await self.approval_message(reply.approval), thread_ts)
+            await self._api.post(await self._api.open_dm(user), render_reply(answer))
+
+        async def approval(view: ApprovalView) -> None:
+            ts = await self._api.post(channel, await self.approval_message(view), thread_ts)
             if self._remember is not None:
                 ref_data = {"channel": channel, "ts": ts, "thread_ts": thread_ts}
-                await self._remember(reply.approval.approval_id, MessageRef(self.name, ref_data))
+                await self._remember(view.approval_id, MessageRef(self.name, ref_data))
+
+        surface = Surface(
+            show=lambda answer: self.show(channel, thread_ts, render_reply(answer), placeholder_ts),
+            show_privately=privately,
+            tell=lambda text: self.show(channel, thread_ts, render_text(text), placeholder_ts),
+            show_approval=approval,
+        )
+        await deliver_reply(reply, shared=bool(ref.get("shared", True)), surface=surface)
 
     async def show(self, channel: str, thread_ts: str | None, message: Rendered, placeholder_ts: str | None) -> None:
         """Replace the placeholder (post once, then update) or post when there is none. An update that

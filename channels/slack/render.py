@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from channels.base import ApprovalView, Decision, Reply, SourceRef
+from channels.base import ApprovalView, Reply, SourceRef
+from channels.core import present, wording
 from channels.slack import actions, messages
 
 MAX_BLOCKS = 50
@@ -95,23 +96,17 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 def source_label(ref: SourceRef) -> str:
     """`[n] Title — Heading`, linked when the source has a URL."""
-    label = ref.title if not ref.heading or ref.heading == ref.title else f"{ref.title} — {ref.heading}"
-    label = escape(truncate(label, 200)).replace("|", "¦")
+    label = escape(truncate(present.source_title(ref), 200)).replace("|", "¦")
     if ref.url:
         return f"[{ref.n}] <{ref.url}|{label}>"
     return f"[{ref.n}] {label}"
-
-
-def _plain_source(ref: SourceRef) -> str:
-    label = ref.title if not ref.heading or ref.heading == ref.title else f"{ref.title} — {ref.heading}"
-    return f"[{ref.n}] {label}" + (f" ({ref.url})" if ref.url else "")
 
 
 def citation_blocks(citations: tuple[SourceRef, ...]) -> list[Block]:
     """Sources as compact context blocks (at most ten elements each)."""
     if not citations:
         return []
-    elements = [f"*{messages.SOURCES}:*", *(source_label(ref) for ref in citations)]
+    elements = [f"*{wording.SOURCES}:*", *(source_label(ref) for ref in citations)]
     return [_context(*elements[i : i + CONTEXT_ELEMENTS]) for i in range(0, len(elements), CONTEXT_ELEMENTS)]
 
 
@@ -120,8 +115,8 @@ def feedback_block(audit_id: str) -> Block:
         "type": "actions",
         "block_id": actions.FEEDBACK_BLOCK,
         "elements": [
-            _button(messages.HELPFUL, actions.FEEDBACK_HELPFUL, audit_id),
-            _button(messages.NOT_HELPFUL, actions.FEEDBACK_UNHELPFUL, audit_id),
+            _button(wording.HELPFUL, actions.FEEDBACK_HELPFUL, audit_id),
+            _button(wording.NOT_HELPFUL, actions.FEEDBACK_UNHELPFUL, audit_id),
         ],
     }
 
@@ -134,22 +129,23 @@ def render_text(text: str) -> Rendered:
 def render_reply(reply: Reply, *, feedback: bool = True) -> Rendered:
     """An answer: its text in as many sections as needed, the sources, and feedback buttons."""
     tail: list[Block] = citation_blocks(reply.citations)
-    if feedback and reply.audit_id:
+    if feedback and reply.audit_id and present.wants_feedback(reply):
         tail.append(feedback_block(reply.audit_id))
     tail = tail[: MAX_BLOCKS - 2]
-    sections = [_section(chunk) for chunk in split_text(to_mrkdwn(reply.text or messages.EMPTY_MESSAGE))]
+    sections = [_section(chunk) for chunk in split_text(to_mrkdwn(present.reply_text(reply) or wording.EMPTY_ANSWER))]
     budget = MAX_BLOCKS - len(tail)
     if len(sections) > budget:
         sections = [*sections[: budget - 1], _context(messages.TRUNCATED)]
-    fallback = reply.text
+    fallback = present.reply_text(reply)
     if reply.citations:
-        fallback += f"\n\n{messages.SOURCES}: " + "; ".join(_plain_source(c) for c in reply.citations)
+        fallback += f"\n\n{wording.SOURCES}: " + "; ".join(present.plain_source(c) for c in reply.citations)
     return Rendered(text=truncate(fallback, TEXT_LIMIT), blocks=[*sections, *tail])
 
 
-def format_time(when: datetime, *, date: bool = False) -> str:
-    utc = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    return utc.strftime("%Y-%m-%d %H:%M UTC" if date else "%H:%M UTC")
+def format_time(when: datetime, date: bool = False) -> str:
+    """A time in the viewer's own time zone (Slack's date token), with the shared UTC format as fallback."""
+    token = "{date_short_pretty} at {time}" if present.dated(when, date) else "{time}"
+    return f"<!date^{int(present.utc(when).timestamp())}^{token}|{present.format_time(when, date)}>"
 
 
 def mention(email: str, mentions: Mapping[str, str]) -> str:
@@ -158,81 +154,59 @@ def mention(email: str, mentions: Mapping[str, str]) -> str:
     return f"<@{user_id}>" if user_id else escape(email)
 
 
-def stamp(view: ApprovalView, mentions: Mapping[str, str]) -> str | None:
-    """The decision stamp of a closed approval ("Approved by @carol at 14:02 UTC"), None while open."""
-    approvals = [d for d in view.decisions if d.approve]
-    rejection = next((d for d in view.decisions if not d.approve), None)
+ICONS = {"good": "✅", "attention": "❌", "warning": "⌛", "default": "🚫"}  # Slack has no colours
 
-    def who(decisions: list[Decision]) -> str:
-        return ", ".join(mention(d.approver, mentions) for d in decisions) or "—"
 
-    last = approvals[-1].at if approvals else view.expires_at
-    if view.status == "approved":
-        return messages.STAMP_APPROVED.format(who=who(approvals), when=format_time(last))
-    if view.status == "executed":
-        return messages.STAMP_EXECUTED.format(who=who(approvals), when=format_time(last))
-    if view.status == "failed":
-        return messages.STAMP_FAILED.format(who=who(approvals), when=format_time(last))
-    if view.status == "rejected":
-        rejected = [rejection] if rejection else []
-        when = rejection.at if rejection else view.expires_at
-        return messages.STAMP_REJECTED.format(who=who(rejected), when=format_time(when))
-    if view.status == "expired":
-        return messages.STAMP_EXPIRED.format(when=format_time(view.expires_at, date=True))
-    if view.status == "cancelled":
-        return messages.STAMP_CANCELLED
-    return None
+def stamp(view: ApprovalView, mentions: Mapping[str, str]) -> str:
+    """Where the approval stands ("✅ Approved by @carol at 14:02 UTC"); an icon once it is closed."""
+    line = present.status_line(view, lambda email: mention(email, mentions), format_time)
+    if view.open:
+        return line
+    icon = "⚠️" if view.status == "failed" else ICONS[present.tone(view)]
+    return f"{icon} {line}"
 
 
 def render_approval(view: ApprovalView, mentions: Mapping[str, str]) -> Rendered:
-    """The approval message: what, for whom, why, rule, expiry, approvers; buttons while open, else a stamp."""
-    approvers = " ".join(mention(a, mentions) for a in view.approvers) or "—"
-    fields = [
-        messages.FIELD_FOR.format(who=mention(view.requester, mentions)),
-        messages.FIELD_WHY.format(reason=escape(view.reason)),
-        messages.FIELD_RULE.format(rule=escape(view.rule)),
-        messages.FIELD_EXPIRES.format(when=format_time(view.expires_at, date=True)),
-        messages.FIELD_APPROVERS.format(who=approvers),
-    ]
+    """The approval message: what, for whom, why, rule, expiry, approvers; buttons while open, and where
+    it stands."""
+
+    def name(email: str) -> str:
+        return mention(email, mentions)
+
+    fields = [f"*{fact.label}*\n{_fact_value(fact)}" for fact in present.facts(view, name, format_time)]
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": truncate(messages.APPROVAL_HEADER, HEADER_LIMIT)}},
+        {"type": "header", "text": {"type": "plain_text", "text": truncate(present.header(view), HEADER_LIMIT)}},
         _section(f"*{escape(view.title)}*"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": truncate(f, FIELD_LIMIT)} for f in fields]},
     ]
-    notes: list[str] = []
-    if view.mode == "four_eyes" or view.required > 1:
-        notes.append(messages.FOUR_EYES.format(required=view.required))
-    approvals = [d for d in view.decisions if d.approve]
-    if view.open and approvals:
-        names = ", ".join(mention(d.approver, mentions) for d in approvals)
-        notes.append(messages.PROGRESS.format(who=names, count=len(approvals), required=view.required))
-    if notes:
-        blocks.append(_context(*notes))
-    closed = stamp(view, mentions)
-    if closed is None:
+    status = stamp(view, mentions)
+    if view.open:
+        blocks.append(_context(status))
         blocks.append(
             {
                 "type": "actions",
                 "block_id": actions.APPROVAL_BUTTONS_BLOCK,
                 "elements": [
-                    _button(messages.APPROVE, actions.APPROVE, view.approval_id, "primary"),
+                    _button(wording.APPROVE, actions.APPROVE, view.approval_id, "primary"),
                     {
-                        **_button(messages.REJECT, actions.REJECT, view.approval_id, "danger"),
+                        **_button(wording.REJECT, actions.REJECT, view.approval_id, "danger"),
                         "confirm": {
-                            "title": {"type": "plain_text", "text": messages.REJECT_CONFIRM_TITLE},
-                            "text": {"type": "plain_text", "text": messages.REJECT_CONFIRM_TEXT},
-                            "confirm": {"type": "plain_text", "text": messages.REJECT_CONFIRM_YES},
-                            "deny": {"type": "plain_text", "text": messages.REJECT_CONFIRM_NO},
+                            "title": {"type": "plain_text", "text": wording.REJECT_CONFIRM_TITLE},
+                            "text": {"type": "plain_text", "text": wording.REJECT_CONFIRM_TEXT},
+                            "confirm": {"type": "plain_text", "text": wording.REJECT},
+                            "deny": {"type": "plain_text", "text": wording.REJECT_CONFIRM_NO},
                         },
                     },
                 ],
             }
         )
     else:
-        blocks.append(_section(closed))
-    fallback = messages.APPROVAL_FALLBACK.format(
-        title=escape(view.title), requester=mention(view.requester, mentions), approvers=approvers
-    )
-    if closed:
-        fallback += f" {closed}"
+        blocks.append(_section(status))
+    fallback = present.summary(view, name, format_time)
     return Rendered(text=truncate(fallback, TEXT_LIMIT), blocks=blocks)
+
+
+def _fact_value(fact: present.Fact) -> str:
+    if fact.kind == "code":
+        return f"`{escape(fact.value)}`"
+    return fact.value if fact.kind in ("people", "time") else escape(fact.value)

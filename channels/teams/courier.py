@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import aiohttp
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, ErrorResponseException
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationParameters,
+    Entity,
+    ErrorResponseException,
+)
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from channels.base import ApprovalView, MessageRef, Reply, TurnHandler
+from channels.core.delivery import Surface, deliver_reply
 from channels.teams import render
+from channels.teams.activities import CHANNEL, is_shared, tenant_of
 from channels.teams.memory import TeamsMemory
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "teams"
 THROTTLE_ATTEMPTS = 4
 MAX_RETRY_AFTER_S = 10.0
 
@@ -57,23 +66,32 @@ async def throttled(call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable: tenacity re-raises the last error")
 
 
-def is_shared(activity: Activity) -> bool:
-    """A channel or group chat (anything but a one-to-one chat with the bot)."""
-    conversation = activity.conversation
-    kind = (conversation.conversation_type if conversation else None) or "personal"
-    return kind != "personal"
+class OpenEntity(Entity):  # type: ignore[misc]
+    """An entity sent with all its fields (botbuilder's `Entity` model only knows `type`)."""
+
+    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
+        **Entity._attribute_map,
+        "additional_properties": {"key": "", "type": "{object}"},
+    }
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(type=data["type"])
+        self.additional_properties = {k: v for k, v in data.items() if k != "type"}
 
 
-def tenant_of(activity: Activity) -> str | None:
-    """The Azure AD tenant of the conversation (Teams sends it in `channelData.tenant`)."""
-    conversation = activity.conversation
-    if conversation is not None and conversation.tenant_id:
-        return str(conversation.tenant_id)
-    if isinstance(activity.channel_data, dict):
-        tenant = activity.channel_data.get("tenant")
-        if isinstance(tenant, dict) and tenant.get("id"):
-            return str(tenant["id"])
-    return None
+def to_activity(message: render.Message) -> Activity:
+    """A rendered message (plain data) as the botbuilder `Activity` the connector client sends."""
+    attachments = [
+        Attachment(content_type=a["contentType"], content=a["content"]) for a in message.get("attachments", ())
+    ]
+    return Activity(
+        type=message.get("type", ActivityTypes.message),
+        text=message.get("text"),
+        text_format=message.get("textFormat"),
+        summary=message.get("summary"),
+        attachments=attachments or None,
+        entities=[OpenEntity(e) for e in message.get("entities", ())] or None,
+    )
 
 
 class Courier:
@@ -85,22 +103,23 @@ class Courier:
         self._app_id = app_id
 
     async def deliver(self, ctx: TurnContext, reply: Reply) -> None:
-        """Send `reply` in the turn's conversation; personal or financial results asked for in a channel
-        or group chat go to a private chat with the user, with a pointer left in the conversation."""
-        if reply.sensitive and is_shared(ctx.activity):
-            answer = render.answer_activity(reply)
-            await self.send_privately(ctx, lambda dm: self.send(dm, answer))
-            await self.send(ctx, render.text_activity(render.PRIVATE_POINTER))
-        elif reply.text or reply.approval is None:
-            await self.send(ctx, render.answer_activity(reply))
-        if reply.approval is not None:
-            # The card stays where it was asked for: the approvers act on it there. It shows what
-            # and why, never the tool's arguments.
-            await self.post_approval(ctx, reply.approval)
+        """Send `reply` in the turn's conversation, the shared way (`deliver_reply`): personal or financial
+        results asked for in a channel or group chat go to a private chat with the user."""
+
+        async def privately(answer: Reply) -> None:
+            await self.send_privately(ctx, lambda dm: self.send(dm, render.answer_message(answer)))
+
+        surface = Surface(
+            show=lambda answer: self.send(ctx, render.answer_message(answer)),
+            show_privately=privately,
+            tell=lambda text: self.send(ctx, render.text_message(text)),
+            show_approval=lambda view: self.post_approval(ctx, view),
+        )
+        await deliver_reply(reply, shared=is_shared(ctx.activity), surface=surface)
 
     async def post_approval(self, ctx: TurnContext, view: ApprovalView) -> None:
         ids = await self.approver_ids(view)
-        response = await self.send(ctx, render.approval_activity(view, ids))
+        response = await self.send(ctx, render.approval_message(view, ids))
         await self._memory.remember_view(view)
         if response is None or not response.id:
             log.warning("Teams returned no id for approval card %s; it cannot be refreshed", view.approval_id)
@@ -117,13 +136,14 @@ class Courier:
 
     async def update_approval(self, ctx: TurnContext, activity_id: str, view: ApprovalView) -> None:
         """Replace the card `activity_id` in the turn's conversation with the current view, for everyone."""
-        activity = render.approval_activity(view, await self.approver_ids(view))
+        activity = to_activity(render.approval_message(view, await self.approver_ids(view)))
         activity.id = activity_id
         await throttled(lambda: ctx.update_activity(activity))
         await self._memory.remember_view(view)
 
-    async def send(self, ctx: TurnContext, activity: Activity) -> Any:
-        """Post `activity` in the turn's conversation (a reply to the turn's activity)."""
+    async def send(self, ctx: TurnContext, message: render.Message) -> Any:
+        """Post `message` in the turn's conversation (a reply to the turn's activity)."""
+        activity = to_activity(message)
         return await throttled(lambda: ctx.send_activity(activity))
 
     async def approver_ids(self, view: ApprovalView) -> Mapping[str, str]:

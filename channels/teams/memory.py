@@ -6,8 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.base import ApprovalView, Decision
+from channels.base import ApprovalView
 from channels.coordination import Coordinator
+from channels.core.present import view_from_data, view_to_data
 
 MEMBER_TTL_S = 3600  # a directory change (new e-mail, deactivation) is picked up within the hour
 AAD_TTL_S = 30 * 86400
@@ -62,46 +63,3 @@ class TeamsMemory:
             return view_from_data(json.loads(raw))
         except (ValueError, KeyError, TypeError):
             return None
-
-
-def view_to_data(view: ApprovalView) -> dict[str, Any]:
-    return {
-        "approval_id": view.approval_id,
-        "title": view.title,
-        "requester": view.requester,
-        "reason": view.reason,
-        "rule": view.rule,
-        "mode": view.mode,
-        "approvers": list(view.approvers),
-        "required": view.required,
-        "expires_at": view.expires_at.isoformat(),
-        "status": view.status,
-        "decisions": [
-            {"approver": d.approver, "approve": d.approve, "at": d.at.isoformat(), "comment": d.comment}
-            for d in view.decisions
-        ],
-    }
-
-
-def view_from_data(data: dict[str, Any]) -> ApprovalView:
-    return ApprovalView(
-        approval_id=data["approval_id"],
-        title=data["title"],
-        requester=data["requester"],
-        reason=data["reason"],
-        rule=data["rule"],
-        mode=data["mode"],
-        approvers=tuple(data["approvers"]),
-        required=int(data["required"]),
-        expires_at=datetime.fromisoformat(data["expires_at"]),
-        status=data["status"],
-        decisions=tuple(
-            Decision(
-                approver=d["approver"],
-                approve=bool(d["approve"]),
-                at=datetime.fromisoformat(d["at"]),
-                comment=d.get("comment", ""),
-            )
-            for d in data["decisions"]
-        ),
-    )

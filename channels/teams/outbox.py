@@ -11,7 +11,8 @@ from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationR
 
 from channels.base import ApprovalView, MessageRef, Reply, TeamPost
 from channels.teams import render
-from channels.teams.courier import CHANNEL, Courier
+from channels.teams.activities import CHANNEL
+from channels.teams.courier import Courier
 from channels.teams.memory import TeamsMemory
 
 TEAMS_CHANNEL_ID = "msteams"
@@ -90,7 +91,7 @@ class TeamsOutbox:
             # The continuation event carries a made-up id that botbuilder would reply to; without it the
             # message is sent to the channel itself, which starts a new post (thread) there.
             ctx.activity.id = None
-            response = await self._courier.send(ctx, render.answer_activity(reply))
+            response = await self._courier.send(ctx, render.answer_message(reply))
             if response is not None and response.id:
                 posted.append(str(response.id))
 

@@ -1,27 +1,25 @@
-"""Replies and approval views as Teams activities and Adaptive Cards, and every user-facing Teams string."""
+"""Replies and approval views as Teams messages and Adaptive Cards, as plain data (JSON-able dicts).
+
+Wording, times, source labels and approval status come from the shared presenter; this module decides
+only the Teams layout. `channels.teams.courier` turns a message dict into a botbuilder `Activity`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
-from botbuilder.schema import Activity, ActivityTypes, Attachment, Entity
-
-from channels.base import ApprovalView, Decision, Reply, SourceRef
+from channels.base import ApprovalView, Reply, SourceRef
+from channels.core import present, wording
+from channels.teams import verbs
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION = "1.5"  # Action.Execute needs 1.4+; older clients use each action's Action.Submit fallback
-
-VERB_APPROVE = "approve"
-VERB_REJECT = "reject"
-VERB_REFRESH = "refresh"
-VERB_FEEDBACK = "feedback"
 MAX_REFRESH_USERS = 60  # Teams refreshes user-specific views for at most 60 users
-FEEDBACK_ROUTES = ("answer", "no_answer")  # knowledge answers; actions are audited, not rated
 
 WELCOME = (
     "Hi, I'm Deskhand. Ask me about onboarding, HR policies, invoices and vendor payments, for example "
@@ -29,57 +27,25 @@ WELCOME = (
     "In a channel or group chat, @mention me."
 )
 HELP = "What can I help with? Ask me about onboarding, HR policies, invoices or vendor payments."
-PRIVATE_POINTER = "I've sent you the answer in a private chat, because it contains personal or financial details."
-BUSY = "I'm still working on your previous message. Please try again in a moment."
-ALREADY_RECORDED = "Your response was already recorded."
-FEEDBACK_THANKS = "Thanks, your feedback was recorded."
-UNKNOWN_ACTION = "That button is no longer supported. Please ask again."
+_COLOURS = {"good": "Good", "attention": "Attention", "warning": "Warning", "default": "Default"}
+
+Message = dict[str, Any]
 
 
-def apology(reference_id: str) -> str:
-    return f"Sorry, something went wrong (ref {reference_id})."
+def text_message(text: str) -> Message:
+    return {"type": "message", "text": text, "textFormat": "markdown"}
 
 
-def display_name(email: str) -> str:
-    """ "carol.diaz@example.com" -> "Carol Diaz" (approvers are known by e-mail only)."""
-    local = email.split("@", 1)[0]
-    parts = [p for p in local.replace("_", ".").replace("-", ".").split(".") if p]
-    return " ".join(p.capitalize() for p in parts) or email
-
-
-def text_activity(text: str) -> Activity:
-    return Activity(type=ActivityTypes.message, text=text, text_format="markdown")
-
-
-def answer_activity(reply: Reply) -> Activity:
+def answer_message(reply: Reply) -> Message:
     """The answer text with its `[n]` markers, Teams citation entities, and a card listing the sources
     with feedback buttons (the card is what older clients and the Emulator show)."""
-    activity = text_activity(_with_reference(reply))
+    message = text_message(present.reply_text(reply))
     if reply.citations:
-        activity.entities = [OpenEntity(citation_entity(reply.citations))]
+        message["entities"] = [citation_entity(reply.citations)]
     card = answer_card(reply)
     if card is not None:
-        activity.attachments = [Attachment(content_type=CARD_TYPE, content=card)]
-    return activity
-
-
-class OpenEntity(Entity):  # type: ignore[misc]
-    """An entity sent with all its fields (botbuilder's `Entity` model only knows `type`)."""
-
-    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
-        **Entity._attribute_map,
-        "additional_properties": {"key": "", "type": "{object}"},
-    }
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        super().__init__(type=data["type"])
-        self.additional_properties = {k: v for k, v in data.items() if k != "type"}
-
-
-def _with_reference(reply: Reply) -> str:
-    if reply.reference_id and reply.reference_id not in reply.text:
-        return f"{reply.text} (ref {reply.reference_id})"
-    return reply.text
+        message["attachments"] = [{"contentType": CARD_TYPE, "content": card}]
+    return message
 
 
 def citation_entity(citations: tuple[SourceRef, ...]) -> dict[str, Any]:
@@ -104,31 +70,40 @@ def citation_entity(citations: tuple[SourceRef, ...]) -> dict[str, Any]:
     }
 
 
+def source_label(ref: SourceRef) -> str:
+    """`[n] Title — Heading`, linked when the source has a URL."""
+    title = present.source_title(ref)
+    return f"[{ref.n}] [{title}]({ref.url})" if ref.url else f"[{ref.n}] {title}"
+
+
 def answer_card(reply: Reply) -> dict[str, Any] | None:
     body: list[dict[str, Any]] = []
     if reply.citations:
-        body.append(_text("Sources", weight="Bolder", size="Small"))
-        for ref in reply.citations:
-            title = f"[{ref.title}]({ref.url})" if ref.url else ref.title
-            where = f" \u2014 {ref.heading}" if ref.heading else ""
-            body.append(_text(f"[{ref.n}] {title}{where}", size="Small", spacing="None"))
+        body.append(_text(wording.SOURCES, weight="Bolder", size="Small"))
+        body.extend(_text(source_label(ref), size="Small", spacing="None") for ref in reply.citations)
     actions = []
-    if reply.audit_id and reply.route in FEEDBACK_ROUTES:
-        for helpful, title in ((True, "\U0001f44d Helpful"), (False, "\U0001f44e Not helpful")):
-            actions.append(_execute(title, VERB_FEEDBACK, {"audit_id": reply.audit_id, "helpful": helpful}))
+    if reply.audit_id and present.wants_feedback(reply):
+        for helpful, title in ((True, wording.HELPFUL), (False, wording.NOT_HELPFUL)):
+            actions.append(_execute(title, verbs.FEEDBACK, {"audit_id": reply.audit_id, "helpful": helpful}))
     if not body and not actions:
         return None
     return _card(body, actions)
 
 
-def approval_activity(view: ApprovalView, approver_ids: Mapping[str, str] | None = None) -> Activity:
-    card = approval_card(view, approver_ids)
-    activity = Activity(
-        type=ActivityTypes.message,
-        summary=f"Approval: {view.title} \u2014 {status_line(view)}",
-        attachments=[Attachment(content_type=CARD_TYPE, content=card)],
+def local_time(at: datetime, date: bool = False) -> str:
+    """A time in the viewer's own time zone: Adaptive Card DATE()/TIME() functions (strict RFC 3339)."""
+    stamp = present.utc(at).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}" if present.dated(at, date) else f"{{{{TIME({stamp})}}}}"
     )
-    return activity
+
+
+def approval_message(view: ApprovalView, approver_ids: Mapping[str, str] | None = None) -> Message:
+    return {
+        "type": "message",
+        "summary": present.summary(view),
+        "attachments": [{"contentType": CARD_TYPE, "content": approval_card(view, approver_ids)}],
+    }
 
 
 def approval_card(
@@ -138,31 +113,25 @@ def approval_card(
     mention and an automatically refreshed view. That is display only; `decide` checks eligibility."""
     ids = dict(approver_ids or {})
     mentions = []
-    names = []
     for email in view.approvers:
-        name = display_name(email)
         if email in ids:
-            names.append(f"<at>{name}</at>")
+            shown = present.display_name(email)
             mentions.append(
-                {"type": "mention", "text": f"<at>{name}</at>", "mentioned": {"id": ids[email], "name": name}}
+                {"type": "mention", "text": f"<at>{shown}</at>", "mentioned": {"id": ids[email], "name": shown}}
             )
-        else:
-            names.append(name)
-    needs = "two different approvers" if view.mode == "four_eyes" else f"{view.required} approver"
+
+    def name(email: str) -> str:
+        shown = present.display_name(email)
+        return f"<at>{shown}</at>" if email in ids and email in view.approvers else shown
+
     body: list[dict[str, Any]] = [
-        _text("Approval request" if view.open else "Approval", size="Small", isSubtle=True),
+        _text(present.header(view), size="Small", isSubtle=True),
         _text(view.title, weight="Bolder", size="Medium", spacing="None"),
         {
             "type": "FactSet",
-            "facts": [
-                {"title": "Requested by", "value": display_name(view.requester)},
-                {"title": "Why", "value": view.reason},
-                {"title": "Approvers", "value": ", ".join(names) or "\u2014"},
-                {"title": "Needs", "value": needs},
-                {"title": "Policy rule", "value": view.rule},
-            ],
+            "facts": [{"title": fact.label, "value": fact.value} for fact in present.facts(view, name, local_time)],
         },
-        _text(status_line(view), weight="Bolder", color=_status_color(view)),
+        _text(present.status_line(view, clock=local_time), weight="Bolder", color=_COLOURS[present.tone(view)]),
     ]
     if notice:
         body.append(_text(notice, color="Warning", size="Small"))
@@ -170,8 +139,8 @@ def approval_card(
     if view.open:
         data = {"approval_id": view.approval_id}
         actions = [
-            _execute("Approve", VERB_APPROVE, data, style="positive"),
-            _execute("Reject", VERB_REJECT, data, style="destructive"),
+            _execute(wording.APPROVE, verbs.APPROVE, data, style="positive"),
+            _execute(wording.REJECT, verbs.REJECT, data, style="destructive"),
         ]
     card = _card(body, actions)
     if mentions:
@@ -181,59 +150,12 @@ def approval_card(
             "action": {
                 "type": "Action.Execute",
                 "title": "Refresh",
-                "verb": VERB_REFRESH,
+                "verb": verbs.REFRESH,
                 "data": {"approval_id": view.approval_id},
             },
             "userIds": list(ids.values())[:MAX_REFRESH_USERS],
         }
     return card
-
-
-def status_line(view: ApprovalView) -> str:
-    """One line saying where the approval stands, e.g. "Approved by Carol Diaz at 14:02 UTC"."""
-    approvals = [d for d in view.decisions if d.approve]
-    if view.status == "rejected":
-        rejection = next((d for d in reversed(view.decisions) if not d.approve), None)
-        if rejection is None:
-            return "Rejected"
-        return f"Rejected by {display_name(rejection.approver)} at {_clock(rejection.at)}"
-    if view.status == "expired":
-        return f"Expired at {_clock(view.expires_at)} without a decision"
-    if view.status == "cancelled":
-        return "Cancelled"
-    if view.status == "pending":
-        if not approvals:
-            return f"Waiting for a decision \u00b7 expires {_clock(view.expires_at, with_date=True)}"
-        missing = max(view.required - len(approvals), 1)
-        more = "1 more approval" if missing == 1 else f"{missing} more approvals"
-        return f"{_approved_by(approvals)} \u00b7 {more} needed"
-    line = _approved_by(approvals) if approvals else "Approved"
-    if view.status == "executed":
-        return f"{line} \u00b7 done"
-    if view.status == "failed":
-        return f"{line} \u00b7 the action failed"
-    return line
-
-
-def _approved_by(approvals: list[Decision]) -> str:
-    names = [display_name(d.approver) for d in approvals]
-    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
-    return f"Approved by {who} at {_clock(max(d.at for d in approvals))}"
-
-
-def _clock(at: datetime, with_date: bool = False) -> str:
-    at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
-    if with_date or at.date() != datetime.now(UTC).date():
-        return at.strftime("%d %b %H:%M UTC").lstrip("0")
-    return at.strftime("%H:%M UTC")
-
-
-def _status_color(view: ApprovalView) -> str:
-    if view.status in ("approved", "executed"):
-        return "Good"
-    if view.status in ("rejected", "failed"):
-        return "Attention"
-    return "Warning" if view.status == "expired" else "Default"
 
 
 def card_response(card: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def test_build_stores_a_calibrated_boundary_in_the_manifest(tmp_path: Path, embe
     report = build_index([src], tmp_path / "idx", embedder)
     calibration = read_manifest(report.path)["calibration"]
     assert calibration["probes"]["n"] >= 50 and calibration["pseudo_questions"]["n"] >= 2
-    assert calibration["probes"]["q95"] < calibration["boundary"] < calibration["pseudo_questions"]["q50"]
+    assert calibration["probes"]["q90"] < calibration["boundary"] < calibration["pseudo_questions"]["q50"]
     kb = KnowledgeBase.open(tmp_path / "idx", embedder)
     assert kb.boundary == calibration["boundary"]
     assert kb.answer("how many days of annual leave do I get?").found

@@ -25,7 +25,7 @@ def test_dockerfile_passes_hadolint_and_runs_as_non_root():
     assert done.returncode == 0, done.stdout + done.stderr
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert text.count("\nFROM ") >= 1 and text.count("FROM ") == 2, "multi-stage: build and runtime"
-    assert "USER 10001" in text and "load_embedder('onnx-int8'" in text
+    assert "USER 10001" in text and "load_embedder('auto'" in text
 
 
 def test_hadolint_would_catch_a_bad_dockerfile(tmp_path: Path):

@@ -15,7 +15,9 @@ from tests.channels.scripted_handler import ScriptedHandler
 from tests.channels.slack.support import GENERAL, SlackServer, click, mention, start_server, wait_for
 from tests.emulators.slack_api import SlackApiEmulator
 
-STAMP = re.compile(r"Approved by <@U_CAROL> at \d\d:\d\d UTC")
+# A time in the viewer's own time zone: Slack's date token with the UTC time as fallback.
+WHEN = r"<!date\^\d+\^[^|>]+\|(\d{4}-\d\d-\d\d )?\d\d:\d\d UTC>"
+STAMP = re.compile(rf"Approved by <@U_CAROL> at {WHEN}")
 
 
 def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -64,8 +66,10 @@ async def test_approval_message_shows_what_who_why_rule_expiry_and_approvers(
     assert "Put invoice INV-10077 on payment hold" in text
     assert "<@U_BOB>" in text  # requester
     assert "AP lead" in text and "`ap.hold_payment`" in text
-    assert re.search(r"\*Expires\*\n\d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
-    assert "<@U_CAROL> <@U_DAN>" in text
+    assert re.search(
+        r"\*Expires\*\n<!date\^\d+\^\{date_short_pretty\} at \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>", text
+    )
+    assert "<@U_CAROL> and <@U_DAN>" in text
     assert "<@U_CAROL>" in card["text"]  # the fallback text mentions approvers too (notifications)
     assert [b["value"] for b in _buttons(card)] == [approval_id, approval_id]
     assert card["thread_ts"] == thread
@@ -157,7 +161,7 @@ async def test_rejection_stamps_the_card_and_runs_nothing(
     await _click(server, "U_DAN", card, thread, approve=False)
     await wait_for(lambda: emulator.messages[(GENERAL, card["ts"])]["updates"])
     message = emulator.messages[(GENERAL, card["ts"])]
-    assert re.search(r"Rejected by <@U_DAN> at \d\d:\d\d UTC", _block_text(message))
+    assert re.search(rf"Rejected by <@U_DAN> at {WHEN}", _block_text(message))
     assert _buttons(message) == [] and handler.executions == []
 
 
@@ -169,14 +173,18 @@ async def test_four_eyes_needs_two_different_approvers(
     await _click(server, "U_CAROL", card, thread)
     await wait_for(lambda: emulator.messages[(GENERAL, card["ts"])]["updates"] == 1)
     halfway = emulator.messages[(GENERAL, card["ts"])]
-    assert _buttons(halfway) and "Approved by <@U_CAROL> (1 of 2)" in _block_text(halfway)
+    assert (
+        _buttons(halfway)
+        and "Approved by <@U_CAROL> at" in _block_text(halfway)
+        and "1 more approval needed" in _block_text(halfway)
+    )
     await _click(server, "U_CAROL", card, thread)  # the same person again does not count
     await wait_for(lambda: _ephemerals(emulator, "U_CAROL"))
     assert handler.executions == []
     await _click(server, "U_KATE", card, thread)
     await wait_for(lambda: handler.executions)
     done = await wait_for(lambda: (m := emulator.messages[(GENERAL, card["ts"])])["updates"] == 2 and m)
-    assert _buttons(done) == [] and "Approved by <@U_CAROL>, <@U_KATE>" in _block_text(done)
+    assert _buttons(done) == [] and "Approved by <@U_CAROL> and <@U_KATE>" in _block_text(done)
 
 
 async def test_expired_approval_shows_a_stamp_and_refuses_clicks(
@@ -186,7 +194,7 @@ async def test_expired_approval_shows_a_stamp_and_refuses_clicks(
     [approval_id] = handler.approvals
     await handler.expire(approval_id)
     message = emulator.messages[(GENERAL, card["ts"])]
-    assert _buttons(message) == [] and re.search(r"Expired at \d{4}-\d\d-\d\d \d\d:\d\d UTC", _block_text(message))
+    assert _buttons(message) == [] and re.search(rf"Expired at {WHEN}", _block_text(message))
     await _click(server, "U_CAROL", card, thread)  # a stale client still showing the buttons
     [refusal] = await wait_for(lambda: _ephemerals(emulator, "U_CAROL"))
     assert "expired" in refusal and handler.executions == []

@@ -45,7 +45,7 @@ async def test_sensitive_result_in_a_public_channel_goes_to_a_dm(
     event = mention("U_HECTOR", "what is the status of INV-10042?")
     await server.deliver(event)
     [pointer] = await wait_for(lambda: _answers(emulator, GENERAL, event["ts"]))
-    assert "sent you the details privately" in pointer["text"]
+    assert "sent you the answer privately" in pointer["text"]
     [opened] = emulator.of("conversations.open")
     assert opened.params["users"] == "U_HECTOR"
     [private] = emulator.posts("DU_HECTOR")

@@ -153,6 +153,7 @@ async def test_malformed_bodies_get_4xx_never_500(server: SlackServer, handler: 
         ("[1, 2]", "application/json"),
         ("payload=%7Bbroken", "application/x-www-form-urlencoded"),
         ("payload=%5B%5D", "application/x-www-form-urlencoded"),
+        ('{"type": "event_callback", "event": null}', "application/json"),  # found by the fuzz test
     ):
         response = await server.post(body, content_type=content_type, headers=sign(body))
         assert 400 <= response.status < 500, (body, response.status)

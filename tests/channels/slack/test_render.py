@@ -82,7 +82,7 @@ def test_answer_without_audit_id_has_no_feedback_buttons() -> None:
 def test_open_approval_mentions_people_and_has_buttons_with_the_approval_id() -> None:
     rendered = render_approval(VIEW, MENTIONS)
     text = _texts(rendered.blocks)
-    assert "<@U_BOB>" in text and "<@U_CAROL> <@U_DAN> nobody@example.com" in text
+    assert "<@U_BOB>" in text and "<@U_CAROL>, <@U_DAN> and nobody@example.com" in text
     assert "2025-11-27 14:02 UTC" in text and "`ap.hold_payment`" in text
     [buttons] = [b for b in rendered.blocks if b.get("block_id") == actions.APPROVAL_BUTTONS_BLOCK]
     assert [(e["action_id"], e["value"]) for e in buttons["elements"]] == [
@@ -100,19 +100,24 @@ def test_decided_approval_has_a_stamp_and_no_buttons() -> None:
     )
     rendered = render_approval(decided, MENTIONS)
     assert not any(b.get("block_id") == actions.APPROVAL_BUTTONS_BLOCK for b in rendered.blocks)
-    assert "Approved by <@U_CAROL> at 14:02 UTC" in _texts(rendered.blocks)
-    assert "Approved by <@U_CAROL> at 14:02 UTC" in rendered.text
+    when = "<!date^1764165720^{date_short_pretty} at {time}|2025-11-26 14:02 UTC>"  # in the viewer's time zone
+    assert f"✅ Approved by <@U_CAROL> at {when} · done" in _texts(rendered.blocks)
+    assert f"Approved by <@U_CAROL> at {when} · done" in rendered.text
+    assert rendered.blocks[0]["text"]["text"] == "Approved and done"  # the header no longer asks
 
 
 def test_expired_and_rejected_stamps() -> None:
     expired = render_approval(replace(VIEW, status="expired"), MENTIONS)
-    assert "Expired at 2025-11-27 14:02 UTC" in _texts(expired.blocks)
+    assert "Expired at <!date^1764252120^{date_short_pretty} at {time}|2025-11-27 14:02 UTC>" in _texts(expired.blocks)
+    assert expired.blocks[0]["text"]["text"] == "Expired"
     rejected = replace(
         VIEW,
         status="rejected",
         decisions=(Decision("dan.okafor@example.com", False, datetime(2025, 11, 26, 9, 5, tzinfo=UTC)),),
     )
-    assert "Rejected by <@U_DAN> at 09:05 UTC" in _texts(render_approval(rejected, MENTIONS).blocks)
+    assert "Rejected by <@U_DAN> at <!date^1764147900^{date_short_pretty} at {time}|2025-11-26 09:05 UTC>" in _texts(
+        render_approval(rejected, MENTIONS).blocks
+    )
 
 
 def test_approval_title_is_escaped() -> None:

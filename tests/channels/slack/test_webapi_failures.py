@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from channels.coordination import Coordinator
-from channels.slack import actions, messages
+from channels.core import wording
+from channels.slack import actions
 from tests.channels.scripted_handler import ScriptedHandler
 from tests.channels.slack.support import GENERAL, SlackServer, click, mention, start_server, wait_for
 from tests.emulators.slack_api import SlackApiEmulator
@@ -68,7 +69,7 @@ async def test_a_failing_user_lookup_answers_without_the_identity(
     assert response.status == 200
     await wait_for(lambda: _answered(emulator, GENERAL, event["ts"]), timeout=15)
     assert handler.turns[-1].user_email is None  # no identity: no personal tools
-    assert not any(t == messages.THINKING for t in _texts(emulator, GENERAL, event["ts"]))
+    assert not any(t == wording.THINKING for t in _texts(emulator, GENERAL, event["ts"]))
     warnings = [r for r in caplog.records if "look-up failed for event" in r.getMessage()]
     assert len(warnings) == 1  # logged once per turn
     _no_tracebacks(caplog)

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.server import build_web_app
 from channels.base import TurnHandler
 from channels.coordination import Coordinator
+from channels.inbox import Inbox
 from channels.teams import TeamsChannel, build_teams_channel
 from tests.emulators.bot_connector import BOT_ID, BOT_NAME, BotConnectorEmulator, TeamsUser
 
@@ -142,6 +143,7 @@ async def start_server(
     app_id: str | None = None,
     app_password: str | None = None,
     extra_attach: tuple[Any, ...] = (),
+    inbox: Inbox | None = None,
 ) -> TeamsServer:
     channel = build_teams_channel(
         handler,
@@ -151,6 +153,7 @@ async def start_server(
         app_type="MultiTenant",
         insecure_no_auth=app_id is None,
         coordinator=coordinator,
+        inbox=inbox,
     )
     if hasattr(handler, "add_outbox"):
         handler.add_outbox(channel.outbox)

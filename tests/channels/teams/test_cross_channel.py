@@ -88,7 +88,7 @@ async def test_requested_in_teams_decided_in_slack(
 
     [update] = await connector.wait_for(lambda: connector.updates(card_message.response_id))
     card = update.cards[0]
-    assert "actions" not in card and re.search(r"Approved by Carol Diaz at \d\d:\d\d UTC", _card_texts(card))
+    assert "actions" not in card and re.search(r"Approved by Carol Diaz at \{\{TIME\(\S+Z\)\}\}", _card_texts(card))
     assert handler.executions == [approval_id]
     # Bob hears the outcome where he asked, in the Teams reply chain
     await connector.wait_for(lambda: [m for m in connector.messages(ask["conversation"]["id"]) if "executed" in m.text])

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from channels.core import wording
 from channels.teams import render
 from tests.channels.scripted_handler import KNOWLEDGE_TEXT, ScriptedHandler
 from tests.channels.teams.support import (
@@ -39,7 +40,10 @@ async def test_personal_chat_answer_carries_citations_and_feedback(
     assert entity["citation"][0]["appearance"]["url"] == "https://wiki.example.com/it/vpn"
     [card] = reply.cards
     card_text = " ".join(b.get("text", "") for b in card["body"])
-    assert "[1] [VPN access](https://wiki.example.com/it/vpn)" in card_text and "[2] IT handbook" in card_text
+    assert (
+        "[1] [VPN access — Requesting access](https://wiki.example.com/it/vpn)" in card_text
+        and "[2] IT handbook" in card_text
+    )
     verbs = [(a["verb"], a["data"]["helpful"]) for a in card["actions"]]
     assert verbs == [("feedback", True), ("feedback", False)]
     assert all(re.fullmatch(r"aud-\d+", a["data"]["audit_id"]) for a in card["actions"])
@@ -112,7 +116,7 @@ async def test_financial_result_asked_in_a_channel_goes_to_a_private_chat(
     private = [m for m in connector.messages() if m.conversation_id.startswith("a:")]
     public = connector.messages(activity["conversation"]["id"])
     assert len(private) == 1 and "INV-10042" in private[0].text and "EUR" in private[0].text
-    assert [m.text for m in public] == [render.PRIVATE_POINTER]
+    assert [m.text for m in public] == [wording.SENT_PRIVATELY]
 
 
 async def test_financial_result_in_a_personal_chat_stays_there(
@@ -171,10 +175,11 @@ async def test_conversations_do_not_wait_for_each_other(
 async def test_unexpected_error_shows_a_reference_never_the_exception(
     server: TeamsServer, connector: BotConnectorEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="channels.teams")
+    caplog.set_level(logging.WARNING, logger="channels")
     await server.post(personal_message(connector, connector.user("bob.martin@example.com"), "boom"))
     [reply] = await connector.wait_for(connector.messages)
-    match = re.fullmatch(r"Sorry, something went wrong \(ref ([0-9A-F]{6})\)\.", reply.text)
+    apology = r"Sorry, something went wrong on my side \(reference ([0-9A-F]{8})\)\. Please try again\."
+    match = re.fullmatch(apology, reply.text)
     assert match, reply.text
     assert "hunter2" not in reply.text and "RuntimeError" not in reply.text
     logged = [r for r in caplog.records if match.group(1) in r.getMessage()]
@@ -210,12 +215,12 @@ async def test_connector_failure_on_reply_is_logged_with_a_reference(
     bob = connector.user("bob.martin@example.com")
     await server.post(personal_message(connector, bob, "warm up the profile cache"))
     await connector.wait_for(connector.messages)
-    caplog.set_level(logging.ERROR, logger="channels.teams")
+    caplog.set_level(logging.WARNING, logger="channels")
     connector.fail_next(1, status=503, method="POST")
     await server.post(personal_message(connector, bob, "How do I get VPN access?"))
     # the answer failed; the apology (its own POST) gets through, carrying the logged reference
-    apology = await connector.wait_for(lambda: [m for m in connector.messages() if "ref" in m.text])
-    ref = re.search(r"ref ([0-9A-F]{6})", apology[0].text)
+    apology = await connector.wait_for(lambda: [m for m in connector.messages() if "reference" in m.text])
+    ref = re.search(r"reference ([0-9A-F]{8})", apology[0].text)
     assert ref and any(ref.group(1) in r.getMessage() for r in caplog.records)
 
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from channels.base import ApprovalView, Decision, Reply, SourceRef
+from channels.core.present import display_name, status_line, view_from_data, view_to_data
 from channels.teams import render
-from channels.teams.memory import view_from_data, view_to_data
+from channels.teams.courier import to_activity
 
 NOW = datetime.now(UTC).replace(hour=14, minute=2, second=0, microsecond=0)
 VIEW = ApprovalView(
@@ -60,7 +61,7 @@ CAROL = Decision("carol.diaz@example.com", True, NOW)
     ],
 )
 def test_status_line(view: ApprovalView, line: str) -> None:
-    assert render.status_line(view) == line
+    assert status_line(view) == line
 
 
 def test_pending_card_has_execute_buttons_with_submit_fallbacks_and_no_arguments() -> None:
@@ -99,9 +100,9 @@ def test_refresh_is_limited_to_sixty_users() -> None:
 
 
 def test_display_name_from_email() -> None:
-    assert render.display_name("carol.diaz@example.com") == "Carol Diaz"
-    assert render.display_name("mary-jane_watson@example.com") == "Mary Jane Watson"
-    assert render.display_name("@example.com") == "@example.com"
+    assert display_name("carol.diaz@example.com") == "Carol Diaz"
+    assert display_name("mary-jane_watson@example.com") == "Mary Jane Watson"
+    assert display_name("@example.com") == "@example.com"
 
 
 def test_citation_entity_fits_teams_limits() -> None:
@@ -116,8 +117,7 @@ def test_citation_entity_fits_teams_limits() -> None:
 
 def test_answer_activity_sends_citation_entities_with_all_their_fields() -> None:
     reply = Reply(text="Ask IT [1].", route="answer", citations=(SourceRef(1, "VPN", "it/vpn.md", "Setup", 0.8),))
-    serialized = render.answer_activity(reply).serialize()
-    [entity] = serialized["entities"]
+    [entity] = to_activity(render.answer_message(reply)).serialize()["entities"]
     assert entity["type"] == "https://schema.org/Message" and entity["citation"][0]["position"] == 1
     assert entity["additionalType"] == ["AIGeneratedContent"]
 
@@ -129,12 +129,31 @@ def test_feedback_buttons_only_on_knowledge_answers(route: str, buttons: int) ->
 
 
 def test_plain_replies_are_text_only_and_error_replies_carry_their_reference() -> None:
-    plain = render.answer_activity(Reply(text="Which group?", route="clarify"))
-    assert plain.text == "Which group?" and not plain.attachments and not plain.entities
-    failed = render.answer_activity(Reply(text="Sorry, that failed.", route="error", reference_id="9F2A1C"))
-    assert failed.text == "Sorry, that failed. (ref 9F2A1C)"
+    plain = render.answer_message(Reply(text="Which group?", route="clarify"))
+    assert plain["text"] == "Which group?" and "attachments" not in plain and "entities" not in plain
+    failed = render.answer_message(Reply(text="Sorry, that failed.", route="error", reference_id="9F2A1C7B"))
+    assert failed["text"] == "Sorry, that failed. (reference 9F2A1C7B)"
 
 
 def test_view_survives_the_cache_round_trip_without_arguments() -> None:
     view = replace(VIEW, decisions=(CAROL,), status="executed")
     assert view_from_data(view_to_data(view)) == replace(view, arguments={})
+
+
+def test_times_are_shown_in_the_viewers_time_zone_and_a_decided_card_says_who_and_when() -> None:
+    stamp = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires = (NOW + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pending = render.approval_card(VIEW)
+    facts = {f["title"]: f["value"] for f in pending["body"][2]["facts"]}
+    assert facts["Expires"] == f"{{{{DATE({expires}, SHORT)}}}} {{{{TIME({expires})}}}}"
+    assert pending["body"][0]["text"] == "Approval needed"
+    decided = render.approval_card(replace(VIEW, status="executed", decisions=(CAROL,)))
+    assert decided["body"][0]["text"] == "Approved and done"
+    assert decided["body"][3]["text"] == f"Approved by Carol Diaz at {{{{TIME({stamp})}}}} · done"
+    rejected = render.approval_card(
+        replace(VIEW, status="rejected", decisions=(Decision("dan.okafor@example.com", False, NOW),))
+    )
+    assert rejected["body"][0]["text"] == "Rejected"
+    assert rejected["body"][3]["text"] == f"Rejected by Dan Okafor at {{{{TIME({stamp})}}}}"
+    # The notification summary cannot run card functions: it carries the plain UTC time.
+    assert "14:02 UTC" in render.approval_message(replace(VIEW, status="executed", decisions=(CAROL,)))["summary"]
