@@ -1,11 +1,15 @@
-"""Crash benchmark: `kill -9` a real `deskhand serve` (PostgreSQL, Redis) at chosen and random points while
-signed Slack events are retried and approvals decided; restart it and check nothing was lost or doubled.
+"""Crash benchmark: `kill -9` a real `deskhand serve` and `deskhand worker` (PostgreSQL, Redis) at chosen
+and random points while signed Slack events are retried and approvals decided; restart them and check
+nothing was lost or doubled.
 
 Run from the repository root (needs the test PostgreSQL and Redis, and a built index):
-    python -m bench.chaos [--random 50] [--points all] [--index DIR]
-It prints, for the whole run: messages acked / answered (lost = acked but never answered), approvals
-stuck after the recovery interval, double executions, state changes without their audit entry, and
-the result of `deskhand audit verify --anchor`. Exit status 1 when any of those is not zero/OK.
+    python -m bench.chaos [--random 50] [--points all] [--worker-share 0.3] [--index DIR]
+Chosen points park `serve` at a named step (bot.faults) and kill it there; each random kill hits `serve`,
+the worker or both (`--worker-share` of them involve the worker) after a random 0.05-3 s of traffic.
+It prints, for the whole run, as counts and ratios: messages acked / answered (lost = acked but never
+answered), duplicate "Thinking…" placeholders, approvals stuck after the recovery interval, double
+executions, state changes without their audit entry, and `deskhand audit verify --anchor`. Exit status 1
+when any of those is not zero/OK.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +35,10 @@ import aiohttp
 import yaml
 from sqlalchemy import func, select
 
+from bench.chaos_report import summarise
 from bot.faults import POINTS
 from channels.slack.actions import APPROVE
 from graphs.governance.approval_tables import ApprovalRow
-from graphs.governance.audit import AuditRow
-from graphs.governance.audit_check import find_gaps
 from tests.channels.slack.support import GENERAL, SIGNING_SECRET, click, event_callback, mention, sign
 from tests.conftest import postgres_schema
 from tests.emulators.slack_api import BOT_TOKEN, SlackApiEmulator
@@ -74,6 +76,7 @@ class Event:
 class Run:
     url: str = ""
     proc: subprocess.Popen[str] | None = None
+    worker: subprocess.Popen[bytes] | None = None
     events: list[Event] = field(default_factory=list)
     clicks_sent: int = 0
     kills: Counter[str] = field(default_factory=Counter)
@@ -113,6 +116,23 @@ def kill(run: Run) -> None:
         os.kill(run.proc.pid, signal.SIGKILL)
         run.proc.wait(timeout=30)
     run.proc = None
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker"],
+        env={**env, "DESKHAND_FAULT_POINTS": ""},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def kill_worker(run: Run) -> None:
+    if run.worker is not None and run.worker.poll() is None:
+        os.kill(run.worker.pid, signal.SIGKILL)
+        run.worker.wait(timeout=30)
+    run.worker = None
 
 
 async def post_event(http: aiohttp.ClientSession, run: Run, event: Event, retry: int | None) -> None:
@@ -186,6 +206,9 @@ async def main() -> int:
     parser.add_argument("--random", type=int, default=50, help="random kill points (default 50)")
     parser.add_argument("--points", default="all", help="comma-separated chosen fault points, 'all' or 'none'")
     parser.add_argument("--index", default=os.environ.get("DESKHAND_INDEX_DIR", ".deskhand/index"))
+    parser.add_argument(
+        "--worker-share", type=float, default=0.3, help="share of random kills that hit the worker (default 0.3)"
+    )
     parser.add_argument("--settle", type=float, default=60.0, help="seconds allowed for recovery at the end")
     args = parser.parse_args()
     index_dir = str(ROOT / args.index) if not args.index.startswith("/") else args.index
@@ -223,9 +246,15 @@ async def main() -> int:
         )
         async with aiohttp.ClientSession() as http:
             plan = [("point", p) for p in chosen] + [("random", "") for _ in range(args.random)]
+            share = args.worker_share
             for n, (how, point) in enumerate(plan, 1):
-                run.proc, run.url, took = await asyncio.to_thread(start, env, point)
-                run.restarts.append(took)
+                if run.worker is None:  # the worker runs all along (approval recovery, expiry jobs)
+                    run.worker = await asyncio.to_thread(start_worker, env)
+                took = 0.0
+                if run.proc is None:
+                    run.proc, run.url, took = await asyncio.to_thread(start, env, point)
+                    run.restarts.append(took)
+                target = "serve"
                 if how == "point":
                     marker = data / "faults" / point
                     marker.unlink(missing_ok=True)
@@ -239,21 +268,22 @@ async def main() -> int:
                 else:
                     await traffic(http, run, slack, invoices)
                     await asyncio.sleep(random.uniform(0.05, 3.0))
-                    run.kills["random"] += 1
-                kill(run)
+                    target = random.choices(("serve", "worker", "both"), (1 - share, share / 2, share / 2))[0]
+                    run.kills[f"random {target}"] += 1
+                if target in ("serve", "both"):
+                    kill(run)
+                if target in ("worker", "both"):
+                    kill_worker(run)
                 print(
-                    f"  kill {n}/{len(plan)} at {point or 'random'} (start-up {took:.1f}s; load {load()})", flush=True
+                    f"  kill {n}/{len(plan)}: {target} at {point or 'random'} (serve start-up {took:.1f}s; "
+                    f"load {load()})",
+                    flush=True,
                 )
-            # Final process: no faults; Slack keeps retrying unanswered events until recovery settles. On
-            # PostgreSQL approval recovery is a job, so a worker runs beside it.
-            worker = await asyncio.to_thread(
-                subprocess.Popen,
-                [sys.executable, "-m", "bot", "worker"],
-                env={**env, "DESKHAND_FAULT_POINTS": ""},
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            # Final processes: no faults; Slack keeps retrying unanswered events until recovery settles. On
+            # PostgreSQL approval recovery is a job, so the worker runs beside the server.
+            kill(run)
+            if run.worker is None:
+                run.worker = await asyncio.to_thread(start_worker, env)
             run.proc, run.url, took = await asyncio.to_thread(start, env, "")
             deadline = time.monotonic() + args.settle
             engine = build_engine(db_url)
@@ -278,43 +308,13 @@ async def main() -> int:
                 check=False,
             )
             kill(run)
-            worker.terminate()
-            await asyncio.to_thread(worker.wait, 30)
+            kill_worker(run)
             report = summarise(run, slack, sessions, verify)
             engine.dispose()
     await slack.stop()
     print(json.dumps(report, indent=2))
     bad = report["lost_messages"] or report["stuck_approvals"] or report["double_executions"]
     return 1 if bad or report["audit_gaps"] or not report["audit_verify_ok"] else 0
-
-
-def summarise(run: Run, slack: SlackApiEmulator, sessions: Any, verify: subprocess.CompletedProcess[str]) -> dict:
-    acked = [e for e in run.events if e.acked]
-    lost = [e for e in acked if not answered(slack, e)]
-    with sessions() as s:
-        statuses = Counter(s.execute(select(ApprovalRow.status)).scalars())
-        finished = Counter(
-            json.loads(p).get("approval_id")
-            for p in s.execute(select(AuditRow.payload).where(AuditRow.kind == "execution")).scalars()
-            if json.loads(p).get("phase") == "finished"
-        )
-    doubles = sorted(a for a, n in finished.items() if n > 1)
-    return {
-        "kills": dict(run.kills),
-        "restart_seconds_p50": sorted(run.restarts)[len(run.restarts) // 2] if run.restarts else None,
-        "events_sent": len(run.events),
-        "events_acked": len(acked),
-        "lost_messages": len(lost),
-        "clicks_sent": run.clicks_sent,
-        "approvals_by_status": dict(statuses),
-        "stuck_approvals": statuses.get("approved", 0) + statuses.get("executing", 0),
-        "double_executions": len(doubles),
-        "audit_gaps": find_gaps(sessions),
-        "audit_verify_ok": verify.returncode == 0,
-        "audit_verify": (verify.stdout + verify.stderr).strip().splitlines()[:3],
-        "load_average": load(),
-        "run_id": uuid.uuid4().hex[:8],
-    }
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ HEAVY_COMMANDS = {
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The whole CLI. `argv` (the command line about to be parsed) decides whether the heavy commands are
     registered in full (when one of them runs) or as one-line stubs for the command list."""
-    from bot import cli_agent, cli_audit, cli_handoffs, cli_index, cli_llm
+    from bot import cli_agent, cli_approvals, cli_audit, cli_handoffs, cli_index, cli_llm
 
     parser = argparse.ArgumentParser(
         prog="deskhand",
@@ -76,6 +76,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_config)
     cli_index.register(sub, load_settings)
     cli_agent.register(sub, _settings, _add_common)
+    cli_approvals.register(sub, _settings, _add_common)
     cli_audit.register(sub, load_settings)
     cli_handoffs.register(sub, load_settings)
     cli_llm.register(sub, _settings)

@@ -1,4 +1,4 @@
-"""CLI commands that talk to the agent: `ask`, `chat` and `approvals`."""
+"""CLI commands that talk to the agent: `ask` and `chat` (`approvals` is in `bot.cli_approvals`)."""
 
 from __future__ import annotations
 
@@ -171,7 +171,9 @@ async def _chat_command(rt: Any, text: str, conversation: str) -> tuple[bool, st
         conversation = secrets.token_hex(6)
         print("Started a new conversation.")
     elif cmd == "/approvals":
-        _print_approvals(await asyncio.to_thread(rt.approvals.list, "pending"))
+        from bot.cli_approvals import print_approvals
+
+        print_approvals(await asyncio.to_thread(rt.approvals.list, "pending"))
     elif cmd in ("/approve", "/reject") and len(parts) >= 4 and parts[2] == "--as":
         outcome = await rt.agent.decide(parts[1], await _identify(rt, parts[3]), cmd == "/approve", " ".join(parts[4:]))
         print(outcome.message)
@@ -186,62 +188,6 @@ def cmd_chat(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace
     settings = settings_fn(args)
     try:
         return asyncio.run(_chat(args, settings))
-    except _expected_errors() as exc:
-        return _fail(exc)
-
-
-# -- approvals ----------------------------------------------------------------------------------
-def _print_approvals(items: list[Any]) -> None:
-    if not items:
-        print("No approvals.")
-        return
-    for a in items:
-        print(f"{a.id}  {a.status:<9} {a.mode:<9} {a.requester:<28} {a.title}  (expires {a.expires_at:%Y-%m-%d %H:%M})")
-
-
-async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
-    # Listing and deciding never touch the model: it loads only if a turn ever needs it.
-    async with _runtime(settings, lazy_models=True) as rt:
-        await rt.agent.expire_due()
-        if args.action == "list":
-            items = await asyncio.to_thread(rt.approvals.list, None if args.status == "all" else args.status)
-            if args.json:
-                print(json.dumps([_approval_json(rt, a) for a in items]))
-            else:
-                _print_approvals(items)
-            return 0
-        approval = await asyncio.to_thread(rt.approvals.get, args.id)
-        if approval is None:
-            print(f"deskhand: no approval {args.id}", file=sys.stderr)
-            return 1
-        if args.action == "show":
-            print(json.dumps(_approval_json(rt, approval), indent=2))
-            return 0
-        outcome = await rt.agent.decide(args.id, await _identify(rt, args.as_), args.approve, args.comment or "")
-        view = outcome.approval
-        print(
-            json.dumps(
-                {"accepted": outcome.accepted, "message": outcome.message, "status": view.status if view else None}
-            )
-        )
-        return 0 if outcome.accepted else 1
-
-
-def _approval_json(rt: Any, approval: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    view = rt.agent.view(approval)
-    data = json.loads(json.dumps(asdict(view), default=str))
-    data["result"] = approval.result
-    data["status"] = approval.status  # operators see the true state ("executing"), not the channel wording
-    data["attempts"] = approval.attempts
-    return data
-
-
-def cmd_approvals(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace], Settings]) -> int:
-    settings = settings_fn(args)
-    try:
-        return asyncio.run(_approvals(args, settings))
     except _expected_errors() as exc:
         return _fail(exc)
 
@@ -278,24 +224,3 @@ def register(
     p.add_argument("--conversation", metavar="ID", help="resume a conversation")
     add_common(p)
     p.set_defaults(func=lambda a: cmd_chat(a, settings_fn))
-
-    p = sub.add_parser("approvals", help="list, show and decide approval requests")
-    asub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    q = asub.add_parser("list", help="list approvals")
-    q.add_argument(
-        "--status",
-        default="pending",
-        choices=["pending", "approved", "executing", "rejected", "expired", "executed", "failed", "cancelled", "all"],
-    )
-    q.add_argument("--json", action="store_true")
-    q = asub.add_parser("show", help="show one approval as JSON")
-    q.add_argument("id")
-    q = asub.add_parser("decide", help="approve or reject as an approver")
-    q.add_argument("id")
-    q.add_argument("--as", dest="as_", required=True, metavar="EMAIL", help="the approver's e-mail")
-    g = q.add_mutually_exclusive_group(required=True)
-    g.add_argument("--approve", dest="approve", action="store_true")
-    g.add_argument("--reject", dest="approve", action="store_false")
-    q.add_argument("--comment", default="")
-    add_common(p)
-    p.set_defaults(func=lambda a: cmd_approvals(a, settings_fn))

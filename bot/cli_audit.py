@@ -54,12 +54,13 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
 
 @contextmanager
 def _open_log(settings: Settings) -> Iterator[AuditLog]:
+    from bot.cli_db import ensure_schema
     from graphs.governance.audit import AuditLog
-    from tools.storage.db import build_engine, build_sessionmaker, migrate
+    from tools.storage.db import build_engine, build_sessionmaker
 
     engine = build_engine(settings.resolved_database_url)
     try:
-        migrate(engine)
+        ensure_schema(engine)  # no Alembic import when the schema is current
         sessions = build_sessionmaker(engine)
         key = settings.audit_key_bytes
         yield AuditLog(sessions, key) if key else AuditLog(sessions)

@@ -7,11 +7,12 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # rich loads when an index command runs, not for every other command
+    from rich.console import Console
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ def _settings(load_settings_fn: Callable[[], Settings], console: Console) -> Set
 
 
 def _build(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -> int:
+    from rich.console import Console
+
     from knowledge.embedder import EmbedderUnavailable, load_embedder
     from knowledge.errors import KnowledgeError
     from knowledge.index import build_index
@@ -109,6 +112,8 @@ def _build(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -
 
 
 def _status(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -> int:
+    from rich.console import Console
+
     from knowledge.errors import KnowledgeError
     from knowledge.status import index_status
 

@@ -7,12 +7,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.jobs import JobContext, JobQueue
 from channels.base import ApprovalView, MessageRef, Reply
+from graphs.eligibility import escalation_approvers
 from graphs.governance.approval_records import when
 from graphs.governance.approval_tables import ApprovalRow
+from graphs.governance.audit import begin_serialised_write
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +23,12 @@ REMINDER = (
     "(approval {approval_id})."
 )
 ESCALATED = (
-    'None of the approvers of "{title}" can be reached in the directory ({approvers}). I have asked {fallback} '
-    "to step in (approval {approval_id})."
+    'Too few of the approvers of "{title}" can be reached in the directory ({approvers}). I have asked '
+    "{fallback} to step in: they can approve it now (approval {approval_id})."
 )
 NO_FALLBACK = (
-    'None of the approvers of "{title}" can be reached in the directory ({approvers}), and no fallback group is '
-    "configured. Please contact {contact} (approval {approval_id})."
+    'Too few of the approvers of "{title}" can be reached in the directory ({approvers}), and no fallback group '
+    "is configured. Please contact {contact} (approval {approval_id})."
 )
 DEFAULT_CONTACT = "your IT service desk"
 
@@ -84,40 +86,67 @@ async def _due_for_reminder(ctx: JobContext) -> list[str]:
 
 
 async def escalate_approval(ctx: JobContext, approval_id: str, **_: Any) -> None:
-    """When none of an approval's eligible approvers is an active directory user, tell the requester's
-    thread and hand the request to the fallback group (audited)."""
+    """When too few of an approval's approvers are active to reach its quorum, make the fallback group's
+    active members eligible approvers (stored with its audit entry in one transaction), offer them the
+    request in every channel and tell the requester's thread. Without a fallback, say whom to contact."""
     key = f"escalate:{approval_id}"
     if await ctx.keys.done(key):
         return
     approval = await asyncio.to_thread(ctx.approvals.get, approval_id)
-    if approval is not None and approval.status == "pending" and not await _reachable(ctx, approval.approvers):
-        fallback: list[str] = []
-        if ctx.escalation_group:
-            members = await ctx.directory.group_members(ctx.escalation_group)
-            fallback = [m for m in members if m != approval.requester]
+    active = await _active_approvers(ctx, approval) if approval is not None else None
+    if approval is not None and active is not None:
+        fallback = await escalation_approvers(ctx.directory, ctx.escalation_group, approval.requester)
         fields = {"title": approval.title, "approvers": ", ".join(approval.approvers), "approval_id": approval.id}
-        if fallback:
+        escalated = await asyncio.to_thread(_hand_over, ctx, approval, [*active, *fallback]) if fallback else None
+        if escalated is not None:
             text = ESCALATED.format(**fields, fallback=f"{ctx.escalation_group} ({', '.join(fallback)})")
+            await ctx.agent.fanout.offer(ctx.agent.view(escalated), approval.channel)
         else:
             text = NO_FALLBACK.format(**fields, contact=ctx.contacts.get("IT", DEFAULT_CONTACT))
-        await asyncio.to_thread(
-            ctx.audit.append,
-            "handoff",
-            actor="system",
-            request_id=approval.id,
-            payload={"approval_id": approval.id, "escalated_to": ctx.escalation_group, "fallback": fallback},
-        )
+            await asyncio.to_thread(
+                ctx.audit.append,
+                "handoff",
+                actor="system",
+                request_id=approval.id,
+                payload={"approval_id": approval.id, "escalated_to": ctx.escalation_group, "fallback": []},
+            )
         await ctx.agent.fanout.notify(approval.channel, approval.conversation_ref, Reply(text=text, route="handoff"))
-        log.warning("approval %s escalated: no eligible approver is reachable", approval.id)
+        log.warning("approval %s escalated: too few of its approvers are reachable", approval.id)
     await ctx.keys.finish(key, "escalate_approval")
 
 
-async def _reachable(ctx: JobContext, approvers: tuple[str, ...]) -> bool:
-    for email in approvers:
-        person = await ctx.directory.get(email)
-        if person is not None and person.active:
-            return True
-    return False
+async def _active_approvers(ctx: JobContext, approval: Any) -> list[str] | None:
+    """The approval's active approvers when they are too few for its quorum (escalate); None otherwise."""
+    if approval.status != "pending":
+        return None
+    gone = await ctx.directory.inactive(list(approval.approvers))
+    active = [a for a in approval.approvers if a not in gone]
+    missing = approval.required - len(approval.approved_by)
+    return active if len([a for a in active if a not in approval.approved_by]) < missing else None
+
+
+def _hand_over(ctx: JobContext, approval: Any, approvers: list[str]) -> Any:
+    """Store the new approvers and the escalation's audit entry in one transaction (compare-and-set on the
+    version: a decision in between wins and nothing is escalated); the updated approval, or None."""
+    eligible = [a for a in dict.fromkeys(approvers) if a != approval.requester]
+    with ctx.approvals._sessions() as session, session.begin():
+        begin_serialised_write(session)
+        statement = (
+            update(ApprovalRow)
+            .where(ApprovalRow.id == approval.id, ApprovalRow.version == approval.version)
+            .where(ApprovalRow.status == "pending")
+            .values(approvers=eligible, version=ApprovalRow.version + 1)
+        )
+        if session.execute(statement).rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        ctx.audit.append_in(
+            session,
+            "handoff",
+            actor="system",
+            request_id=approval.id,
+            payload={"approval_id": approval.id, "escalated_to": ctx.escalation_group, "approvers": eligible},
+        )
+    return ctx.approvals.get(approval.id)
 
 
 class SchedulingFanout:

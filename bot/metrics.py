@@ -25,7 +25,7 @@ class Metrics:
     """One registry per process (never the global one), so tests and processes never share counters.
 
     Counters are public attributes: increment them where the event happens, e.g.
-    `metrics.llm_tokens.labels(kind="prompt").inc(n)`.
+    `metrics.llm_tokens.labels(model="openai:gpt-4o-mini", kind="prompt").inc(n)`.
     """
 
     def __init__(self) -> None:
@@ -60,7 +60,9 @@ class Metrics:
             "deskhand_job_lateness_seconds", "How late a job started after its due time", ["job"],
             buckets=JOB_BUCKETS, registry=r,
         )  # fmt: skip
-        self.llm_tokens = Counter("deskhand_llm_tokens", "LLM tokens used", ["kind"], registry=r)
+        self.llm_tokens = Counter(
+            "deskhand_llm_tokens", "LLM tokens used (kind: prompt | completion)", ["model", "kind"], registry=r
+        )
         self._sampled: list[tuple[Gauge, Sampler]] = []
 
     def sampled_gauge(self, name: str, doc: str, labels: list[str], sampler: Sampler) -> None:

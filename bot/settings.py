@@ -141,7 +141,7 @@ class Settings(_Base):
 
     # Operations: background jobs, logs, metrics (see README "Running in production").
     reminder_before_minutes: int = Field(default=60, ge=0, le=60 * 24 * 7)  # 0 = no reminders
-    escalation_group: str | None = None  # directory group told when no eligible approver is reachable
+    escalation_group: str | None = None  # its active members become approvers when too few are reachable
     index_build_cron: str | None = None  # e.g. "0 3 * * *"; unset = no scheduled index build
     job_sweep_seconds: int = Field(default=10, ge=1, le=59)  # safety-net sweeps for overdue work
     worker_concurrency: int = Field(default=4, ge=1, le=64)

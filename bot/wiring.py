@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy.exc import IntegrityError
 
 from bot.cli_db import prepare_schema
+from bot.degraded import ResilientAgent
 from bot.faults import build_fault_hook
 from bot.metrics import observed_audit_log
 from bot.models import LazyKnowledge, LazyRouter, Models
@@ -236,7 +237,8 @@ def build_components(
         audit = AuditLog(sessions, key) if key else AuditLog(sessions)
     approvals = ApprovalStore(sessions, audit)
     entities = EntityCache(directory, ledger)
-    llm = build_llm(settings, tools=tools, sessions=sessions, directory=directory, audit=audit, names=entities.names)
+    parts: dict[str, Any] = {"tools": tools, "sessions": sessions, "directory": directory, "audit": audit}
+    llm = build_llm(settings, **parts, names=entities.names, metrics=metrics)
 
     deps = AgentDeps(
         knowledge=LazyKnowledge(models),
@@ -253,6 +255,7 @@ def build_components(
         identity_ttl_s=settings.identity_ttl_s,
         directory_changes=lambda: directory.changes,
         contacts=contacts.contact_lines(),
+        escalation_group=settings.escalation_group,
         understander=llm.understander if llm else None,
         generator=llm.generator if llm else None,
         fault=build_fault_hook(settings.fault_points.split(","), settings.data_dir / "faults"),
@@ -291,7 +294,11 @@ async def open_runtime(
     try:
         # PostgreSQL checkpoint tables come from `deskhand db upgrade`, never from a starting process.
         async with open_checkpointer(settings.database_url, settings.checkpoint_path, setup=False) as saver:
-            agent = Agent(build_agent(saver), c.deps, fanout)
+            if c.engine.dialect.name == "sqlite":  # a local file: never "down"
+                agent = Agent(build_agent(saver), c.deps, fanout)
+            else:  # PostgreSQL: handbook answers go on while it is unreachable (bot.degraded)
+                spool = settings.data_dir / "audit-spool.jsonl"
+                agent = ResilientAgent(build_agent(saver), c.deps, fanout, engine=c.engine, spool=spool)
             try:
                 yield Runtime(
                     settings=settings,

@@ -19,6 +19,7 @@ from graphs.llm import (
     LLMSetupError,
     ModelConfig,
     ToolCallingUnderstander,
+    UsageEvent,
     build_chat_model,
 )
 from graphs.llm.usage import Budgets, Prices, UsageStore
@@ -71,8 +72,10 @@ def build_llm(
     directory: Any,
     audit: Any,
     names: Callable[[], list[str]],
+    metrics: Any = None,
 ) -> LLMParts | None:
-    """Everything LLM mode needs, or None for the offline engine."""
+    """Everything LLM mode needs, or None for the offline engine. With `metrics` (bot.metrics.Metrics),
+    every model call's tokens are counted in `deskhand_llm_tokens_total{model,kind}`."""
     if not settings.llm_model:
         return None
     config = model_config(settings)
@@ -105,12 +108,19 @@ def build_llm(
         )
 
     budgets = Budgets(store, settings.llm_team_budgets, team_of, admins_of, notify)
+
+    async def sink(event: UsageEvent) -> None:
+        if metrics is not None:  # counted first: the metric holds even when the usage row can't be written
+            metrics.llm_tokens.labels(model=event.model, kind="prompt").inc(event.input_tokens)
+            metrics.llm_tokens.labels(model=event.model, kind="completion").inc(event.output_tokens)
+        await budgets.sink(event)
+
     client = LLMClient(
         model,
         config,
         Breakers(config.breaker_failures, config.breaker_reset_s),
         gate=budgets.gate if settings.llm_team_budgets else None,
-        sink=budgets.sink,
+        sink=sink,
     )
     keep = tuple(settings.llm_send_unmasked)
     # The schemas only: the model never runs a tool; the graph validates and runs it behind the policy.

@@ -47,7 +47,8 @@ async def _postgres(url: str, setup: bool):  # type: ignore[no-untyped-def]
         min_size=1,
         max_size=5,
         open=False,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        timeout=5.0,  # a down database fails the turn in seconds (then bot.degraded answers without it)
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row, "connect_timeout": 3},
     ) as pool:
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         if setup:

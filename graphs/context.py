@@ -8,20 +8,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: reading an approval (graphs.eligibility) needs no numpy
+    import numpy as np
+
+    from graphs.governance.approvals import ApprovalStore
+    from graphs.governance.policy import Policy
+    from graphs.handoff import HandoffDesk
+    from graphs.understanding.intents import IntentRouter
+    from graphs.understanding.slots import SlotExtractor
+    from knowledge.types import Answer, Citation
+    from tools.tool_spec import ToolSpec
 
 from graphs.governance.policy import ApproverDirectory
 from graphs.query_vectors import QueryVectors
-from graphs.understanding.intents import IntentRouter
-from graphs.understanding.slots import SlotExtractor
-from knowledge.types import Answer, Citation
-
-if TYPE_CHECKING:  # kept out of import time: the context is built by bot.wiring, after these are loaded
-    from graphs.governance.approvals import ApprovalStore
-    from graphs.governance.audit import AuditLog
-    from graphs.governance.policy import Policy
-    from graphs.handoff import HandoffDesk
-    from tools.tool_spec import ToolSpec
 
 
 class DirectoryPerson(Protocol):
@@ -36,6 +35,22 @@ class Directory(ApproverDirectory, Protocol):
     """The directory as the agent uses it: the policy's look-ups, and who someone is (for the requester)."""
 
     async def get(self, email: str) -> DirectoryPerson | None: ...
+
+
+class AuditTrail(Protocol):
+    """Where the nodes record what happened (graphs.governance.audit.AuditLog, or a spool while the database
+    is down)."""
+
+    def append(
+        self,
+        kind: str,
+        *,
+        actor: str,
+        request_id: str | None = None,
+        payload: Any = None,
+        policy_version: str | None = None,
+        now: datetime | None = None,
+    ) -> str: ...
 
 
 class KnowledgePort(Protocol):
@@ -91,12 +106,13 @@ class AgentDeps:
     policy: Policy
     approver_directory: Directory
     approvals: ApprovalStore
-    audit: AuditLog
+    audit: AuditTrail
     approval_ttl_minutes: int = 24 * 60
     identity_ttl_s: float = 30.0  # longest reuse of a requester's identity and active state
     directory_changes: Callable[[], int] = field(default=lambda: 0)  # moves on every write to the directory
     min_intent_confidence: float = 0.45
     contacts: dict[str, str] = field(default_factory=dict)  # team -> how to reach it
+    escalation_group: str | None = None  # its active members may decide once a request's own approvers can't
     handoffs: HandoffDesk | None = None  # None: hand-offs only say whom to contact
     understander: Understander | None = None
     generator: Generator | None = None  # grounded generative answers (LLM mode)

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from graphs import messages as msg
-from graphs.context import AgentDeps
+from graphs.context import AgentDeps, Directory
 from graphs.governance.approval_records import Approval
 
 
@@ -22,6 +22,16 @@ def unreachable(approval: Approval) -> bool:
     missing = approval.required - len(approval.approved_by)
     left = [a for a in approval.approvers if a not in approval.approved_by]
     return approval.status == "pending" and len(left) < missing
+
+
+async def escalation_approvers(directory: Directory, group: str | None, requester: str) -> list[str]:
+    """The fallback group's active members, never the requester: they become eligible approvers of a
+    request whose own approvers can no longer reach its quorum (the worker's escalation tells them)."""
+    if not group:
+        return []
+    members = list(dict.fromkeys(m.strip().lower() for m in await directory.group_members(group)))
+    gone = await directory.inactive(members) if members else set()
+    return [m for m in members if m != requester and m not in gone]
 
 
 def unreachable_note(approval: Approval) -> str:
@@ -41,6 +51,9 @@ async def recheck(deps: AgentDeps, approval: Approval, decider: str) -> Recheck:
     eligible, needed = await deps.policy.eligible_now(
         approval.tool, approval.args, requester=approval.requester, facts=approval.facts, directory=directory
     )
+    if needed and len([e for e in eligible if e != approval.requester]) < needed:  # escalated: the fallback too
+        fallback = await escalation_approvers(directory, deps.escalation_group, approval.requester)
+        eligible = list(dict.fromkeys([*eligible, *fallback]))
     changed = False
     # needed == 0: the policy no longer asks for approvers at all (edited since); keep the stored ones.
     if needed and list(approval.approvers) != [e for e in eligible if e != approval.requester]:

@@ -4,8 +4,10 @@ turn: a bounded cache owned by the agent's context, emptied when the turn ends."
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: building the context needs no numpy
+    import numpy as np
 
 
 class QueryVectors:

@@ -19,12 +19,13 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, cast
-
-from langchain_core.tools import StructuredTool
+from typing import TYPE_CHECKING, Any, cast
 
 from tools.tool_env import ToolEnv
 from tools.tool_spec import ToolContext, ToolResult, ToolSpec, json_safe
+
+if TYPE_CHECKING:  # LangChain loads only when an LLM needs the tools (not for reading approvals)
+    from langchain_core.tools import StructuredTool
 
 Factory = Callable[[ToolEnv], list[ToolSpec]]
 
@@ -54,6 +55,8 @@ def entity_affinity(specs: Mapping[str, ToolSpec]) -> dict[str, tuple[str, ...]]
 
 
 def _as_langchain(spec: ToolSpec, ctx_factory: Callable[[], ToolContext]) -> StructuredTool:
+    from langchain_core.tools import StructuredTool
+
     async def call(**kwargs: Any) -> tuple[str, ToolResult]:
         result = await spec.run(kwargs, ctx_factory())
         return result.summary, result

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tools.directory import Directory
-from tools.ledger import Ledger
+if TYPE_CHECKING:  # annotations only: building the specs (e.g. to read their masked fields) needs no client
+    from tools.directory import Directory
+    from tools.ledger import Ledger
 
 
 class Ruling(Protocol):

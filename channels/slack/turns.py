@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from channels.base import InboundMessage, Reply
 from channels.context import new_reference_id
-from channels.coordination import Coordinator
+from channels.coordination import CoordinationUnavailable, Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
 from channels.slack import actions
@@ -27,6 +28,7 @@ from channels.slack.render import render_text
 from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
+PLACEHOLDER_LOOKUP_S = 0.5  # the placeholder marker is cosmetic: never let a slow Redis hold up the turn
 
 
 class SlackTurn:
@@ -49,11 +51,22 @@ class SlackTurn:
         await self._turns.coordinator.remember(
             thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._turns.thread_ttl_s
         )
-        # Cosmetic: when Slack refuses it, the answer is posted at the end instead.
+        # Cosmetic: when Slack refuses it, the answer is posted at the end instead. A turn re-run after a
+        # crash (recovery, or a retry taking over from a dead process) reuses the first attempt's placeholder.
+        marker = f"placeholder:{self.key}"
+        with contextlib.suppress(CoordinationUnavailable, TimeoutError):
+            earlier = await asyncio.wait_for(self._turns.coordinator.recall(marker), PLACEHOLDER_LOOKUP_S)
+            if earlier:
+                self.placeholder = earlier
+                return
         try:
             self.placeholder = await self._turns.api.post(msg.channel, render_text(wording.THINKING), msg.thread_ts)
         except WebApiError as exc:
             log.warning("no placeholder for %s (%s): the answer will be posted", msg.conversation_key, exc)
+            return
+        with contextlib.suppress(CoordinationUnavailable, TimeoutError):
+            remember = self._turns.coordinator.remember(marker, self.placeholder, self._turns.thread_ttl_s)
+            await asyncio.wait_for(remember, PLACEHOLDER_LOOKUP_S)
 
     async def inbound(self) -> InboundMessage:
         msg = self.msg

@@ -9,9 +9,11 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 Setup = Callable[[Path], dict[str, str]]  # prepares files under the case's folder; returns extra env
@@ -56,21 +58,57 @@ def _latin1_batch(tmp: Path) -> dict[str, str]:
     return {}
 
 
+def _pending_approval(tmp: Path) -> None:
+    """An approval `apr_cli` in the case's database: deciding it opens the whole runtime (the quick
+    read commands don't, so they can't show start-up errors of the sample data or the policy)."""
+    from graphs.governance.approvals import ApprovalStore
+    from tools.storage.db import build_engine, build_sessionmaker, migrate
+
+    engine = build_engine(f"sqlite:///{tmp / 'data' / 'deskhand.db'}")
+    try:
+        migrate(engine)
+        store = ApprovalStore(build_sessionmaker(engine))
+        approval = store.create(
+            tool="hold_payment",
+            args={"invoice_id": "INV-10042", "reason": "check"},
+            requester="frank.li@example.com",
+            rule_id="ap",
+            mode="approve",
+            reason="test",
+            approvers=["dan.kim@example.com"],
+            required=1,
+            channel="local",
+            conversation_ref={},
+            ttl=timedelta(hours=1),
+        )
+        with engine.begin() as conn:
+            conn.execute(text("update approvals set id = 'apr_cli' where id = :id"), {"id": approval.id})
+    finally:
+        engine.dispose()
+
+
+DECIDE = ["approvals", "decide", "apr_cli", "--as", "dan.kim@example.com", "--approve"]
+
+
 def _no_sample_data(tmp: Path) -> dict[str, str]:
+    _pending_approval(tmp)
     return {"DESKHAND_SAMPLE_DATA": str(tmp / "no-such-folder")}
 
 
 def _broken_sample_data(tmp: Path) -> dict[str, str]:
+    _pending_approval(tmp)
     _write(tmp / "sample" / "directory.yaml", "people: [unclosed\n")
     _write(tmp / "sample" / "ledger.yaml", "vendors: []\n")
     return {"DESKHAND_SAMPLE_DATA": str(tmp / "sample")}
 
 
 def _missing_policy(tmp: Path) -> dict[str, str]:
+    _pending_approval(tmp)
     return {"DESKHAND_POLICY_FILE": str(tmp / "policy.yaml")}
 
 
 def _policy_without_a_tools_rule(tmp: Path) -> dict[str, str]:
+    _pending_approval(tmp)
     shipped = (ROOT / "graphs" / "governance" / "policy.yaml").read_text(encoding="utf-8")
     head, rest = shipped.split("  release_hold:\n", 1)
     after = rest[rest.index("\n  vendor_bank_change:") :]  # the release_hold rules dropped, nothing else
@@ -108,16 +146,21 @@ CASES = [
     Case("approvals list, non-UTF-8 .env", ["approvals", "list"], "not UTF-8", _latin1_dotenv),
     Case("ask, non-UTF-8 batch file", ["ask", "--json", "--batch", "questions.txt"], "UTF-8", _latin1_batch),
     Case("ask, missing batch file", ["ask", "--json", "--batch", "nope.txt"], "nope.txt"),
-    Case("approvals list, missing sample data", ["approvals", "list"], "no-such-folder", _no_sample_data),
-    Case("approvals list, broken sample data", ["approvals", "list"], "directory.yaml", _broken_sample_data),
-    Case("approvals list, missing policy", ["approvals", "list"], "policy", _missing_policy),
+    Case("approvals decide, missing sample data", DECIDE, "no-such-folder", _no_sample_data),
+    Case("approvals decide, broken sample data", DECIDE, "directory.yaml", _broken_sample_data),
+    Case("approvals decide, missing policy", DECIDE, "policy", _missing_policy),
     Case(
-        "approvals list, a tool without a policy rule",
-        ["approvals", "list"],
+        "approvals decide, a tool without a policy rule",
+        DECIDE,
         "'release_hold' changes data",
         _policy_without_a_tools_rule,
     ),
     Case("approvals show, unknown id", ["approvals", "show", "apr_nope"], "no approval"),
+    Case(
+        "approvals decide, unknown id",
+        ["approvals", "decide", "apr_nope", "--as", "a@example.com", "--approve"],
+        "no approval",
+    ),
     Case("audit tail, corrupt row", ["audit", "tail", "-n", "5"], "audit", _corrupt_audit_row),
     Case("audit tail, bad -n", ["audit", "tail", "-n", "0"], "at least 1"),
     Case("ask, empty question", ["ask", "  "], "question"),

@@ -14,6 +14,21 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL_STACK = ("torch", "onnxruntime", "faiss", "sentence_transformers", "transformers")
 # What the quickest commands must not load either (each costs a second or more at import).
 FRAMEWORKS = ("langgraph", "scim2_models", "botbuilder", "sqlalchemy")
+# What the approval and audit read commands must not load: they read the database and nothing else
+# (issue 9: each under a second; `approvals list` took 5-25 s importing the agent, SCIM and LLM stacks).
+AGENT_STACK = (
+    "langgraph",
+    "langchain_core",
+    "scim2_models",
+    "scim2_client",
+    "scim2_server",
+    "botbuilder",
+    "aiohttp",
+    "httpx",
+    "numpy",
+    "procrastinate",
+    "alembic",  # the schema is checked with one query once it is current
+)
 
 PROBE = """
 import json, sys
@@ -27,7 +42,7 @@ print("\\nLOADED " + json.dumps(sorted(m.split(".")[0] for m in sys.modules)))
 """
 
 
-def _loaded(args: list[str], tmp_path: Path) -> set[str]:
+def _env(tmp_path: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "DESKHAND_DATA_DIR": str(tmp_path / "data"),
@@ -36,8 +51,17 @@ def _loaded(args: list[str], tmp_path: Path) -> set[str]:
     }
     for name in ("DATABASE_URL", "REDIS_URL", "SLACK_BOT_TOKEN", "MICROSOFT_APP_ID"):
         env.pop(name, None)
+    return env
+
+
+def _loaded(args: list[str], tmp_path: Path) -> set[str]:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+        [sys.executable, "-c", PROBE, *args],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert "Traceback" not in done.stderr, done.stderr
     line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED "))
@@ -59,6 +83,29 @@ def _loaded(args: list[str], tmp_path: Path) -> set[str]:
 def test_approval_and_audit_commands_do_not_load_the_model(args: list[str], tmp_path: Path) -> None:
     loaded = _loaded(args, tmp_path)
     assert not loaded & set(MODEL_STACK), sorted(loaded & set(MODEL_STACK))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["approvals", "list"],
+        ["approvals", "list", "--status", "all", "--json"],
+        ["approvals", "show", "apr_missing"],
+        ["approvals", "decide", "apr_missing", "--as", "alice.nguyen@example.com", "--approve"],
+        ["audit", "verify"],
+        ["audit", "tail", "-n", "3"],
+    ],
+    ids=" ".join,
+)
+def test_read_commands_load_only_the_database_layer(args: list[str], tmp_path: Path) -> None:
+    # The first command in a new data folder creates the SQLite schema (Alembic); every later one reads.
+    created = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "verify"], cwd=tmp_path, env=_env(tmp_path), capture_output=True
+    )
+    assert created.returncode == 0, created.stderr
+    loaded = _loaded(args, tmp_path)
+    assert not loaded & set(AGENT_STACK), sorted(loaded & set(AGENT_STACK))
+    assert "sqlalchemy" in loaded  # it did read the database
 
 
 @pytest.mark.parametrize("args", [["--help"], ["config"], ["index", "status"], ["approvals", "--help"]], ids=" ".join)

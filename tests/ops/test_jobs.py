@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,6 +15,8 @@ from bot.jobs_approvals import SchedulingFanout, escalate_approval, expire_appro
 from bot.wiring import Runtime
 from graphs.governance.audit import AuditRow
 from tests.ops.conftest import CAROL, DAN, HECTOR, say
+
+ALICE = "alice.nguyen@example.com"
 
 
 async def wait_for(condition, timeout: float = 10.0):  # type: ignore[no-untyped-def]
@@ -103,3 +107,54 @@ async def _title(rt: Runtime, approval_id: str) -> str:
     approval = rt.approvals.get(approval_id)
     assert approval is not None
     return approval.title
+
+
+class _Recorder:
+    """A channel that records which approvals were offered to their approvers."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.offered: list[Any] = []
+
+    async def offer_approval(self, view: Any, origin: str) -> None:
+        self.offered.append(view)
+
+
+async def test_escalation_makes_the_fallback_group_approvers_and_offers_them_the_request(
+    runtime: Runtime, job_ctx: JobContext
+):
+    recorder = _Recorder()
+    runtime.fanout.outboxes[recorder.name] = recorder  # type: ignore[assignment]
+    # Both come from DESKHAND_ESCALATION_GROUP in production (the worker's jobs and every decision).
+    runtime.deps.escalation_group = job_ctx.escalation_group = "it-admins"
+    reply = await say(runtime, HECTOR, "put a hold on invoice INV-10077", key="c3")
+    assert reply.approval is not None
+    approval_id = reply.approval.approval_id
+    refused = await runtime.agent.decide(approval_id, ALICE, True)
+    assert not refused.accepted  # the AP leads are active: the fallback group has no say yet
+
+    for person in (CAROL, DAN):
+        await runtime.directory.deactivate_user(person)
+    recorder.offered.clear()
+    await escalate_approval(job_ctx, approval_id=approval_id)
+    stored = runtime.approvals.get(approval_id)
+    assert ALICE in stored.approvers and not {CAROL, DAN} & set(stored.approvers), stored.approvers
+    assert [v.approval_id for v in recorder.offered] == [approval_id]  # the fallback members are told
+    assert ALICE in recorder.offered[0].approvers
+    notes = [n["text"] for n in runtime.local_outbox.drain("c3") if "step in" in n["text"]]
+    assert len(notes) == 1 and "it-admins" in notes[0]
+
+    decided = 0
+    for member in stored.approvers:  # the fallback members decide; the policy's quorum still applies
+        outcome = await runtime.agent.decide(approval_id, member, True)
+        assert outcome.accepted, outcome.message
+        decided += 1
+        if runtime.approvals.get(approval_id).status != "pending":
+            break
+    assert decided == stored.required
+    assert runtime.approvals.get(approval_id).status == "executed"
+    with runtime.approvals._sessions() as session:
+        rows = session.execute(select(AuditRow.payload).where(AuditRow.kind == "handoff")).scalars()
+        escalations = [json.loads(p) for p in rows if json.loads(p).get("approval_id") == approval_id]
+    assert len(escalations) == 1 and ALICE in escalations[0]["approvers"]

@@ -1,0 +1,78 @@
+"""The figures `bench/chaos.py` prints after its kills: counts and ratios of lost messages, duplicate
+placeholders, stuck approvals, double executions and state changes without their audit entry."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import func, select
+
+from channels.slack import messages
+from graphs.governance.approvals import ApprovalDecisionRow, ApprovalRow
+from graphs.governance.audit import AuditRow
+from graphs.governance.audit_check import find_gaps
+from tests.channels.slack.support import GENERAL
+from tests.emulators.slack_api import SlackApiEmulator
+
+
+def ratio(part: int, whole: int) -> str:
+    return f"{part}/{whole} = {part / whole:.3f}" if whole else f"{part}/0"
+
+
+def _answered(slack: SlackApiEmulator, ts: str) -> bool:
+    return any("Thinking" not in json.dumps(m) for m in slack.thread(GENERAL, ts))
+
+
+def _placeholders(slack: SlackApiEmulator, ts: str) -> int:
+    return sum(1 for c in slack.posts(GENERAL, ts) if messages.THINKING in str(c.params.get("text", "")))
+
+
+def summarise(run: Any, slack: SlackApiEmulator, sessions: Any, verify: subprocess.CompletedProcess[str]) -> dict:
+    """`run` is bench.chaos.Run (events with `.acked`/`.ts`, kills, restarts, clicks)."""
+    acked = [e for e in run.events if e.acked]
+    threads = sorted({e.ts for e in acked})
+    lost = [e for e in acked if not _answered(slack, e.ts)]
+    duplicated = [ts for ts in threads if _placeholders(slack, ts) > 1]
+    with sessions() as s:
+        statuses = Counter(s.execute(select(ApprovalRow.status)).scalars())
+        decisions = s.execute(select(func.count()).select_from(ApprovalDecisionRow)).scalar_one()
+        finished = Counter(
+            json.loads(p).get("approval_id")
+            for p in s.execute(select(AuditRow.payload).where(AuditRow.kind == "execution")).scalars()
+            if json.loads(p).get("phase") == "finished"
+        )
+    approvals = sum(statuses.values())
+    executed = statuses.get("executed", 0) + statuses.get("failed", 0)
+    stuck = statuses.get("approved", 0) + statuses.get("executing", 0)
+    doubles = sorted(a for a, n in finished.items() if n > 1)
+    gaps = find_gaps(sessions, limit=10_000)
+    # Each approval is one request; each decision row one decision; each finished execution one execution.
+    state_changes = approvals + decisions + executed
+    return {
+        "kills": dict(run.kills),
+        "kills_total": sum(run.kills.values()),
+        "restart_seconds_p50": sorted(run.restarts)[len(run.restarts) // 2] if run.restarts else None,
+        "events_sent": len(run.events),
+        "events_acked": len(acked),
+        "lost_messages": len(lost),
+        "lost_ratio": ratio(len(lost), len(acked)),
+        "duplicate_placeholders": len(duplicated),
+        "duplicate_placeholder_ratio": ratio(len(duplicated), len(threads)),
+        "clicks_sent": run.clicks_sent,
+        "approvals_by_status": dict(statuses),
+        "stuck_approvals": stuck,
+        "stuck_ratio": ratio(stuck, approvals),
+        "double_executions": len(doubles),
+        "double_execution_ratio": ratio(len(doubles), executed),
+        "audit_gaps": gaps,
+        "missing_audit_ratio": ratio(len(gaps), state_changes),
+        "audit_verify_ok": verify.returncode == 0,
+        "audit_verify": (verify.stdout + verify.stderr).strip().splitlines()[:3],
+        "load_average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+        "run_id": uuid.uuid4().hex[:8],
+    }
