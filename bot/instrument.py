@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.metrics import Metrics
 from channels.base import DecisionOutcome, InboundMessage, MessageRef, Reply
-from graphs.approvals import ApprovalRow
+from graphs.governance.approval_tables import ApprovalRow
 
 
 class InstrumentedHandler:

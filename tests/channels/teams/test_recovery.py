@@ -19,8 +19,8 @@ from channels.inbox import Inbox
 from tests.channels.scripted_handler import KNOWLEDGE_TEXT, ScriptedHandler
 from tests.channels.teams.support import personal_conversation, personal_message, start_server
 from tests.emulators.bot_connector import BotConnectorEmulator
-from tools.db import build_engine, build_sessionmaker, migrate
 from tools.inbox_store import SqlInboxStore
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 LEASE = timedelta(milliseconds=300)  # how long a dead process's claim blocks a takeover
 
