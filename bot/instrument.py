@@ -41,8 +41,10 @@ class InstrumentedHandler:
         outcome: DecisionOutcome = await self.inner.decide(approval_id, approver_email, approve, comment)
         return outcome
 
-    async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
-        await self.inner.feedback(audit_id, user_email, helpful)
+    async def feedback(
+        self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
+    ) -> None:
+        await self.inner.feedback(audit_id, user_email, helpful, sources=sources, comment=comment)
 
     async def identify(self, email: str) -> str | None:
         found: str | None = await self.inner.identify(email)

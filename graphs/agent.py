@@ -32,6 +32,7 @@ from graphs.waiting import waiting_views
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
+FEEDBACK_COMMENT_MAX = 500  # what a user may write with a rating (Teams' feedback form)
 
 
 class Agent:
@@ -321,12 +322,19 @@ class Agent:
         """The directory e-mail (also for a deactivated account: `handle` tells them it is inactive)."""
         return (await self.identities.get(email)).email
 
-    async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
+    async def feedback(
+        self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
+    ) -> None:
+        payload: dict[str, Any] = {"answer": audit_id, "helpful": helpful}
+        if sources:
+            payload["sources"] = list(sources)
+        if comment:
+            payload["comment"] = comment[:FEEDBACK_COMMENT_MAX]
         await asyncio.to_thread(
             self.deps.audit.append,
             "feedback",
             actor=user_email or "anonymous",
             request_id=audit_id,
             policy_version=self.deps.policy.version,
-            payload={"answer": audit_id, "helpful": helpful},
+            payload=payload,
         )
