@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.cli_db import upgrade  # noqa: E402
-from graphs.approval_joins import ApprovalJoins  # noqa: E402
-from graphs.approvals import ApprovalStore  # noqa: E402
-from graphs.audit import AuditLog  # noqa: E402
-from tools.db import build_engine, build_sessionmaker  # noqa: E402
+from graphs.governance.approval_joins import ApprovalJoins  # noqa: E402
+from graphs.governance.approvals import ApprovalStore  # noqa: E402
+from graphs.governance.audit import AuditLog  # noqa: E402
+from tools.storage.db import build_engine, build_sessionmaker  # noqa: E402
 
 
 def _args(i: int, who: str) -> dict[str, Any]:

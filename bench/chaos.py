@@ -38,11 +38,11 @@ from sqlalchemy import func, select
 from bench.chaos_report import summarise
 from bot.faults import POINTS
 from channels.slack.actions import APPROVE
-from graphs.approvals import ApprovalRow
+from graphs.governance.approval_tables import ApprovalRow
 from tests.channels.slack.support import GENERAL, SIGNING_SECRET, click, event_callback, mention, sign
 from tests.conftest import postgres_schema
 from tests.emulators.slack_api import BOT_TOKEN, SlackApiEmulator
-from tools.db import build_engine, build_sessionmaker
+from tools.storage.db import build_engine, build_sessionmaker
 
 ROOT = Path(__file__).resolve().parents[1]
 READY = re.compile(r"listening on (http://\S+)")

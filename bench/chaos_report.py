@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from channels.slack import messages
-from graphs.approvals import ApprovalDecisionRow, ApprovalRow
-from graphs.audit import AuditRow
-from graphs.audit_check import find_gaps
+from graphs.governance.approvals import ApprovalDecisionRow, ApprovalRow
+from graphs.governance.audit import AuditRow
+from graphs.governance.audit_check import find_gaps
 from tests.channels.slack.support import GENERAL
 from tests.emulators.slack_api import SlackApiEmulator
 

@@ -55,8 +55,8 @@ def _seed(data_dir: Path) -> None:
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import text
 
-    from graphs.approvals import ApprovalStore
-    from tools.db import build_engine, build_sessionmaker
+    from graphs.governance.approvals import ApprovalStore
+    from tools.storage.db import build_engine, build_sessionmaker
 
     engine = build_engine(f"sqlite:///{data_dir / 'deskhand.db'}")
     try:

@@ -25,12 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from channels.base import InboundMessage, Reply, TeamDesk  # noqa: E402
-from graphs.audit import AuditLog  # noqa: E402
 from graphs.contacts import Contacts  # noqa: E402
+from graphs.governance.audit import AuditLog  # noqa: E402
 from graphs.handoff import HandoffDesk  # noqa: E402
 from graphs.handoff_store import HandoffStore  # noqa: E402
 from tests.emulators.ticket_receiver import TicketReceiver  # noqa: E402
-from tools.db import build_engine, build_sessionmaker, migrate  # noqa: E402
+from tools.storage.db import build_engine, build_sessionmaker, migrate  # noqa: E402
 from tools.ticketing import WebhookTicketing  # noqa: E402
 
 

@@ -123,7 +123,7 @@ def cmd_ask(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace]
 
 
 def _expected_errors() -> tuple[type[Exception], ...]:
-    from graphs.policy import PolicyError
+    from graphs.governance.policy import PolicyError
     from knowledge.embedder import EmbedderUnavailable
     from knowledge.errors import KnowledgeError
     from tools.data_files import SampleDataError

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from graphs.approvals import Approval, ApprovalStore
+    from graphs.governance.approvals import Approval, ApprovalStore
 
 STATUSES = ["pending", "approved", "executing", "rejected", "expired", "executed", "failed", "cancelled", "all"]
 
@@ -30,8 +30,8 @@ STATUSES = ["pending", "approved", "executing", "rejected", "expired", "executed
 def open_store(settings: Settings) -> Iterator[ApprovalStore]:
     """The approvals table alone (SQLite upgraded in place when behind; PostgreSQL must be at head)."""
     from bot.cli_db import ensure_schema
-    from graphs.approvals import ApprovalStore
-    from tools.db import build_engine, build_sessionmaker
+    from graphs.governance.approvals import ApprovalStore
+    from tools.storage.db import build_engine, build_sessionmaker
 
     engine = build_engine(settings.resolved_database_url)
     try:
@@ -54,8 +54,8 @@ def masked_fields() -> dict[str, frozenset[str]]:
 def approval_json(approval: Approval, masked: dict[str, frozenset[str]], now: datetime) -> dict[str, Any]:
     """What `show` and `list --json` print: the channel view (bank numbers masked, an unreachable quorum
     noted) plus the true stored state ("executing" stays "executing") and the execution attempts."""
-    from graphs.approvals import ApprovalStore
     from graphs.eligibility import unreachable, unreachable_note
+    from graphs.governance.approvals import ApprovalStore
 
     view = ApprovalStore.to_view(approval)
     if unreachable(approval):

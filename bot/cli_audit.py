@@ -14,7 +14,7 @@ from bot.cli_audit_export import register_export
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # imported when a command runs: `deskhand --help` stays quick
-    from graphs.audit import AuditLog, Entry
+    from graphs.governance.audit import AuditLog, Entry
 
 
 def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
@@ -55,8 +55,8 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
 @contextmanager
 def _open_log(settings: Settings) -> Iterator[AuditLog]:
     from bot.cli_db import ensure_schema
-    from graphs.audit import AuditLog
-    from tools.db import build_engine, build_sessionmaker
+    from graphs.governance.audit import AuditLog
+    from tools.storage.db import build_engine, build_sessionmaker
 
     engine = build_engine(settings.resolved_database_url)
     try:
@@ -71,8 +71,8 @@ def _open_log(settings: Settings) -> Iterator[AuditLog]:
 def cmd_verify(settings: Settings, anchor: Path | None = None) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from graphs.audit_anchor import AnchorError, read_anchors
-    from graphs.audit_check import find_gaps
+    from graphs.governance.audit_anchor import AnchorError, read_anchors
+    from graphs.governance.audit_check import find_gaps
 
     path = anchor or settings.resolved_audit_anchor_file
     try:
@@ -106,7 +106,7 @@ def cmd_verify(settings: Settings, anchor: Path | None = None) -> int:
 def cmd_anchor(settings: Settings, file: Path | None) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from graphs.audit_anchor import write_anchor
+    from graphs.governance.audit_anchor import write_anchor
 
     path = file or settings.resolved_audit_anchor_file
     try:

@@ -18,7 +18,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """An ISO date or date-time (UTC unless it says otherwise), or a duration back from now: 30m, 24h, 7d."""
-    from graphs.audit import as_utc
+    from graphs.governance.audit import as_utc
 
     value = text.strip()
     match = _RELATIVE.match(value)
@@ -35,7 +35,7 @@ def iter_entries(sessions: Any, since: datetime, until: datetime | None) -> Iter
     """Entries at or after `since` (before `until`), in chain order, read in batches by sequence number."""
     from sqlalchemy import select
 
-    from graphs.audit import AuditRow, as_utc
+    from graphs.governance.audit import AuditRow, as_utc
 
     last = 0
     while True:
@@ -65,7 +65,7 @@ def iter_entries(sessions: Any, since: datetime, until: datetime | None) -> Iter
 def cmd_export(settings: Settings, since_text: str, until_text: str | None, out: IO[str]) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from tools.db import build_engine, build_sessionmaker
+    from tools.storage.db import build_engine, build_sessionmaker
 
     try:
         since = parse_since(since_text)

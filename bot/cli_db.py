@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from bot.settings import Settings, SettingsError
-from tools.db import MIGRATIONS, build_engine, migrate
+from tools.storage.db import MIGRATIONS, build_engine, migrate
 
 UPGRADE_HINT = "run `deskhand db upgrade` (once per release, before starting the new web and worker processes)"
 

@@ -30,9 +30,9 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
 def cmd_list(settings: Settings, status: str, n: int, as_json: bool) -> int:
     from sqlalchemy.exc import SQLAlchemyError  # here, not at the top: `deskhand --help` stays quick
 
-    from graphs.audit import AuditLog
+    from graphs.governance.audit import AuditLog
     from graphs.handoff_store import HandoffStore
-    from tools.db import build_engine, build_sessionmaker, migrate
+    from tools.storage.db import build_engine, build_sessionmaker, migrate
 
     if n < 1:
         print("deskhand: -n must be at least 1", file=sys.stderr)

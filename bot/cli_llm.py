@@ -62,7 +62,7 @@ def cmd_usage(settings: Settings, since: date | None, by: str) -> int:
     from rich.table import Table
 
     from bot.wiring_llm import usage_store
-    from tools.db import build_engine, build_sessionmaker, migrate
+    from tools.storage.db import build_engine, build_sessionmaker, migrate
 
     engine = build_engine(settings.resolved_database_url)
     try:

@@ -18,15 +18,15 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from channels.base import InboundMessage, Reply
 from graphs.agent import Agent
-from graphs.audit import AuditLog, begin_serialised_write, jsonable, new_entry_id
 from graphs.context import AgentDeps
+from graphs.governance.audit import AuditLog, begin_serialised_write, jsonable, new_entry_id
 from tools.tool_spec import ToolContext, ToolResult
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class ResilientAgent(Agent):
         self.engine, self.spool = engine, AuditSpool(spool)
         tools = {name: spec if spec.read_only else _refusing(spec) for name, spec in deps.tools.items()}
         degraded = replace(deps, audit=self.spool, tools=tools, handoffs=None)
-        self.degraded = Agent(build_agent(degraded, InMemorySaver()), degraded, fanout)
+        self.degraded = Agent(build_agent(InMemorySaver()), degraded, fanout)
         self._down_until = 0.0
         self.down_for_s = DOWN_FOR_S
 
@@ -154,6 +154,7 @@ class ResilientAgent(Agent):
 
     async def _replay(self) -> None:
         try:
-            await asyncio.to_thread(replay_spool, self.deps.audit, self.spool.path)
+            chain = cast(AuditLog, self.deps.audit)  # the live agent's deps hold the real chain, never the spool
+            await asyncio.to_thread(replay_spool, chain, self.spool.path)
         except Exception:
             log.warning("appending the spooled audit entries failed; will retry after the next turn", exc_info=True)

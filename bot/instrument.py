@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.metrics import Metrics
 from channels.base import DecisionOutcome, InboundMessage, MessageRef, Reply
-from graphs.approvals import ApprovalRow
+from graphs.governance.approval_tables import ApprovalRow
 
 
 class InstrumentedHandler:
@@ -41,8 +41,10 @@ class InstrumentedHandler:
         outcome: DecisionOutcome = await self.inner.decide(approval_id, approver_email, approve, comment)
         return outcome
 
-    async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
-        await self.inner.feedback(audit_id, user_email, helpful)
+    async def feedback(
+        self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
+    ) -> None:
+        await self.inner.feedback(audit_id, user_email, helpful, sources=sources, comment=comment)
 
     async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
         reply: Reply = await self.inner.request_human(audit_id, message)

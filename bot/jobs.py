@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.metrics import Metrics
 from channels.context import current_request_id
-from tools.db import Base
+from tools.storage.db import Base
 
 log = logging.getLogger(__name__)
 Job = Callable[..., Awaitable[None]]
@@ -90,8 +90,8 @@ class JobContext:
     """What jobs may use: plain values and the runtime's parts (no settings object)."""
 
     agent: Any  # graphs.agent.Agent
-    approvals: Any  # graphs.approvals.ApprovalStore
-    audit: Any  # graphs.audit.AuditLog
+    approvals: Any  # graphs.governance.approvals.ApprovalStore
+    audit: Any  # graphs.governance.audit.AuditLog
     directory: Any  # tools.directory.Directory
     keys: JobKeys
     queue: JobQueue
@@ -153,7 +153,7 @@ async def recover_approvals(ctx: JobContext, **_: Any) -> None:
 
 async def anchor_audit(ctx: JobContext, **_: Any) -> None:
     """Copy the audit chain's head outside the database, so a truncation is detectable."""
-    from graphs.audit_anchor import write_anchor
+    from graphs.governance.audit_anchor import write_anchor
 
     if ctx.anchor_file is not None:
         await asyncio.to_thread(write_anchor, ctx.audit, ctx.anchor_file)

@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 
 from bot.jobs import JobContext, JobQueue
 from channels.base import ApprovalView, MessageRef, Reply
-from graphs.approvals import ApprovalRow, when
-from graphs.audit import begin_serialised_write
 from graphs.eligibility import escalation_approvers
+from graphs.governance.approval_records import when
+from graphs.governance.approval_tables import ApprovalRow
+from graphs.governance.audit import begin_serialised_write
 
 log = logging.getLogger(__name__)
 

@@ -107,7 +107,7 @@ class Metrics:
 def observed_audit_log(sessions: Any, metrics: Metrics, key: bytes | None = None) -> Any:
     """An AuditLog that also counts each entry and logs it (kind, id, request id) for log-based tracing.
     Entries written inside a state change's transaction (`append_in`) are counted too."""
-    from graphs.audit import AuditLog
+    from graphs.governance.audit import AuditLog
 
     audit_log = logging.getLogger("deskhand.audit")
 

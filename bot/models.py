@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
-from graphs.intents import IntentRouter, load_examples
+from graphs.understanding.intents import IntentRouter, load_examples
 from knowledge.embedder import Embedder, load_embedder
 
 if TYPE_CHECKING:

@@ -6,7 +6,6 @@ from `bot.wiring`, never the settings object itself.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 from collections.abc import Mapping
@@ -17,11 +16,15 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.settings_report import env_name
+from bot.settings_report import masked as masked  # the CLI's `config` command reads it from here
+from bot.settings_report import unknown_variables as report_unknown
+
 log = logging.getLogger(__name__)
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PACKAGE_ROOT / "knowledge" / "corpus"
-DEFAULT_POLICY = PACKAGE_ROOT / "graphs" / "policy.yaml"
+DEFAULT_POLICY = PACKAGE_ROOT / "graphs" / "governance" / "policy.yaml"
 DEFAULT_CONTACTS = PACKAGE_ROOT / "graphs" / "contacts.yaml"
 DEFAULT_SAMPLE_DATA = PACKAGE_ROOT / "tools" / "sample_data"
 
@@ -274,26 +277,6 @@ class SettingsError(Exception):
     """A setting is missing or invalid; the message names the setting, never its value."""
 
 
-def _env_name(loc: tuple[Any, ...]) -> str:
-    """The environment variable behind an error location (a field name, or already an alias like PORT)."""
-    names = {
-        "database_url": "DATABASE_URL",
-        "redis_url": "REDIS_URL",
-        "sentry_dsn": "SENTRY_DSN",
-        "port": "PORT",
-        "insecure_no_auth": "DESKHAND_TEAMS_INSECURE_NO_AUTH",
-    }
-    parts = [str(p) for p in loc if not isinstance(p, int)]
-    if not parts:
-        return "configuration"
-    if parts[-1].isupper():  # pydantic reports a field read through an alias by the alias itself
-        return parts[-1]
-    if parts[0] in ("slack", "teams") and len(parts) > 1:
-        prefix = "SLACK_" if parts[0] == "slack" else "MICROSOFT_"
-        return names.get(parts[1], prefix + parts[1].upper())
-    return names.get(parts[0], "DESKHAND_" + parts[0].upper())
-
-
 def known_variables() -> set[str]:
     """Every variable a Deskhand setting reads (derived from the model, so new settings count)."""
     names = {"DESKHAND_TEAMS_INSECURE_NO_AUTH"}
@@ -309,19 +292,8 @@ def known_variables() -> set[str]:
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    """A warning for each `DESKHAND_*` name no setting reads, naming the closest valid one (a typo
-    would otherwise be ignored silently). `DESKHAND_TEST_*` belong to the test suite."""
-    known = known_variables()
-    warnings = []
-    for name in sorted(environ):
-        upper = name.upper()
-        if not upper.startswith("DESKHAND_") or upper.startswith("DESKHAND_TEST_") or upper in known:
-            continue
-        bare = upper.removeprefix("DESKHAND_")
-        close = [bare] if bare in known else difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        warnings.append(f"{name} is not a Deskhand setting and is ignored{hint}")
-    return warnings
+    """A warning for each `DESKHAND_*` name no setting reads, naming the closest valid one."""
+    return report_unknown(environ, known_variables())
 
 
 def _dotenv_names() -> dict[str, str]:
@@ -343,33 +315,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_input=False, include_url=False):
-            name, message = _env_name(tuple(err["loc"])), str(err["msg"]).removeprefix("Value error, ")
+            name, message = env_name(tuple(err["loc"])), str(err["msg"]).removeprefix("Value error, ")
             lines.append(message if name == "configuration" else f"{name}: {message}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     for warning in unknown_variables(names):
         log.warning("%s", warning)
     return settings
-
-
-def masked(settings: Settings) -> dict[str, Any]:
-    """The effective configuration as plain data with every secret masked."""
-
-    def walk(value: Any) -> Any:
-        if isinstance(value, SecretStr):
-            return "********" if value.get_secret_value() else ""
-        if isinstance(value, BaseSettings):
-            return {k: walk(getattr(value, k)) for k in type(value).model_fields}
-        if isinstance(value, Path):
-            return str(value)
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        if isinstance(value, StrEnum):
-            return value.value
-        return value
-
-    data = walk(settings)
-    url = data.get("database_url")
-    if url and "@" in url:  # a password may sit in the URL
-        scheme, rest = url.split("://", 1)
-        data["database_url"] = f"{scheme}://********@{rest.split('@', 1)[1]}"
-    return data

@@ -8,15 +8,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from graphs.intents import CONVERSATION_INTENTS, load_examples
+from graphs.governance.policy import Policy, PolicyError
 from graphs.messages import CLARIFY
-from graphs.policy import Policy, PolicyError
+from graphs.understanding.intents import CONVERSATION_INTENTS, load_examples
 from tools.catalog import ToolEnv, build_tools
 from tools.tool_spec import ToolSpec
 
 
 class ToolWiringError(PolicyError):
-    """Tools, intents (graphs/intents.yaml) and the policy (graphs/policy.yaml) don't match."""
+    """Tools, intents (graphs/understanding/intents.yaml) and the policy (graphs/governance/policy.yaml) don't match."""
 
 
 def wiring_problems(tools: Mapping[str, ToolSpec], intents: Iterable[str], policy_tools: Iterable[str]) -> list[str]:

@@ -26,24 +26,24 @@ from bot.wiring_llm import LLMParts, build_llm
 from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply, TeamDesk
 from channels.local import LocalOutbox
 from graphs.agent import Agent
-from graphs.approvals import ApprovalStore
-from graphs.audit import AuditLog
 from graphs.checkpoint import open_checkpointer
 from graphs.contacts import Contacts, ContactsError
 from graphs.context import AgentDeps
+from graphs.governance.approvals import ApprovalStore
+from graphs.governance.audit import AuditLog
+from graphs.governance.policy import Policy
 from graphs.graph import build_agent
 from graphs.handoff import HandoffDesk
 from graphs.handoff_store import HandoffStore
-from graphs.intents import IntentRouter, load_examples
-from graphs.nodes import DEFAULT_TEAM, TEAM_WORDS
-from graphs.policy import Policy
-from graphs.slots import Entities, Person, SlotExtractor
+from graphs.understanding.intents import IntentRouter, load_examples
+from graphs.understanding.lexicon import lexicon
+from graphs.understanding.slots import Entities, Person, SlotExtractor
 from knowledge.embedder import Embedder
 from tools.catalog import ToolEnv, build_tools
-from tools.db import build_engine, build_sessionmaker
 from tools.directory import Directory, build_directory
 from tools.ledger import Ledger
 from tools.ledger_data import seed_ledger
+from tools.storage.db import build_engine, build_sessionmaker
 from tools.ticketing import WebhookTicketing
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def load_contacts(path: Path) -> Contacts:
     """The contacts file, with an entry for every team the agent hands off to; a problem stops start-up."""
     try:
         contacts = Contacts.load(path)
-        contacts.require([*TEAM_WORDS, DEFAULT_TEAM])
+        contacts.require(lexicon().teams)
     except ContactsError as exc:
         raise SettingsError(f"DESKHAND_CONTACTS_FILE: {exc}") from None
     return contacts
@@ -295,10 +295,10 @@ async def open_runtime(
         # PostgreSQL checkpoint tables come from `deskhand db upgrade`, never from a starting process.
         async with open_checkpointer(settings.database_url, settings.checkpoint_path, setup=False) as saver:
             if c.engine.dialect.name == "sqlite":  # a local file: never "down"
-                agent = Agent(build_agent(c.deps, saver), c.deps, fanout)
+                agent = Agent(build_agent(saver), c.deps, fanout)
             else:  # PostgreSQL: handbook answers go on while it is unreachable (bot.degraded)
                 spool = settings.data_dir / "audit-spool.jsonl"
-                agent = ResilientAgent(build_agent(c.deps, saver), c.deps, fanout, engine=c.engine, spool=spool)
+                agent = ResilientAgent(build_agent(saver), c.deps, fanout, engine=c.engine, spool=spool)
             try:
                 yield Runtime(
                     settings=settings,

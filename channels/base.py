@@ -107,7 +107,11 @@ class TurnHandler(Protocol):
         self, approval_id: str, approver_email: str | None, approve: bool, comment: str = ""
     ) -> DecisionOutcome: ...
 
-    async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None: ...
+    async def feedback(
+        self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
+    ) -> None:
+        """Record a rating of the answer `audit_id` (with the sources it cited and the user's words)."""
+        ...
 
     async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
         """ "Get a human" under an answer: hand the answer's question over to the right team, as asking for a

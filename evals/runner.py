@@ -25,7 +25,7 @@ from evals.suite_safety import run_safety
 
 SAMPLE_CORPUS = Path(knowledge.__file__).resolve().parent / "corpus"
 SAMPLE_DATA = Path(tools.__file__).resolve().parent / "sample_data"
-SHIPPED_POLICY = Path(graphs.__file__).resolve().parent / "policy.yaml"
+SHIPPED_POLICY = Path(graphs.__file__).resolve().parent / "governance" / "policy.yaml"
 FAST_KNOWLEDGE_EVERY = 2  # --fast keeps every 2nd knowledge question (both sets), all other cases
 
 

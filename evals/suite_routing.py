@@ -13,8 +13,8 @@ from evals.cases import DatasetError
 from evals.harness import EvalEnv
 from evals.metrics import confusion, per_label_scores, slot_hits, slot_value
 from evals.results import CaseResult, SuiteResult
-from graphs.intents import mask_entities
-from graphs.nodes import ENTITY_SLOTS  # which extracted slots count as entity kinds for the router's prior
+from graphs.understand import ENTITY_SLOTS  # which extracted slots count as entity kinds for the router's prior
+from graphs.understanding.intents import mask_entities
 from tools.catalog import entity_affinity
 
 

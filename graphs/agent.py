@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from channels.base import (
@@ -18,7 +16,6 @@ from channels.base import (
     InboundMessage,
     MessageRef,
     Reply,
-    SourceRef,
 )
 from channels.context import current_request_id, request_scope
 from graphs import feedback
@@ -26,43 +23,23 @@ from graphs import messages as msg
 from graphs.approval_notes import decision_note, joined_reply, joiner_refusal, notify_waiters
 from graphs.context import AgentDeps
 from graphs.eligibility import recheck, unreachable, unreachable_note
+from graphs.fanout import Fanout, NoFanout, new_reference
+from graphs.governance.approval_records import Approval, ApprovalError
+from graphs.graph import Graph
 from graphs.identity import IdentityCache
-from graphs.nodes import forget_query_vector
+from graphs.replies import turn_reply
+from graphs.state import AgentState
 from graphs.waiting import waiting_views
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
-
-
-class Fanout(Protocol):
-    """Delivers what happens outside a user's turn to every channel that shows it."""
-
-    async def refresh(self, view: ApprovalView, refs: list[MessageRef]) -> None: ...
-
-    async def offer(self, view: ApprovalView, origin: str) -> None: ...
-
-    async def notify(self, channel: str, conversation_ref: dict[str, Any], reply: Reply) -> None: ...
-
-
-class NoFanout:
-    async def refresh(self, view: ApprovalView, refs: list[MessageRef]) -> None:
-        return None
-
-    async def offer(self, view: ApprovalView, origin: str) -> None:
-        return None
-
-    async def notify(self, channel: str, conversation_ref: dict[str, Any], reply: Reply) -> None:
-        return None
-
-
-def new_reference() -> str:
-    return secrets.token_hex(4).upper()
+FEEDBACK_COMMENT_MAX = 500  # what a user may write with a rating (Teams' feedback form)
 
 
 class Agent:
     """Implements `channels.base.TurnHandler` on top of the compiled graph."""
 
-    def __init__(self, graph: CompiledStateGraph, deps: AgentDeps, fanout: Fanout | None = None) -> None:
+    def __init__(self, graph: Graph, deps: AgentDeps, fanout: Fanout | None = None) -> None:
         self.graph = graph
         self.deps = deps
         self.fanout: Fanout = fanout or NoFanout()
@@ -91,7 +68,7 @@ class Agent:
             return await self._turn(message, text, request_id)
 
     async def _turn(self, message: InboundMessage, text: str, request_id: str) -> Reply:
-        turn = {
+        turn: AgentState = {
             "text": text,
             "user": message.user_email,
             "channel": message.channel,
@@ -113,18 +90,20 @@ class Agent:
                     return relayed
             snapshot = await self.graph.aget_state(config)
             if snapshot.interrupts:
-                out = await self.graph.ainvoke(Command(resume=text, update={"request_id": request_id}), config)
+                out = await self.graph.ainvoke(
+                    Command(resume=text, update={"request_id": request_id}), config, context=self.deps
+                )
                 if out.get("reply", {}).get("redo"):
-                    out = await self.graph.ainvoke(turn, config)
+                    out = await self.graph.ainvoke(turn, config, context=self.deps)
             else:
-                out = await self.graph.ainvoke(turn, config)
+                out = await self.graph.ainvoke(turn, config, context=self.deps)
             return await self._reply(out, message.user_email)
         except Exception:
             ref = new_reference()
             log.exception("turn failed (reference %s, request %s)", ref, request_id)
             return Reply(text=msg.ERROR.format(ref=ref), route="error", reference_id=ref)
         finally:
-            forget_query_vector(request_id)
+            self.deps.query_vectors.forget(request_id)
 
     async def _may_ask(self, email: str, request_id: str) -> bool:
         """False for a deactivated account: it gets nothing at all (answers, look-ups, requests)."""
@@ -148,7 +127,7 @@ class Agent:
             return Reply(text=value["text"], route="confirm", tool=value.get("tool"))
         r = out.get("reply") or {}
         if r.get("route") == "approval" and r.get("approval_id"):
-            approval = await asyncio.to_thread(self.deps.approvals.get, r["approval_id"])
+            approval = await self._approval(r["approval_id"])
             if r.get("joined"):  # an identical request was pending: no new approval, nobody asked twice
                 return joined_reply(self.view(approval), user)
             await self._pause(approval)
@@ -167,28 +146,7 @@ class Agent:
             return Reply(
                 text=text, route="approval", approval=view, tool=approval.tool, data={"approval_id": view.approval_id}
             )
-        cites = tuple(
-            SourceRef(
-                n=c["n"],
-                title=c["title"],
-                source=c["source"],
-                heading=c["heading"],
-                score=float(c["score"]),
-                url=c.get("url"),
-            )
-            for c in r.get("citations", [])
-        )
-        return Reply(
-            text=r.get("text", ""),
-            route=r.get("route", "answer"),
-            citations=cites,
-            sensitive=bool(r.get("sensitive")),
-            audit_id=r.get("audit_id"),
-            confidence=r.get("confidence"),
-            tool=r.get("tool"),
-            data=r.get("data") or {},
-            approvals=await waiting_views(self, r.get("waiting")),
-        )
+        return turn_reply(r, await waiting_views(self, r.get("waiting")))
 
     async def _offer(self, view: ApprovalView, origin: str) -> None:
         try:
@@ -196,7 +154,7 @@ class Agent:
         except Exception:
             log.exception("offering approval %s to its approvers failed", view.approval_id)
 
-    async def _pause(self, approval: Any) -> None:
+    async def _pause(self, approval: Approval) -> None:
         """Start the approval's own graph thread and let it pause at the approval interrupt."""
         config = self._approval_config(approval.id)
         snapshot = await self.graph.aget_state(config)
@@ -213,15 +171,22 @@ class Agent:
                 "conversation_ref": approval.conversation_ref,
             },
             config,
+            context=self.deps,
         )
 
-    def view(self, approval: Any) -> ApprovalView:
+    def view(self, approval: Approval) -> ApprovalView:
         """What channels show of an approval: bank numbers masked to their last four characters."""
         view = self.deps.approvals.to_view(approval)
         if unreachable(approval):  # whoever looks sees that it can't be approved as it stands
             view = replace(view, reason=view.reason + unreachable_note(approval))
         spec = self.deps.tools.get(approval.tool)
         return replace(view, arguments=spec.redact(view.arguments)) if spec is not None else view
+
+    async def _approval(self, approval_id: str) -> Approval:
+        approval = await asyncio.to_thread(self.deps.approvals.get, approval_id)
+        if approval is None:
+            raise ApprovalError(f"there is no approval {approval_id}")
+        return approval
 
     @staticmethod
     def _approval_config(approval_id: str) -> RunnableConfig:
@@ -255,7 +220,7 @@ class Agent:
             await self._finish(approval, result.became, who=approver_email)
         else:
             await self._refresh(approval)
-        latest = await asyncio.to_thread(self.deps.approvals.get, approval_id)
+        latest = await self._approval(approval_id)
         return DecisionOutcome(True, result.message, self.view(latest))
 
     async def _recheck(
@@ -298,10 +263,12 @@ class Agent:
         )
         return DecisionOutcome(False, check.refusal, self.view(check.approval))
 
-    async def _finish(self, approval: Any, status: str, who: str = "") -> None:
+    async def _finish(self, approval: Approval, status: str, who: str = "") -> None:
         """Resume the approval's thread with the outcome, then update every message and the requester."""
         await self._pause(approval)  # a record whose thread never started (crash) still resumes cleanly
-        out = await self.graph.ainvoke(Command(resume={"status": status}), self._approval_config(approval.id))
+        out = await self.graph.ainvoke(
+            Command(resume={"status": status}), self._approval_config(approval.id), context=self.deps
+        )
         r = out.get("reply") or {}
         title = approval.title
         if status == "approved":
@@ -321,7 +288,7 @@ class Agent:
             reply = Reply(text=msg.APPROVAL_EXPIRED.format(title=title), route="approval")
         await self.publish(approval, reply)
 
-    async def publish(self, approval: Any, reply: Reply) -> None:
+    async def publish(self, approval: Approval, reply: Reply) -> None:
         """Refresh every message showing `approval`, then tell its requester `reply` (best effort)."""
         await self._refresh(approval)
         try:
@@ -330,8 +297,8 @@ class Agent:
             log.exception("could not tell the requester about approval %s", approval.id)
         await notify_waiters(self.deps.approvals, self.fanout, approval, reply)
 
-    async def _refresh(self, approval: Any) -> None:
-        latest = await asyncio.to_thread(self.deps.approvals.get, approval.id)
+    async def _refresh(self, approval: Approval) -> None:
+        latest = await self._approval(approval.id)
         refs = [
             MessageRef(channel=c, data=d)
             for c, d in await asyncio.to_thread(self.deps.approvals.message_refs, approval.id)
@@ -356,8 +323,12 @@ class Agent:
         """The directory e-mail (also for a deactivated account: `handle` tells them it is inactive)."""
         return (await self.identities.get(email)).email
 
-    async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
-        await feedback.record(self.deps, audit_id, user_email, helpful)
+    async def feedback(
+        self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
+    ) -> None:
+        await feedback.record(
+            self.deps, audit_id, user_email, helpful, sources=sources, comment=comment[:FEEDBACK_COMMENT_MAX]
+        )
 
     async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
         return await feedback.request_human(self.deps, audit_id, message)

@@ -9,8 +9,8 @@ from typing import Any
 
 from channels.base import ApprovalView, Reply
 from graphs import messages as msg
-from graphs.approval_joins import ApprovalJoins
-from graphs.approvals import when
+from graphs.governance.approval_joins import ApprovalJoins
+from graphs.governance.approvals import when
 
 log = logging.getLogger(__name__)
 SHOWN_REASON_CHARS = 500

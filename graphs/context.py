@@ -1,8 +1,9 @@
-"""What the agent's nodes reach: small interfaces to knowledge, tools, policy, approvals and audit."""
+"""What the agent's nodes reach, as LangGraph's runtime context: small, typed interfaces to knowledge,
+tools, policy, approvals and audit (nodes take `runtime: Runtime[AgentDeps]`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -10,9 +11,46 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:  # annotations only: reading an approval (graphs.eligibility) needs no numpy
     import numpy as np
 
-    from graphs.intents import IntentRouter
-    from graphs.slots import SlotExtractor
-    from knowledge.types import Answer
+    from graphs.governance.approvals import ApprovalStore
+    from graphs.governance.policy import Policy
+    from graphs.handoff import HandoffDesk
+    from graphs.understanding.intents import IntentRouter
+    from graphs.understanding.slots import SlotExtractor
+    from knowledge.types import Answer, Citation
+    from tools.tool_spec import ToolSpec
+
+from graphs.governance.policy import ApproverDirectory
+from graphs.query_vectors import QueryVectors
+
+
+class DirectoryPerson(Protocol):
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+class Directory(ApproverDirectory, Protocol):
+    """The directory as the agent uses it: the policy's look-ups, and who someone is (for the requester)."""
+
+    async def get(self, email: str) -> DirectoryPerson | None: ...
+
+
+class AuditTrail(Protocol):
+    """Where the nodes record what happened (graphs.governance.audit.AuditLog, or a spool while the database
+    is down)."""
+
+    def append(
+        self,
+        kind: str,
+        *,
+        actor: str,
+        request_id: str | None = None,
+        payload: Any = None,
+        policy_version: str | None = None,
+        now: datetime | None = None,
+    ) -> str: ...
 
 
 class KnowledgePort(Protocol):
@@ -23,14 +61,26 @@ class KnowledgePort(Protocol):
         ...
 
 
+class GeneratedAnswer(Protocol):
+    """A generative answer (see graphs.llm.grounded.Outcome)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def citations(self) -> Sequence[Citation]: ...
+
+    def record(self) -> dict[str, Any]:
+        """The answer path and reason, for the reply's data and the audit entry."""
+        ...
+
+
 class Generator(Protocol):
     """An optional LLM that rewrites a found extractive answer as a verified generative one."""
 
     async def answer(
         self, question: str, extractive: Answer, *, user: str | None = None, turn: str | None = None
-    ) -> Any:
-        """An outcome with `text`, `citations`, `path` and `record()` (see graphs.llm.grounded.Outcome)."""
-        ...
+    ) -> GeneratedAnswer: ...
 
 
 class Understander(Protocol):
@@ -45,27 +95,30 @@ class Understander(Protocol):
 
 @dataclass
 class AgentDeps:
-    """Everything the graph's nodes need, built once by the composition root."""
+    """Everything the graph's nodes need, built once by the composition root and handed to every run as
+    the graph's runtime context."""
 
     knowledge: KnowledgePort
     embed_query: Callable[[str], np.ndarray]
     router: IntentRouter
     slots: Callable[[], SlotExtractor]  # a fresh extractor over the current directory/ledger entities
-    tools: dict[str, Any]  # name -> tools.catalog.ToolSpec
-    policy: Any  # graphs.policy.Policy
-    approver_directory: Any  # graphs.policy.ApproverDirectory
-    approvals: Any  # graphs.approvals.ApprovalStore
-    audit: Any  # graphs.audit.AuditLog
+    tools: dict[str, ToolSpec]
+    policy: Policy
+    approver_directory: Directory
+    approvals: ApprovalStore
+    audit: AuditTrail
     approval_ttl_minutes: int = 24 * 60
     identity_ttl_s: float = 30.0  # longest reuse of a requester's identity and active state
     directory_changes: Callable[[], int] = field(default=lambda: 0)  # moves on every write to the directory
     min_intent_confidence: float = 0.45
     contacts: dict[str, str] = field(default_factory=dict)  # team -> how to reach it
     escalation_group: str | None = None  # its active members may decide once a request's own approvers can't
-    handoffs: Any = None  # graphs.handoff.HandoffDesk; None: hand-offs only say whom to contact
+    handoffs: HandoffDesk | None = None  # None: hand-offs only say whom to contact
     understander: Understander | None = None
     generator: Generator | None = None  # grounded generative answers (LLM mode)
     refresh_entities: Callable[[], Awaitable[None]] | None = None  # keeps slot matching current
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # A test/chaos hook awaited at named points of risky work (e.g. "execute.after_tool"); None in production.
     fault: Callable[[str, str], Awaitable[None]] | None = None
+    # The query embedding `understand` computed, reused by the knowledge answer of the same turn.
+    query_vectors: QueryVectors = field(default_factory=QueryVectors)

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from graphs import messages as msg
-from graphs.context import AgentDeps
+from graphs.context import AgentDeps, Directory
+from graphs.governance.approval_records import Approval
 
 
 @dataclass(frozen=True)
 class Recheck:
     refusal: str | None  # why this person may not decide now, or None
-    approval: Any  # graphs.approvals.Approval, re-read when its approvers changed
+    approval: Approval  # re-read when its approvers changed
     changed: bool  # the approvers were replaced
 
 
-def unreachable(approval: Any) -> bool:
+def unreachable(approval: Approval) -> bool:
     """A pending request that too few eligible people are left to approve."""
     missing = approval.required - len(approval.approved_by)
     left = [a for a in approval.approvers if a not in approval.approved_by]
     return approval.status == "pending" and len(left) < missing
 
 
-async def escalation_approvers(directory: Any, group: str | None, requester: str) -> list[str]:
+async def escalation_approvers(directory: Directory, group: str | None, requester: str) -> list[str]:
     """The fallback group's active members, never the requester: they become eligible approvers of a
     request whose own approvers can no longer reach its quorum (the worker's escalation tells them)."""
     if not group:
@@ -34,11 +34,11 @@ async def escalation_approvers(directory: Any, group: str | None, requester: str
     return [m for m in members if m != requester and m not in gone]
 
 
-def unreachable_note(approval: Any) -> str:
+def unreachable_note(approval: Approval) -> str:
     return msg.UNREACHABLE.format(required=approval.required, eligible=", ".join(approval.approvers) or "no one")
 
 
-async def recheck(deps: AgentDeps, approval: Any, decider: str) -> Recheck:
+async def recheck(deps: AgentDeps, approval: Approval, decider: str) -> Recheck:
     """Re-resolve the approvers from the policy with the directory as it is now (active accounts only), store
     the new list when it changed, and say why `decider` may not decide (inactive, or requester inactive)."""
     if approval.status != "pending" or deps.clock() >= approval.expires_at:
@@ -58,7 +58,8 @@ async def recheck(deps: AgentDeps, approval: Any, decider: str) -> Recheck:
     # needed == 0: the policy no longer asks for approvers at all (edited since); keep the stored ones.
     if needed and list(approval.approvers) != [e for e in eligible if e != approval.requester]:
         changed = await asyncio.to_thread(deps.approvals.reassign, approval, eligible)
-        approval = await asyncio.to_thread(deps.approvals.get, approval.id)
+        latest = await asyncio.to_thread(deps.approvals.get, approval.id)
+        approval = latest or approval  # records are never deleted
     refusal = None
     if approval.requester in gone:
         refusal = msg.REQUESTER_INACTIVE

@@ -4,35 +4,58 @@ sources) and "Get a human" (the answer's question handed over, exactly as asking
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from channels.base import InboundMessage, Reply
 from graphs import messages as msg
 from graphs.context import AgentDeps
-from graphs.nodes import _team_for
+from graphs.understanding.lexicon import lexicon
 
 
-async def record(deps: AgentDeps, audit_id: str, user_email: str | None, helpful: bool) -> None:
-    """A `feedback` audit entry for the answer `audit_id`, with the sources that answer cited."""
-    answer = await asyncio.to_thread(deps.audit.get, audit_id)
-    sources = answer.payload.get("sources") if answer is not None else None
+async def _answer(deps: AgentDeps, audit_id: str) -> dict[str, Any]:
+    """The audit payload of the answer `audit_id` ({} when unknown, or while the audit is a spool)."""
+    get = getattr(deps.audit, "get", None)
+    if get is None:
+        return {}
+    entry = await asyncio.to_thread(get, audit_id)
+    payload = getattr(entry, "payload", None)
+    return payload if isinstance(payload, dict) else {}
+
+
+async def record(
+    deps: AgentDeps,
+    audit_id: str,
+    user_email: str | None,
+    helpful: bool,
+    *,
+    sources: tuple[str, ...] = (),
+    comment: str = "",
+) -> None:
+    """A `feedback` audit entry for the answer `audit_id`, with the sources it cited: those the channel sent,
+    else those recorded with the answer."""
+    payload: dict[str, Any] = {"answer": audit_id, "helpful": helpful}
+    cited = list(sources) or (await _answer(deps, audit_id)).get("sources")
+    if isinstance(cited, list) and cited:
+        payload["sources"] = cited
+    if comment:
+        payload["comment"] = comment
     await asyncio.to_thread(
         deps.audit.append,
         "feedback",
         actor=user_email or "anonymous",
         request_id=audit_id,
         policy_version=deps.policy.version,
-        payload={"answer": audit_id, "helpful": helpful, "sources": sources if isinstance(sources, list) else []},
+        payload=payload,
     )
 
 
 async def request_human(deps: AgentDeps, audit_id: str, message: InboundMessage) -> Reply:
     """Hand the question behind the answer `audit_id` over to its team (persisted, posted, ticketed or
     "contact them", as `graphs.handoff` decides), for the person who clicked."""
-    answer = await asyncio.to_thread(deps.audit.get, audit_id)
-    question = answer.payload.get("question") if answer is not None else None
+    question = (await _answer(deps, audit_id)).get("question")
     if not isinstance(question, str) or not question.strip():
         return Reply(text=msg.HANDOFF_NO_QUESTION, route="handoff")
-    team = _team_for(question)
+    team = lexicon().team_for(question)
     if deps.handoffs is None:
         contact = deps.contacts.get(team, "the service desk")
         return Reply(text=msg.HANDOFF.format(team=team, contact=contact), route="handoff", data={"team": team})

@@ -13,8 +13,8 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from graphs.audit import AuditLog, as_utc, begin_serialised_write
-from tools.db import Base
+from graphs.governance.audit import AuditLog, as_utc, begin_serialised_write
+from tools.storage.db import Base
 
 Status = Literal["pending", "posted", "ticketed", "contact", "failed"]
 Destination = Literal["slack", "teams", "ticket", "none"]

@@ -6,12 +6,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from channels.base import Reply
 from graphs import messages as msg
-from graphs.approvals import AuditNote
-from graphs.nodes import execute_approved
+from graphs.actions import execute_approved
+from graphs.agent import Agent
+from graphs.governance.approval_records import Approval, AuditNote
+from graphs.state import Action, AgentState
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class RecoveryReport:
 
 
 async def recover_approvals(
-    agent: Any,
+    agent: Agent,
     now: datetime | None = None,
     *,
     grace: timedelta = DEFAULT_GRACE,
@@ -48,7 +49,7 @@ async def recover_approvals(
     """One pass: every `approved` request older than `grace` and every `executing` one claimed more than
     `lease` ago runs through the same execute path as a live decision, under the approval's idempotency
     key, then its requester is told and its messages refreshed. Safe to run from several processes at
-    once (the claim is a compare-and-set) and as often as wanted (`agent` is a `graphs.agent.Agent`)."""
+    once (the claim is a compare-and-set) and as often as wanted (the `agent` whose dependencies run it)."""
     deps = agent.deps
     moment = now or deps.clock()
     due = await asyncio.to_thread(
@@ -72,15 +73,20 @@ async def recover_approvals(
     return report
 
 
-async def _recover_one(agent: Any, approval: Any, stale_before: datetime, report: RecoveryReport) -> None:
+async def _recover_one(agent: Agent, approval: Approval, stale_before: datetime, report: RecoveryReport) -> None:
     deps = agent.deps
     note = AuditNote(actor="system", request_id=approval.id, policy_version=deps.policy.version)
     if approval.status == "executing" and approval.attempts >= MAX_ATTEMPTS:
         await _abandon(agent, approval, GAVE_UP, note, report)
         return
-    action = {"tool": approval.tool, "args": approval.args}
-    state = {"user": approval.requester, "request_id": approval.id, "mode": "approval", "approval_id": approval.id}
-    outcome = await execute_approved(deps, approval.id, action, state, stale_before=stale_before)  # type: ignore[arg-type]
+    action: Action = {"tool": approval.tool, "args": approval.args}
+    state: AgentState = {
+        "user": approval.requester,
+        "request_id": approval.id,
+        "mode": "approval",
+        "approval_id": approval.id,
+    }
+    outcome = await execute_approved(deps, approval.id, action, state, stale_before=stale_before)
     if outcome is None:
         latest = await asyncio.to_thread(deps.approvals.get, approval.id)
         if latest is not None and latest.status in ("approved", "executing") and latest.version == approval.version:
@@ -102,7 +108,7 @@ async def _recover_one(agent: Any, approval: Any, stale_before: datetime, report
     await agent.publish(latest or approval, reply)
 
 
-async def _abandon(agent: Any, approval: Any, reason: str, note: AuditNote, report: RecoveryReport) -> None:
+async def _abandon(agent: Agent, approval: Approval, reason: str, note: AuditNote, report: RecoveryReport) -> None:
     deps = agent.deps
     if not await asyncio.to_thread(deps.approvals.abandon, approval.id, reason, None, note):
         return

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from langgraph.runtime import Runtime
+
 from graphs import messages as msg
-from graphs.approvals import when
 from graphs.context import AgentDeps
 from graphs.eligibility import unreachable, unreachable_note
+from graphs.governance.approval_records import when
 from graphs.state import AgentState
 
 SHOWN = 3
@@ -72,7 +74,8 @@ def about_own_request(state: AgentState, text: str, slots: dict[str, Any], conf:
     }
 
 
-async def request_status(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+async def request_status(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
+    deps = runtime.context
     user = state.get("user")
     if not user:
         return {"reply": {"route": "handoff", "text": msg.UNKNOWN_REQUESTER}}

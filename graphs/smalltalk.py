@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from langgraph.runtime import Runtime
+
 from graphs import messages as msg
 from graphs.context import AgentDeps
-from graphs.patterns import is_thanks
 from graphs.state import AgentState
+from graphs.understanding.patterns import is_thanks
 
 
-async def greet(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+async def greet(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
+    deps = runtime.context
     text = msg.THANKS if is_thanks(state["text"]) else msg.GREETING
     audit_id = await asyncio.to_thread(
         deps.audit.append,

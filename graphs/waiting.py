@@ -11,12 +11,14 @@ import asyncio
 import logging
 from typing import Any
 
+from langgraph.runtime import Runtime
+
 from channels.base import ApprovalView
 from graphs import messages as msg
-from graphs.approval_joins import ApprovalJoins
-from graphs.approvals import _refusal, when
 from graphs.context import AgentDeps
 from graphs.eligibility import escalation_approvers
+from graphs.governance.approval_joins import ApprovalJoins
+from graphs.governance.approval_records import refusal, when
 from graphs.state import AgentState
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ async def decidable_by(deps: AgentDeps, who: str) -> list[Any]:
     who = who.strip().lower()
     now = deps.clock()
     pending = await asyncio.to_thread(deps.approvals.list, "pending", SCANNED)
-    candidates = [a for a in pending if a.expires_at > now and _refusal(a, who, True) is None]
+    candidates = [a for a in pending if a.expires_at > now and refusal(a, who, True) is None]
     joins = ApprovalJoins(deps.approvals)
     mine = []
     for approval in sorted(candidates, key=lambda a: a.expires_at):
@@ -80,7 +82,8 @@ def _line(approval: Any) -> str:
     return f'• "{approval.title}" from {approval.requester} ({approval.id}, expires {when(approval.expires_at)}{more})'
 
 
-async def waiting_for_me(state: AgentState, deps: AgentDeps) -> dict[str, Any]:
+async def waiting_for_me(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
+    deps = runtime.context
     user = state.get("user")
     if not user:
         return {"reply": {"route": "handoff", "text": msg.UNKNOWN_REQUESTER}}

@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rapidfuzz import fuzz, process
 
 from knowledge.chunking import split_sentences
@@ -55,97 +57,17 @@ _META = re.compile(
     r"learn more|more information)",
     re.IGNORECASE,
 )
-ANSWER_TYPES: dict[str, tuple[str, ...]] = {
-    "clock": ("what time", "time does", "time do", "what hour", "start time", "how late", "how early"),
-    "day": (
-        "what day",
-        "which day",
-        "what days",
-        "which days",
-        "day of the week",
-        "weekday",
-        "what date",
-        "which date",
-    ),
-    "link": ("domain", "website", "web site", "site", "url", "link", "address", "where do i", "where can i"),
-    "contact": (
-        "email",
-        "e-mail",
-        "mail address",
-        "phone",
-        "number to call",
-        "call",
-        "channel",
-        "slack",
-        "contact",
-        "reach",
-        "extension",
-    ),
-    "quantity": (
-        "how many",
-        "how much",
-        "how long",
-        "how often",
-        "how far",
-        "how big",
-        "percentage",
-        "percent",
-        "limit",
-        "maximum",
-        "minimum",
-        "max",
-        "min",
-        "amount",
-        "rate",
-        "cost",
-        "price",
-        "allowance",
-        "budget",
-        "number of",
-        "threshold",
-        "cap",
-        "score",
-        "size",
-    ),
-    "time": (
-        "when",
-        "what time",
-        "what day",
-        "which day",
-        "deadline",
-        "by when",
-        "how soon",
-        "how quickly",
-        "how late",
-        "how early",
-        "due",
-        "date",
-        "schedule",
-    ),
-    "person": ("who", "whom", "which team", "contact", "ask", "approve", "approves", "owner", "reach"),
-    "name": (
-        "which system",
-        "what system",
-        "which tool",
-        "what tool",
-        "which app",
-        "what app",
-        "where",
-        "which platform",
-        "what platform",
-        "which software",
-        "what software",
-        "which site",
-        "channel",
-        "portal",
-        "form",
-        "which service",
-        "what service",
-        "what code",
-        "which code",
-        "called",
-    ),
-}
+ANSWER_CUES = Path(__file__).resolve().parent / "answer_cues.yaml"
+
+
+@lru_cache(maxsize=4)  # read once per file: the cues are data, not state that changes while running
+def answer_types(path: Path = ANSWER_CUES) -> dict[str, tuple[str, ...]]:
+    """Answer kind → the question phrases that ask for it (knowledge/answer_cues.yaml)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    table = data.get("answer_types") if isinstance(data, dict) else None
+    if not isinstance(table, dict) or not all(isinstance(v, list) and v for v in table.values()):
+        raise ValueError(f"{path}: `answer_types` must map each answer kind to a list of phrases")
+    return {str(kind): tuple(str(c) for c in cues) for kind, cues in table.items()}
 
 
 FIT_WEIGHT = 0.35
@@ -218,7 +140,7 @@ class Analyzer:
         found = [self._correct(t) for t in terms(text, self.stem)]
         weights = {t: self.idf(t) for t in found}
         lowered = " " + " ".join(_TOKEN.findall(text.lower())) + " "
-        kinds = frozenset(kind for kind, cues in ANSWER_TYPES.items() if any(f" {cue} " in lowered for cue in cues))
+        kinds = frozenset(kind for kind, cues in answer_types().items() if any(f" {cue} " in lowered for cue in cues))
         names: list[str] = []
         words: list[str] = []
         for match in _PROPER.finditer(text.strip()):

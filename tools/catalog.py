@@ -9,8 +9,8 @@ key travel in a `ToolContext`, never in the model's schema.
 
 Tools live in modules named `tools/<area>_tools.py`, each with a function `<area>_tools(env)` returning
 its specs; every such module is picked up here. A tool also needs an intent (examples in
-graphs/intents.yaml, under the tool's name) and a rule in the risk policy (graphs/policy.yaml): the
-start-up check (`bot.tool_check`) refuses to start without them.
+graphs/understanding/intents.yaml, under the tool's name) and a rule in the risk policy
+(graphs/governance/policy.yaml): the start-up check (`bot.tool_check`) refuses to start without them.
 """
 
 from __future__ import annotations

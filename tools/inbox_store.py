@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from channels.inbox import Accepted, InboxItem
-from tools.db import Base
+from tools.storage.db import Base
 
 UNFINISHED = ("received", "answered")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
@@ -21,12 +21,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from tools.bank_details import InvalidBankDetails, mask, parse_bank_details
-from tools.db import build_engine, build_sessionmaker, migrate
 from tools.ledger_data import seed_ledger
 from tools.ledger_models import BankChangeRequest, Invoice, PaymentHold, Vendor
+from tools.ledger_rows import active_hold, change_result, hold_result, invoice_info, invoice_row, payment_date
 from tools.ledger_types import (
     ChangeRequest,
-    HoldInfo,
     HoldNotAllowed,
     HoldResult,
     InvalidRequest,
@@ -37,16 +36,12 @@ from tools.ledger_types import (
     VendorSummary,
     normalise_invoice_id,
 )
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 VENDOR_CUTOFF = 80.0
 OPEN_STATES = ("pending", "approved")
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Ledger:
@@ -73,7 +68,7 @@ class Ledger:
             )
             if invoice is None:
                 raise InvoiceNotFound(f"There is no invoice {wanted} in the ledger.")
-            return self._info(session, invoice)
+            return invoice_info(session, invoice)
 
     def vendor_payments(self, vendor: str) -> VendorSummary:
         """A vendor's open invoices and the next payment run that will pay it."""
@@ -87,7 +82,7 @@ class Ledger:
                 .options(joinedload(Invoice.vendor), joinedload(Invoice.payment_run))
                 .order_by(Invoice.due_date, Invoice.id)
             ).all()
-            infos = tuple(self._info(session, i) for i in invoices)
+            infos = tuple(invoice_info(session, i) for i in invoices)
         payable = [i for i in infos if i.scheduled and i.hold is None and i.payment_date is not None]
         next_date = min((i.payment_date for i in payable if i.payment_date), default=None)
         in_next = [i for i in payable if i.payment_date == next_date]
@@ -150,16 +145,16 @@ class Ledger:
         wanted = normalise_invoice_id(invoice_id)
 
         def once(session: Session) -> HoldResult:
-            invoice = self._invoice_row(session, wanted)
+            invoice = invoice_row(session, wanted)
             # Each read sees the latest commit, so look at the active hold first: a concurrent call with
             # this key that committed in between is then found by the key lookup below.
-            active = self._active_hold(session, wanted)
+            active = active_hold(session, wanted)
             if active is not None:
                 replayed = active.idempotency_key == idempotency_key
-                return self._hold_result(invoice, active, "placed" if replayed else "already_held", replayed=replayed)
+                return hold_result(invoice, active, "placed" if replayed else "already_held", replayed=replayed)
             replay = session.scalar(select(PaymentHold).where(PaymentHold.idempotency_key == idempotency_key))
             if replay is not None:  # placed with this key, released since: replaying changes nothing
-                return self._hold_result(invoice, replay, "placed", replayed=True)
+                return hold_result(invoice, replay, "placed", replayed=True)
             if invoice.status == "paid":
                 run = invoice.payment_run
                 when = f" in the payment run of {run.run_date:%d %b %Y}" if run else ""
@@ -178,7 +173,7 @@ class Ledger:
             )
             session.add(hold)
             session.flush()  # a concurrent duplicate fails here (unique key / one active hold) and re-reads
-            return self._hold_result(invoice, hold, "placed")
+            return hold_result(invoice, hold, "placed")
 
         return self._write(once)
 
@@ -187,8 +182,8 @@ class Ledger:
         wanted = normalise_invoice_id(invoice_id)
 
         def once(session: Session) -> HoldResult:
-            invoice = self._invoice_row(session, wanted)
-            active = self._active_hold(session, wanted)
+            invoice = invoice_row(session, wanted)
+            active = active_hold(session, wanted)
             if active is not None:
                 # Conditional update: of two concurrent releases exactly one changes the row.
                 released = session.execute(
@@ -199,10 +194,10 @@ class Ledger:
                 )
                 if released.rowcount == 1:  # type: ignore[attr-defined]
                     session.refresh(active)
-                    return self._hold_result(invoice, active, "released")
+                    return hold_result(invoice, active, "released")
             replay = session.scalar(select(PaymentHold).where(PaymentHold.release_key == idempotency_key))
             if replay is not None:
-                return self._hold_result(invoice, replay, "released", replayed=True)
+                return hold_result(invoice, replay, "released", replayed=True)
             return HoldResult(
                 wanted,
                 invoice.vendor.name,
@@ -212,7 +207,7 @@ class Ledger:
                 None,
                 None,
                 None,
-                self._payment_date(invoice),
+                payment_date(invoice),
             )
 
         return self._write(once)
@@ -241,7 +236,7 @@ class Ledger:
                 select(BankChangeRequest).where(BankChangeRequest.idempotency_key == idempotency_key)
             )
             if replay is not None:
-                return self._change_result(replay, replayed=True)
+                return change_result(replay, replayed=True)
             row = session.scalar(select(Vendor).where(Vendor.name == name))
             assert row is not None
             request = BankChangeRequest(
@@ -257,7 +252,7 @@ class Ledger:
             )
             session.add(request)
             session.flush()
-            return self._change_result(request)
+            return change_result(request)
 
         return self._write(once)
 
@@ -294,77 +289,6 @@ class Ledger:
         suggestions = tuple(c[0] for c in close)
         hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
         raise VendorNotFound(f"There is no vendor called {text!r} in the ledger.{hint}", suggestions)
-
-    @staticmethod
-    def _invoice_row(session: Session, invoice_id: str) -> Invoice:
-        invoice = session.get(
-            Invoice, invoice_id, options=[joinedload(Invoice.vendor), joinedload(Invoice.payment_run)]
-        )
-        if invoice is None:
-            raise InvoiceNotFound(f"There is no invoice {invoice_id} in the ledger.")
-        return invoice
-
-    @staticmethod
-    def _active_hold(session: Session, invoice_id: str) -> PaymentHold | None:
-        return session.scalar(
-            select(PaymentHold).where(PaymentHold.invoice_id == invoice_id, PaymentHold.released_at.is_(None))
-        )
-
-    @staticmethod
-    def _payment_date(invoice: Invoice) -> date | None:
-        return invoice.payment_run.run_date if invoice.payment_run else None
-
-    def _info(self, session: Session, invoice: Invoice) -> InvoiceInfo:
-        hold = self._active_hold(session, invoice.id)
-        run = invoice.payment_run
-        return InvoiceInfo(
-            invoice_id=invoice.id,
-            vendor=invoice.vendor.name,
-            vendor_id=invoice.vendor_id,
-            amount=invoice.amount,
-            currency=invoice.currency,
-            issue_date=invoice.issue_date,
-            due_date=invoice.due_date,
-            status=invoice.status,
-            po_number=invoice.po_number,
-            description=invoice.description,
-            payment_run_id=run.id if run else None,
-            payment_date=run.run_date if run else None,
-            payment_run_status=run.status if run else None,
-            hold=HoldInfo(hold.reason, hold.placed_by, _utc(hold.placed_at)) if hold else None,
-        )
-
-    def _hold_result(self, invoice: Invoice, hold: PaymentHold, outcome: str, *, replayed: bool = False) -> HoldResult:
-        released = outcome == "released"
-        moment = hold.released_at if released else hold.placed_at
-        return HoldResult(
-            invoice_id=invoice.id,
-            vendor=invoice.vendor.name,
-            amount=invoice.amount,
-            currency=invoice.currency,
-            outcome=outcome,  # type: ignore[arg-type]
-            reason=hold.reason,
-            by=hold.released_by if released else hold.placed_by,
-            at=_utc(moment) if moment else None,
-            payment_date=invoice.payment_run.run_date if invoice.payment_run else None,
-            replayed=replayed,
-        )
-
-    @staticmethod
-    def _change_result(request: BankChangeRequest, *, replayed: bool = False) -> ChangeRequest:
-        return ChangeRequest(
-            id=f"BCR-{request.id:05d}",
-            vendor=request.vendor.name,
-            vendor_id=request.vendor_id,
-            account_kind=request.account_kind,
-            new_account=mask(request.account_last4),
-            routing_hint=request.routing_hint,
-            current_account=mask(request.vendor.bank_account_last4),
-            status=request.status,
-            requested_by=request.requested_by,
-            requested_at=_utc(request.requested_at),
-            replayed=replayed,
-        )
 
 
 def build_ledger(database_url: str, sample_data: Path) -> Ledger:

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from tools.db import Base
+from tools.storage.db import Base
 
 CENT = Decimal("0.01")
 INVOICE_STATES = ("pending", "approved", "rejected", "paid")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # annotations only: building the specs (e.g. to read their ma
 
 
 class Ruling(Protocol):
-    """What the risk policy requires before a tool call runs (see graphs.policy.Requirement)."""
+    """What the risk policy requires before a tool call runs (see graphs.governance.policy.Requirement)."""
 
     @property
     def mode(self) -> str: ...  # auto | confirm | approve | four_eyes | deny

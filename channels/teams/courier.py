@@ -21,9 +21,11 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from channels.base import ApprovalView, MessageRef, Reply, TurnHandler
 from channels.core.delivery import Surface, deliver_reply
+from channels.core.stream import sentence_stream
 from channels.teams import render
 from channels.teams.activities import CHANNEL, is_shared, tenant_of
 from channels.teams.memory import TeamsMemory
+from channels.teams.streaming import TeamsStream
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,15 @@ THROTTLE_ATTEMPTS = 4
 MAX_RETRY_AFTER_S = 10.0
 
 T = TypeVar("T")
+
+
+async def _nothing(_stream_id: str) -> None:
+    return None
+
+
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status", None) or getattr(response, "status_code", None)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -88,6 +99,7 @@ def to_activity(message: render.Message) -> Activity:
         type=message.get("type", ActivityTypes.message),
         text=message.get("text"),
         text_format=message.get("textFormat"),
+        channel_data=message.get("channelData"),
         summary=message.get("summary"),
         attachments=attachments or None,
         entities=[OpenEntity(e) for e in message.get("entities", ())] or None,
@@ -102,21 +114,76 @@ class Courier:
         self._memory = memory
         self._app_id = app_id
 
-    async def deliver(self, ctx: TurnContext, reply: Reply) -> None:
+    async def deliver(
+        self,
+        ctx: TurnContext,
+        reply: Reply,
+        stream: TeamsStream | None = None,
+        started: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
         """Send `reply` in the turn's conversation, the shared way (`deliver_reply`): personal or financial
-        results asked for in a channel or group chat go to a private chat with the user."""
+        results asked for in a channel or group chat go to a private chat with the user. With a `stream`
+        (one-to-one chats) the answer is streamed sentence by sentence; `started` gets the stream id."""
 
         async def privately(answer: Reply) -> None:
-            await self.send_privately(ctx, lambda dm: self.send(dm, render.answer_message(answer)))
+            await self.send_privately(ctx, lambda dm: self._show(dm, answer))
 
         surface = Surface(
-            show=lambda answer: self.send(ctx, render.answer_message(answer)),
+            show=lambda answer: self._show(ctx, answer, stream, started),
             show_privately=privately,
             tell=lambda text: self.send(ctx, render.text_message(text)),
             show_approval=lambda view: self.post_approval(ctx, view),
             show_approval_privately=lambda view: self.send_privately(ctx, lambda dm: self.post_approval(dm, view)),
         )
         await deliver_reply(reply, shared=is_shared(ctx.activity), surface=surface)
+
+    async def _show(
+        self,
+        ctx: TurnContext,
+        reply: Reply,
+        stream: TeamsStream | None = None,
+        started: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
+        message = render.answer_message(reply)
+        if stream is None:
+            response = await self.send(ctx, message)
+        elif stream.resumed and await self._memory.stream_done(stream.stream_id):
+            return  # recovery: this answer's final message was posted before the crash
+        else:
+            response = await self._stream(ctx, stream, message, started)
+            if stream.finished:  # the streamed message's id is its stream id (later pieces answer 202 {})
+                await self._memory.remember_answer(stream.stream_id, reply)
+                return
+        await self._memory.remember_answer(getattr(response, "id", None), reply)
+
+    async def _stream(
+        self,
+        ctx: TurnContext,
+        stream: TeamsStream,
+        message: render.Message,
+        started: Callable[[str], Awaitable[object]] | None,
+    ) -> Any:
+        if not stream.resumed:
+            try:
+                await stream.show(sentence_stream(str(message.get("text") or "")), started or _nothing)
+            except ErrorResponseException as exc:
+                if stream.stream_id is not None or _status(exc) not in (400, 403):
+                    raise
+                # Teams refused to start a stream (e.g. another one is still open in this chat, left by a
+                # process that died): the answer is posted as one message, as in channels.
+                log.info("Teams refused a stream (%s); posting the answer as one message", _status(exc))
+                return await self.send(ctx, message)
+        try:
+            response = await stream.finish(message)
+        except ErrorResponseException as exc:
+            if not stream.resumed or _status(exc) not in (400, 403, 404):
+                raise
+            # Recovery, and Teams no longer takes the stream (finished with an apology, or timed out):
+            # the answer becomes a message of its own.
+            log.info("stream %s is closed; the recovered answer is posted as a new message", stream.stream_id)
+            return await self.send(ctx, message)
+        await self._memory.remember_stream_done(stream.stream_id)
+        return response
 
     async def post_approval(self, ctx: TurnContext, view: ApprovalView) -> None:
         ids = await self.approver_ids(view)

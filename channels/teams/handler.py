@@ -4,7 +4,9 @@ turn runner does the rest (lock, busy apology, handle, save, deliver, error boun
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -29,8 +31,23 @@ from channels.teams.activities import (
 )
 from channels.teams.courier import Courier, throttled, to_activity
 from channels.teams.memory import TeamsMemory
+from channels.teams.streaming import DEFAULT_INTERVAL_S, Progress, TeamsStream
 
 log = logging.getLogger(__name__)
+
+FEEDBACK_INVOKE = "message/submitAction"  # Teams' feedback loop (`feedbackLoopEnabled` on the message)
+
+
+def feedback_text(raw: object) -> str:
+    """The words of Teams' default feedback form: `feedback` is a JSON string {"feedbackText": "…"}."""
+    if not isinstance(raw, str):
+        return ""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return ""
+    text = data.get("feedbackText") if isinstance(data, dict) else None
+    return text.strip() if isinstance(text, str) else ""
 
 
 class TeamsTurn:
@@ -39,15 +56,27 @@ class TeamsTurn:
     # `throttled` retried what was safe (429, no connection); a failed POST may have been posted.
     settled: tuple[type[BaseException], ...] = (ErrorResponseException, aiohttp.ClientError, asyncio.TimeoutError)
 
-    def __init__(self, ctx: TurnContext, bot: DeskhandTeamsBot, text: str) -> None:
+    def __init__(
+        self, ctx: TurnContext, bot: DeskhandTeamsBot, text: str, saved: Mapping[str, Any] | None = None
+    ) -> None:
         self.ctx = ctx
         self.key = activity_key(ctx.activity)
         self.conversation_key = conversation_key(ctx.activity)
         self._bot = bot
         self._text = text
+        self._stream: TeamsStream | None = None
+        if bot.streaming and not is_shared(ctx.activity):  # Teams streams in one-to-one chats only
+            stream_id = (saved or {}).get("stream_id")
+            self._stream = TeamsStream(
+                lambda m: bot.courier.send(ctx, m), interval_s=bot.stream_interval_s, stream_id=stream_id
+            )
+        self._progress = Progress(
+            lambda m: bot.courier.send(ctx, m), self._stream, inform_after_s=bot.inform_after_s, note=render.WORKING
+        )
+        self._reply: Reply | None = None
 
     async def begin(self) -> None:
-        return None
+        self._progress.start()
 
     async def inbound(self) -> InboundMessage:
         activity = self.ctx.activity
@@ -67,18 +96,35 @@ class TeamsTurn:
         return message
 
     async def deliver(self, reply: Reply) -> None:
-        await self._bot.courier.deliver(self.ctx, reply)
+        await self._progress.stop()
+        self._reply = reply
+        await self._bot.courier.deliver(self.ctx, reply, self._stream, self._started)
+        await self._bot.runner.inbox.checkpoint("teams.after_delivery", self.key)
+
+    async def _started(self, stream_id: str) -> None:
+        """The stream exists: saved with the answer, so a recovery finishes this message (no second one)."""
+        if self._reply is not None:
+            await self._bot.runner.inbox.answered(self.key, self._reply, {"stream_id": stream_id})
+            await self._bot.runner.inbox.checkpoint("teams.stream_started", self.key)
 
     async def tell(self, text: str) -> None:
+        await self._progress.stop()
+        if self._stream is not None and self._stream.stream_id and not self._stream.finished:
+            await self._stream.finish(render.text_message(text))  # ends the stream it began
+            return
         await self._bot.courier.send(self.ctx, render.text_message(text))
 
     def saved(self) -> dict[str, Any]:
-        return {}
+        return {"stream_id": self._stream.stream_id} if self._stream and self._stream.stream_id else {}
 
 
 class DeskhandTeamsBot(ActivityHandler):
     """Personal chats, channel and group-chat @mentions, welcome, card actions. Each message was recorded
     in the inbox before its ack (`TeamsChannel`); the runner marks it done."""
+
+    streaming = True  # in one-to-one chats (`channels.teams.streaming`)
+    stream_interval_s = DEFAULT_INTERVAL_S
+    inform_after_s = 1.0  # an answer slower than this shows an informative update first
 
     def __init__(self, runner: TurnRunner, coordinator: Coordinator, courier: Courier, memory: TeamsMemory) -> None:
         self.runner = runner
@@ -108,7 +154,7 @@ class DeskhandTeamsBot(ActivityHandler):
 
     async def deliver_saved(self, turn_context: TurnContext, saved: dict[str, Any]) -> None:
         """Deliver an answer a dead process computed but could not show (recovery)."""
-        turn = TeamsTurn(turn_context, self, message_text(turn_context.activity))
+        turn = TeamsTurn(turn_context, self, message_text(turn_context.activity), saved)
         await self.runner.deliver_saved(turn, saved)
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
@@ -122,6 +168,9 @@ class DeskhandTeamsBot(ActivityHandler):
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         activity = turn_context.activity
+        if activity.name == FEEDBACK_INVOKE:
+            await self.runner.guard("feedback", self._feedback_loop(turn_context), lambda _t: asyncio.sleep(0))
+            return InvokeResponse(status=200, body={})  # Teams shows its own thanks
         if activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         value = activity.value if isinstance(activity.value, dict) else {}
@@ -207,6 +256,24 @@ class DeskhandTeamsBot(ActivityHandler):
         audit_id = identifier(data.get("audit_id"))
         if audit_id is not None:
             await self.runner.handler.feedback(audit_id, await self.identify(ctx), data.get("helpful") is True)
+
+    async def _feedback_loop(self, ctx: TurnContext) -> None:
+        """Teams' feedback loop: thumbs up/down (and optional words) on an answer message."""
+        value = ctx.activity.value if isinstance(ctx.activity.value, dict) else {}
+        if value.get("actionName") != "feedback" or not isinstance(value.get("actionValue"), dict):
+            return
+        reaction = value["actionValue"].get("reaction")
+        answer = await self.memory.answer(ctx.activity.reply_to_id) if ctx.activity.reply_to_id else None
+        if reaction not in ("like", "dislike") or answer is None:
+            log.info("feedback on an unknown message or with reaction %r; not recorded", reaction)
+            return
+        await self.runner.handler.feedback(
+            str(answer["audit_id"]),
+            await self.identify(ctx),
+            reaction == "like",
+            sources=tuple(str(s) for s in answer.get("sources") or ()),
+            comment=feedback_text(value["actionValue"].get("feedback")),
+        )
 
     async def _tell_clicker(self, ctx: TurnContext, text: str) -> None:
         """A message only the clicker should see: in a shared conversation, a private chat."""

@@ -6,13 +6,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.base import ApprovalView
+from channels.base import ApprovalView, Reply
 from channels.coordination import Coordinator
 from channels.core.present import view_from_data, view_to_data
 
 MEMBER_TTL_S = 3600  # a directory change (new e-mail, deactivation) is picked up within the hour
 AAD_TTL_S = 30 * 86400
-VIEW_GRACE_S = 86400  # keep a closed card answerable for a day after it expired
+VIEW_GRACE_S = 86400
+ANSWER_TTL_S = 30 * 86400  # feedback on an answer older than a month is not recorded
+STREAM_TTL_S = 7 * 86400  # longer than any recovery lease  # keep a closed card answerable for a day after it expired
 
 
 class TeamsMemory:
@@ -49,6 +51,29 @@ class TeamsMemory:
             return json.loads(raw) if raw else None
         except ValueError:
             return None
+
+    async def remember_answer(self, activity_id: str | None, reply: Reply) -> None:
+        """Which answer a posted message is, for Teams' feedback loop (its invoke names the message)."""
+        if activity_id and reply.audit_id:
+            data = {"audit_id": reply.audit_id, "sources": [ref.source for ref in reply.citations]}
+            await self._coordinator.remember(f"teams:answer:{activity_id}", json.dumps(data), ANSWER_TTL_S)
+
+    async def answer(self, activity_id: str) -> dict[str, Any] | None:
+        """{"audit_id", "sources"} of the answer posted as `activity_id`, if known."""
+        raw = await self._coordinator.recall(f"teams:answer:{activity_id}")
+        try:
+            data = json.loads(raw) if raw else None
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) and data.get("audit_id") else None
+
+    async def remember_stream_done(self, stream_id: str | None) -> None:
+        """The stream's final message was posted (recovery must not post the answer again)."""
+        if stream_id:
+            await self._coordinator.remember(f"teams:stream:{stream_id}", "final", STREAM_TTL_S)
+
+    async def stream_done(self, stream_id: str | None) -> bool:
+        return bool(stream_id) and await self._coordinator.recall(f"teams:stream:{stream_id}") == "final"
 
     async def remember_view(self, view: ApprovalView) -> None:
         remaining = (view.expires_at - datetime.now(UTC)).total_seconds()

@@ -26,22 +26,48 @@ WELCOME = (
     "\u201cHow do I set up the VPN?\u201d or \u201cWhat is the status of INV-10042?\u201d. "
     "In a channel or group chat, @mention me."
 )
+WORKING = "Looking into it\u2026"  # the informative update of a slow answer in a one-to-one chat
 HELP = "What can I help with? Ask me about onboarding, HR policies, invoices or vendor payments."
 _COLOURS = {"good": "Good", "attention": "Attention", "warning": "Warning", "default": "Default"}
 
 Message = dict[str, Any]
+AI_ROUTES = ("answer",)  # composed from documents: labelled "AI generated"
 
 
 def text_message(text: str) -> Message:
     return {"type": "message", "text": text, "textFormat": "markdown"}
 
 
+def typing_message() -> Message:
+    """The typing indicator (Teams shows it for a few seconds or until the next message)."""
+    return {"type": "typing"}
+
+
+def stream_update(text: str, kind: str, sequence: int, stream_id: str | None) -> Message:
+    """An informative update or a text chunk of a streamed reply (`channels.teams.streaming`)."""
+    info: dict[str, Any] = {"type": "streaminfo", "streamType": kind, "streamSequence": sequence}
+    if stream_id:
+        info["streamId"] = stream_id
+    return {"type": "typing", "text": text, "entities": [info]}
+
+
+def stream_final(message: Message, stream_id: str | None) -> Message:
+    """`message` as the final piece of a stream (the plain message when the stream never started)."""
+    if not stream_id:
+        return message
+    info = {"type": "streaminfo", "streamType": "final", "streamId": stream_id}
+    return {**message, "entities": [*message.get("entities", ()), info]}
+
+
 def answer_message(reply: Reply) -> Message:
-    """The answer text with its `[n]` markers, Teams citation entities, and a card listing the sources
-    with feedback buttons (the card is what older clients and the Emulator show)."""
+    """The answer text with its `[n]` markers, Teams citation entities and the "AI generated" label, a card
+    listing the sources (what older clients and the Emulator show), and Teams' feedback loop (thumbs on
+    the message) plus card buttons for clients without it."""
     message = text_message(present.reply_text(reply))
-    if reply.citations:
+    if reply.route in AI_ROUTES or reply.citations:
         message["entities"] = [citation_entity(reply.citations)]
+    if reply.audit_id and present.wants_feedback(reply):
+        message["channelData"] = {"feedbackLoopEnabled": True}
     card = answer_card(reply)
     if card is not None:
         message["attachments"] = [{"contentType": CARD_TYPE, "content": card}]
@@ -49,25 +75,29 @@ def answer_message(reply: Reply) -> Message:
 
 
 def citation_entity(citations: tuple[SourceRef, ...]) -> dict[str, Any]:
-    """Teams' AI-content citations: `[n]` in the text opens the n-th claim's appearance."""
+    """Teams' AI-content message entity: the "AI generated" label, and citations (`[n]` in the text opens
+    the n-th claim's appearance, linked to the source's URL when it has one)."""
     claims = []
     for ref in citations:
         appearance: dict[str, Any] = {
             "@type": "DigitalDocument",
             "name": ref.title[:80],
             "abstract": (ref.heading or ref.source)[:160],
+            "keywords": [ref.heading[:28]] if ref.heading else [],
         }
         if ref.url:
             appearance["url"] = ref.url
         claims.append({"@type": "Claim", "position": ref.n, "appearance": appearance})
-    return {
+    entity: dict[str, Any] = {
         "type": "https://schema.org/Message",
         "@type": "Message",
         "@context": "https://schema.org",
         "@id": "",
         "additionalType": ["AIGeneratedContent"],
-        "citation": claims,
     }
+    if claims:
+        entity["citation"] = claims
+    return entity
 
 
 def source_label(ref: SourceRef) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import phonenumbers
 from stdnum import iban as stdnum_iban
 
-from graphs.slots import ACCOUNT, EMAIL, IBAN, ROUTING
+from graphs.understanding.patterns import ACCOUNT, EMAIL, IBAN, ROUTING
 
 KINDS = ("email", "phone", "iban", "account", "person")
 # A bare run of 8-17 digits (spaces or dashes allowed) is treated as an account number even without the

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import JSON
 
 from graphs.llm.client import UsageEvent
-from tools.db import Base
+from tools.storage.db import Base
 
 log = logging.getLogger(__name__)
 MILLION = Decimal(1_000_000)

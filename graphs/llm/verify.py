@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from graphs.slots import EMAIL
+from graphs.understanding.patterns import EMAIL
 
 VOCABULARY = Path(__file__).with_name("verify.yaml")
 CITE = re.compile(r"\[(\d+)\]")

@@ -15,12 +15,12 @@ from sqlalchemy import text
 from bot.cli_approvals import masked_fields
 from bot.cli_db import head_revision
 from bot.settings import DEFAULT_POLICY, DEFAULT_SAMPLE_DATA
-from graphs.approvals import ApprovalStore
-from graphs.policy import Policy
+from graphs.governance.approvals import ApprovalStore
+from graphs.governance.policy import Policy
 from tools.catalog import build_tools
-from tools.db import MIGRATIONS, build_engine, build_sessionmaker, migrate
 from tools.directory import build_directory
 from tools.ledger import Ledger
+from tools.storage.db import MIGRATIONS, build_engine, build_sessionmaker, migrate
 from tools.tool_env import ToolEnv
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -61,8 +61,8 @@ def _latin1_batch(tmp: Path) -> dict[str, str]:
 def _pending_approval(tmp: Path) -> None:
     """An approval `apr_cli` in the case's database: deciding it opens the whole runtime (the quick
     read commands don't, so they can't show start-up errors of the sample data or the policy)."""
-    from graphs.approvals import ApprovalStore
-    from tools.db import build_engine, build_sessionmaker, migrate
+    from graphs.governance.approvals import ApprovalStore
+    from tools.storage.db import build_engine, build_sessionmaker, migrate
 
     engine = build_engine(f"sqlite:///{tmp / 'data' / 'deskhand.db'}")
     try:
@@ -109,7 +109,7 @@ def _missing_policy(tmp: Path) -> dict[str, str]:
 
 def _policy_without_a_tools_rule(tmp: Path) -> dict[str, str]:
     _pending_approval(tmp)
-    shipped = (ROOT / "graphs" / "policy.yaml").read_text(encoding="utf-8")
+    shipped = (ROOT / "graphs" / "governance" / "policy.yaml").read_text(encoding="utf-8")
     head, rest = shipped.split("  release_hold:\n", 1)
     after = rest[rest.index("\n  vendor_bank_change:") :]  # the release_hold rules dropped, nothing else
     return {"DESKHAND_POLICY_FILE": str(_write(tmp / "policy.yaml", head + after.lstrip("\n")))}

@@ -7,9 +7,9 @@ from pydantic import BaseModel
 
 from bot.settings import DEFAULT_POLICY
 from bot.tool_check import ToolWiringError, check_configured, check_tool_wiring, wiring_problems
-from graphs.intents import load_examples
-from graphs.policy import Policy, PolicyError
-from tests.graphs.understanding import tool_specs
+from graphs.governance.policy import Policy, PolicyError
+from graphs.understanding.intents import load_examples
+from tests.graphs.understanding.support import tool_specs
 from tools.tool_spec import ToolContext, ToolResult, tool
 
 

@@ -74,6 +74,7 @@ class ScriptedHandler:
         self.origins: dict[str, dict[str, Any]] = {}  # approval id → requester's channel + conversation_ref
         self.executions: list[str] = []
         self.feedback_calls: list[tuple[str, str | None, bool]] = []
+        self.feedback_details: list[dict[str, Any]] = []
         self.decide_calls = 0
         self.active: dict[str, int] = {}
         self.max_active: dict[str, int] = {}
@@ -198,8 +199,11 @@ class ScriptedHandler:
             await self.outboxes[origin["channel"]].notify(origin["ref"], result)
         return view
 
-    async def feedback(self, audit_id: str, user_email: str | None, helpful: bool) -> None:
+    async def feedback(
+        self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
+    ) -> None:
         self.feedback_calls.append((audit_id, user_email, helpful))
+        self.feedback_details.append({"sources": sources, "comment": comment})
 
     async def identify(self, email: str) -> str | None:
         email = email.strip().lower()

@@ -27,8 +27,8 @@ from tests.channels.faults import TcpProxy, slow_http_server
 from tests.channels.scripted_handler import ScriptedHandler
 from tests.channels.slack.support import GENERAL, SIGNING_SECRET, event_callback, mention, sign, wait_for
 from tests.emulators.slack_api import BOT_TOKEN, SlackApiEmulator
-from tools.db import build_engine, build_sessionmaker, migrate
 from tools.inbox_store import SqlInboxStore
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 ISSUER = "https://api.botframework.com"
 

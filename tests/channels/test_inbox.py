@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.base import Reply, SourceRef
 from channels.coordination import InProcessCoordinator
 from channels.inbox import Inbox, InboxItem, reply_from_data, reply_to_data
-from tools.db import build_engine, build_sessionmaker, migrate
 from tools.inbox_store import SqlInboxStore
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)

@@ -15,6 +15,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from tests.emulators.teams_streams import StreamBook, StreamError, stream_info
+
 TENANT_ID = "5f3c1e2a-7b8d-4c6e-9a0f-1b2c3d4e5f60"  # the fictional Larkspur Analytics tenant
 BOT_ID = "28:deskhand-bot"
 BOT_NAME = "Deskhand"
@@ -114,6 +116,15 @@ class ConnectorCall:
         )  # fmt: skip
 
     @property
+    def stream_type(self) -> str | None:
+        """ "informative" | "streaming" | "final" for a piece of a streamed message."""
+        try:
+            info = stream_info(self.body)
+        except StreamError:
+            return None
+        return str(info.get("streamType")) if info else None
+
+    @property
     def text(self) -> str:
         return str((self.body or {}).get("text") or "") if isinstance(self.body, dict) else ""
 
@@ -135,7 +146,8 @@ class BotConnectorEmulator:
         self.users = {u.email: u for u in (users if users is not None else sample_users().values())}
         self._by_id = {key: u for u in self.users.values() for key in (u.id, u.aad_object_id)}
         self.calls: list[ConnectorCall] = []
-        self._failures: list[tuple[str | None, int, int | None]] = []
+        self._failures: list[tuple[str | None, int, int | None, str | None]] = []
+        self.streams = StreamBook()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -161,13 +173,15 @@ class BotConnectorEmulator:
         return self.users[email]
 
     def fail_next(self, count: int = 1, status: int = 500, *, retry_after: int | None = None,
-                  method: str | None = None) -> None:  # fmt: skip
-        """Answer the next `count` requests (of `method`, if given) with `status`."""
-        self._failures.extend((method, status, retry_after) for _ in range(count))
+                  method: str | None = None, activity_type: str | None = None) -> None:  # fmt: skip
+        """Answer the next `count` requests (of `method`, carrying an activity of `activity_type`, if
+        given) with `status`."""
+        self._failures.extend((method, status, retry_after, activity_type) for _ in range(count))
 
     def reset(self) -> None:
         self.calls.clear()
         self._failures.clear()
+        self.streams = StreamBook(self.streams.min_interval_s)
 
     def messages(self, conversation_id: str | None = None) -> list[ConnectorCall]:
         """Messages the bot posted (replies and new messages), optionally in one conversation."""
@@ -205,7 +219,7 @@ class BotConnectorEmulator:
                 body = json.loads(await request.read())
             except ValueError:
                 body = None
-        failure = self._take_failure(request.method)
+        failure = self._take_failure(request.method, body)
         auth = request.headers.get("Authorization")
         peer = str(request.transport.get_extra_info("peername")) if request.transport else ""
         if failure is not None:
@@ -221,12 +235,27 @@ class BotConnectorEmulator:
         self.calls.append(ConnectorCall(request.method, segments, body, auth, status, response_id, peer))
         return web.json_response(payload, status=status)
 
-    def _take_failure(self, method: str) -> tuple[int, int | None] | None:
-        for i, (only, status, retry_after) in enumerate(self._failures):
-            if only is None or only == method:
+    def _take_failure(self, method: str, body: Any) -> tuple[int, int | None] | None:
+        kind = body.get("type") if isinstance(body, dict) else None
+        for i, (only, status, retry_after, activity_type) in enumerate(self._failures):
+            if only in (None, method) and activity_type in (None, kind):
                 del self._failures[i]
                 return status, retry_after
         return None
+
+    def _post_activity(self, conversation_id: str, body: Any) -> tuple[int, Any]:
+        try:
+            stream, info = self.streams.check(conversation_id, body)
+        except StreamError as exc:
+            return exc.status, {"error": {"code": exc.code, "message": str(exc)}}
+        if stream is not None:  # a later piece of a stream: Teams answers 202 with no body content
+            self.streams.record(stream, info or {}, body, stream.id, conversation_id)
+            return 202, {}
+        new_id = f"1{next(self._ids):012d}"
+        if info is not None:  # the first piece: 201 with the stream id (the streamed message's activity id)
+            self.streams.record(None, info, body, new_id, conversation_id)
+            return 201, {"id": new_id}
+        return 200, {"id": new_id}
 
     def _respond(self, method: str, segments: tuple[str, ...], body: Any) -> tuple[int, Any]:
         if not segments and method == "POST":
@@ -236,7 +265,7 @@ class BotConnectorEmulator:
             return 201, {"id": conversation, "activityId": "", "serviceUrl": self.url}
         if len(segments) >= 2 and segments[1] == "activities":
             if method == "POST":
-                return 200, {"id": f"1{next(self._ids):012d}"}
+                return self._post_activity(segments[0], body)
             if method == "PUT" and len(segments) == 3:
                 return 200, {"id": segments[2]}
             if method == "DELETE":

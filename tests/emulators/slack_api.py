@@ -23,28 +23,13 @@ BOT_TOKEN = "xoxb-emulator-token"
 APP_TOKEN = "xapp-emulator-token"
 
 # The sample world's people, with Slack ids derived from their first names.
+SAMPLE_NAMES = (
+    "Alice Nguyen, Bob Martin, Carol Diaz, Dan Okafor, Erin Walsh, Frank Li, Grace Kim, Hector Ruiz, Ivy Chen, "
+    "Jamal Brooks, Kate Novak, Liam Murphy, Maya Patel, Noah Schmidt, Olivia Rossi, Priya Shah, Sam Taylor, Tom Becker"
+)
 PEOPLE: dict[str, tuple[str, str]] = {
     f"U_{first.upper()}": (f"{first.lower()}.{last.lower()}@example.com", f"{first} {last}")
-    for first, last in (
-        ("Alice", "Nguyen"),
-        ("Bob", "Martin"),
-        ("Carol", "Diaz"),
-        ("Dan", "Okafor"),
-        ("Erin", "Walsh"),
-        ("Frank", "Li"),
-        ("Grace", "Kim"),
-        ("Hector", "Ruiz"),
-        ("Ivy", "Chen"),
-        ("Jamal", "Brooks"),
-        ("Kate", "Novak"),
-        ("Liam", "Murphy"),
-        ("Maya", "Patel"),
-        ("Noah", "Schmidt"),
-        ("Olivia", "Rossi"),
-        ("Priya", "Shah"),
-        ("Sam", "Taylor"),
-        ("Tom", "Becker"),
-    )
+    for first, last in (name.split() for name in SAMPLE_NAMES.split(", "))
 }
 # In the workspace but not in the company directory.
 STRANGER = ("U_STRANGER", "visitor@partner.example.org", "Vic Visitor")

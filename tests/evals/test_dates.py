@@ -10,7 +10,7 @@ import yaml
 from evals.cases import DATASET_FILES, load_file
 from evals.metrics import slot_hits
 from evals.runner import SAMPLE_DATA
-from graphs.slots import Entities, Person, SlotExtractor
+from graphs.understanding.slots import Entities, Person, SlotExtractor
 
 # A Monday at the end of the sample ledger's year and a Saturday two years later, across a month end.
 FAKE_TODAYS = (date(2026, 11, 30), date(2028, 2, 26))

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from graphs.intents import IntentRouter, load_examples, mask_entities
+from graphs.understanding.intents import IntentRouter, load_examples, mask_entities
 
 
 def text_vectors(texts: list[str]) -> np.ndarray:

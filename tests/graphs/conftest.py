@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tools.db import build_engine, build_sessionmaker, migrate
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 PG_URL = os.environ.get("DESKHAND_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/deskhand_test")
 

@@ -9,12 +9,12 @@ import pytest
 from bot.settings import DEFAULT_CONTACTS, Settings, SettingsError
 from bot.wiring import load_contacts
 from graphs.contacts import Contacts, ContactsError
-from graphs.nodes import DEFAULT_TEAM, TEAM_WORDS
+from graphs.understanding.lexicon import lexicon
 
 
 def test_the_shipped_file_covers_every_team_the_agent_hands_off_to() -> None:
     contacts = Contacts.load(DEFAULT_CONTACTS)
-    contacts.require([*TEAM_WORDS, DEFAULT_TEAM])
+    contacts.require(lexicon().teams)
     assert list(contacts.contact_lines()) == ["HR", "IT", "Accounts Payable"]
     # No destination ships configured: out of the box a hand-off says whom to contact.
     assert contacts.team_threads() == ()

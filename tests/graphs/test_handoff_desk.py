@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from channels.base import InboundMessage, Reply, TeamPost
-from graphs.audit import AuditLog
 from graphs.contacts import Contacts
+from graphs.governance.audit import AuditLog
 from graphs.handoff import HandoffDesk
 from graphs.handoff_store import HandoffStore
 from tests.emulators.ticket_receiver import TicketReceiver
-from tools.db import build_engine, build_sessionmaker, migrate
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 from tools.ticketing import WebhookTicketing
 
 

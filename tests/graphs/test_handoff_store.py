@@ -8,9 +8,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from graphs.audit import AuditLog
+from graphs.governance.audit import AuditLog
 from graphs.handoff_store import HandoffRow, HandoffStore
-from tools.db import Base, build_engine, build_sessionmaker, migrate
+from tools.storage.db import Base, build_engine, build_sessionmaker, migrate
 
 REF = {"channel": "C_GENERAL", "thread_ts": "1700000000.000100", "team": "T1"}
 

@@ -10,8 +10,8 @@ import pytest
 
 from bot.cli import main
 from bot.cli_audit_export import parse_since
-from graphs.audit import AuditLog
-from tools.db import build_engine, build_sessionmaker, migrate
+from graphs.governance.audit import AuditLog
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 
 @pytest.fixture

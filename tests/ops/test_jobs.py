@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.jobs import JobContext
 from bot.jobs_approvals import SchedulingFanout, escalate_approval, expire_approvals, remind_approvers
 from bot.wiring import Runtime
-from graphs.audit import AuditRow
+from graphs.governance.audit import AuditRow
 from tests.ops.conftest import CAROL, DAN, HECTOR, say
 
 ALICE = "alice.nguyen@example.com"

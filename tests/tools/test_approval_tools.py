@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from graphs.policy import Policy
+from graphs.governance.policy import Policy
 from tools.catalog import ToolContext, ToolEnv, ToolSpec, build_tools
 from tools.directory import Directory
 from tools.ledger import Ledger, build_ledger
 
-POLICY = Path(__file__).resolve().parents[2] / "graphs" / "policy.yaml"
+POLICY = Path(__file__).resolve().parents[2] / "graphs" / "governance" / "policy.yaml"
 BOB = ToolContext(requester="bob.martin@example.com")  # not an AP lead
 CAROL = ToolContext(requester="carol.diaz@example.com")  # an AP lead
 

@@ -12,7 +12,7 @@ from langchain_core.messages import ToolMessage
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from graphs.policy import Policy
+from graphs.governance.policy import Policy
 from tools.catalog import ToolContext, ToolEnv, ToolResult, ToolSpec, as_langchain_tools, build_tools
 from tools.directory import Directory
 from tools.ledger import build_ledger
@@ -32,7 +32,7 @@ TOOL_NAMES = (  # every tools/*_tools.py module, in module order
     "release_hold",
     "vendor_bank_change",
 )
-POLICY = Path(__file__).resolve().parents[2] / "graphs" / "policy.yaml"
+POLICY = Path(__file__).resolve().parents[2] / "graphs" / "governance" / "policy.yaml"
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from graphs.approvals import compute_digest
+from graphs.governance.approval_records import compute_digest
+from graphs.governance.policy import Policy
 from graphs.messages import CLARIFY
-from graphs.policy import Policy
 from tools.catalog import ToolContext, ToolEnv, ToolSpec, build_tools
 from tools.directory import Directory
 from tools.ledger import build_ledger
 
-POLICY = Path(__file__).resolve().parents[2] / "graphs" / "policy.yaml"
+POLICY = Path(__file__).resolve().parents[2] / "graphs" / "governance" / "policy.yaml"
 SLOTS = {  # what the slot extractor finds in a typical request for each tool
     "find_user": {"user": "maya.patel@example.com"},
     "create_user": {"name": "Dana Reyes", "department": "Finance", "start_date": "2026-12-07"},

@@ -16,8 +16,8 @@ from channels.inbox import Inbox
 from tests.channels.scripted_handler import ScriptedHandler
 from tests.channels.slack.support import GENERAL, mention, start_server, wait_for
 from tests.emulators.slack_api import SlackApiEmulator
-from tools.db import build_engine, build_sessionmaker, migrate
 from tools.inbox_store import SqlInboxStore
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from channels.slack import actions
 from tests.channels.scripted_handler import KNOWLEDGE_TEXT, ScriptedHandler
 from tests.channels.slack.support import GENERAL, SlackServer, direct, mention, start_server, wait_for
 from tests.emulators.slack_api import TEAM_ID, SlackApiEmulator
-from tools.db import build_engine, build_sessionmaker, migrate
 from tools.inbox_store import SqlInboxStore
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 
 def _bot_messages(emulator: SlackApiEmulator, channel: str, thread: str) -> list[dict[str, object]]:

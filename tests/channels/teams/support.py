@@ -21,6 +21,7 @@ from tests.emulators.bot_connector import BOT_ID, BOT_NAME, BotConnectorEmulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHANNEL_ROOT = "19:9f1c2b3a4d5e6f708192a3b4c5d6e7f8@thread.tacv2"
+STREAM_INTERVAL_S = 0.05
 _ids = itertools.count(1_741_010_800_000)
 
 
@@ -144,6 +145,8 @@ async def start_server(
     app_password: str | None = None,
     extra_attach: tuple[Any, ...] = (),
     inbox: Inbox | None = None,
+    stream_interval_s: float = STREAM_INTERVAL_S,
+    inform_after_s: float = 30.0,
 ) -> TeamsServer:
     channel = build_teams_channel(
         handler,
@@ -155,6 +158,8 @@ async def start_server(
         coordinator=coordinator,
         inbox=inbox,
     )
+    channel.bot.stream_interval_s = stream_interval_s  # Teams' ~1 request/s, shortened for tests
+    channel.bot.inform_after_s = inform_after_s  # by default answers are "fast": no informative update
     if hasattr(handler, "add_outbox"):
         handler.add_outbox(channel.outbox)
     runner = web.AppRunner(build_web_app(attach=[channel.attach, *extra_attach]), access_log=None)

@@ -216,7 +216,7 @@ async def test_connector_failure_on_reply_is_logged_with_a_reference(
     await server.post(personal_message(connector, bob, "warm up the profile cache"))
     await connector.wait_for(connector.messages)
     caplog.set_level(logging.WARNING, logger="channels")
-    connector.fail_next(1, status=503, method="POST")
+    connector.fail_next(1, status=503, method="POST", activity_type="message")  # the answer, not typing
     await server.post(personal_message(connector, bob, "How do I get VPN access?"))
     # the answer failed; the apology (its own POST) gets through, carrying the logged reference
     apology = await connector.wait_for(lambda: [m for m in connector.messages() if "reference" in m.text])

@@ -19,8 +19,8 @@ from channels.inbox import Inbox
 from tests.channels.scripted_handler import KNOWLEDGE_TEXT, ScriptedHandler
 from tests.channels.teams.support import personal_conversation, personal_message, start_server
 from tests.emulators.bot_connector import BotConnectorEmulator
-from tools.db import build_engine, build_sessionmaker, migrate
 from tools.inbox_store import SqlInboxStore
+from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 LEASE = timedelta(milliseconds=300)  # how long a dead process's claim blocks a takeover
 
@@ -75,7 +75,9 @@ async def test_an_abandoned_activity_is_answered_exactly_once_by_recovery(
         if point == "send_failed":
             await first.post(personal_message(connector, bob, "warm up the profile cache"))
             await connector.wait_for(lambda: connector.messages(chat))
-            connector.fail_next(1, status=502, method="POST")  # the answer's POST fails; no retry (may be posted)
+            connector.fail_next(
+                1, status=502, method="POST", activity_type="message"
+            )  # the answer's POST fails; no retry (may be posted)
         assert (await first.post(activity))[0] == 202  # persisted before this ack
         if point == "send_failed":
             await connector.wait_for(lambda: [m for m in connector.messages(chat) if "reference" in m.text])

@@ -112,7 +112,7 @@ def test_citation_entity_fits_teams_limits() -> None:
     assert claim == {
         "@type": "Claim",
         "position": 1,
-        "appearance": {"@type": "DigitalDocument", "name": "T" * 80, "abstract": "H" * 160},
+        "appearance": {"@type": "DigitalDocument", "name": "T" * 80, "abstract": "H" * 160, "keywords": ["H" * 28]},
     }
 
 

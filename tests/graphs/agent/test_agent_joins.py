@@ -7,11 +7,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from bot.cli_db import upgrade
-from graphs.approval_joins import JOINER_DECIDES, ApprovalJoins
-from graphs.approvals import ApprovalStore, AuditNote
-from graphs.audit import AuditLog
+from graphs.governance.approval_joins import JOINER_DECIDES, ApprovalJoins
+from graphs.governance.approvals import ApprovalStore, AuditNote
+from graphs.governance.audit import AuditLog
 from tests.graphs.agent.conftest import Conversation
-from tools.db import build_engine, build_sessionmaker
+from tools.storage.db import build_engine, build_sessionmaker
 
 HECTOR, BOB = "hector.ruiz@example.com", "bob.martin@example.com"
 CAROL, DAN = "carol.diaz@example.com", "dan.okafor@example.com"

@@ -140,3 +140,17 @@ async def test_privileged_group_named_by_display_name_still_needs_four_eyes(open
     assert reply.approval is not None
     assert reply.approval.arguments["group"] == "it-admins"
     assert reply.approval.mode == "four_eyes"
+
+
+async def test_feedback_is_audited_with_the_answers_sources_and_words(open_agent):
+    async with open_agent() as rt:
+        reply = await Conversation(rt, BOB).say("How do I get VPN access?")
+        assert reply.audit_id and reply.citations
+        sources = tuple(ref.source for ref in reply.citations)
+        await rt.agent.feedback(reply.audit_id, BOB, False, sources=sources, comment="x" * 600)
+        await rt.agent.feedback(reply.audit_id, CAROL, True)
+        entries = [e for e in rt.deps.audit.tail(5) if e.kind == "feedback"]
+    first, second = entries[-2:]
+    assert first.actor == BOB and first.request_id == reply.audit_id
+    assert first.payload == {"answer": reply.audit_id, "helpful": False, "sources": list(sources), "comment": "x" * 500}
+    assert second.payload == {"answer": reply.audit_id, "helpful": True}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphs.patterns import asks_about_own_request
+from graphs.understanding.patterns import asks_about_own_request
 from tests.graphs.agent.conftest import Conversation
 
 BOB, FRANK, HECTOR = "bob.martin@example.com", "frank.li@example.com", "hector.ruiz@example.com"

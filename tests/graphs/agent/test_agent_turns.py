@@ -117,8 +117,6 @@ async def test_empty_and_oversized_messages_get_clear_errors(open_agent):
 
 
 async def test_tool_turns_leave_no_per_request_state_behind(open_agent):
-    from graphs import nodes
-
     async with open_agent() as rt:
         conv = Conversation(rt, BOB)
         for text in (
@@ -127,4 +125,4 @@ async def test_tool_turns_leave_no_per_request_state_behind(open_agent):
             "how many PTO days do I get?",
         ):
             await conv.say(text)
-    assert nodes._query_vectors == {}
+            assert len(rt.agent.deps.query_vectors) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphs.patterns import asks_about_own_request, asks_what_awaits_me
+from graphs.understanding.patterns import asks_about_own_request, asks_what_awaits_me
 from tests.clinc150 import clinc150
 from tests.graphs.agent.conftest import Conversation
 

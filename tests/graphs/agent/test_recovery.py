@@ -7,8 +7,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from graphs.approvals import AuditNote, compute_digest
-from graphs.audit_check import find_gaps
+from graphs.governance.approval_records import AuditNote, compute_digest
+from graphs.governance.audit_check import find_gaps
 from graphs.recovery import DEFAULT_GRACE, DEFAULT_LEASE, recover_approvals
 from tests.graphs.agent.conftest import Conversation
 from tools.tool_spec import ToolContext

@@ -8,7 +8,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from graphs.llm.redact import Redactor
 from graphs.llm.understand import masked_schemas
-from tests.graphs.understanding import tool_specs
+from tests.graphs.understanding.support import tool_specs
 from tools.catalog import as_langchain_tools
 from tools.tool_spec import ToolContext
 

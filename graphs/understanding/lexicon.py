@@ -1,0 +1,70 @@
+"""The vocabulary the offline agent reads messages by (question and follow-up cues, yes/no answers, team
+words, non-names), loaded once from lexicon.yaml and compiled into patterns."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+LEXICON_FILE = Path(__file__).resolve().parent / "lexicon.yaml"
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    question: re.Pattern[str]  # a question rather than an instruction
+    follow_up: re.Pattern[str]  # "and for Sam too?"
+    yes: re.Pattern[str]
+    no: re.Pattern[str]
+    team_words: dict[str, tuple[str, ...]]  # team -> words that point a hand-off to it (first match wins)
+    default_team: str
+    not_names: frozenset[str]
+    stop_words: frozenset[str]
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        """Every team a hand-off can go to."""
+        return (*self.team_words, self.default_team)
+
+    def team_for(self, text: str) -> str:
+        """The team a hand-off of `text` goes to."""
+        low = f" {text.lower()} "
+        for team, words in self.team_words.items():
+            if any(w in low for w in words):
+                return team
+        return self.default_team
+
+
+def _words(data: dict[str, object], key: str, path: Path) -> list[str]:
+    value = data.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{path}: `{key}` must be a non-empty list of words")
+    return [str(v) for v in value]
+
+
+def _starts(words: list[str]) -> str:
+    return r"^\s*(" + "|".join(words) + r")\b"
+
+
+@lru_cache(maxsize=4)  # read once per file: the vocabulary is data, not state that changes while running
+def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the lexicon must be a mapping")
+    teams = data.get("team_words")
+    if not isinstance(teams, dict) or not teams:
+        raise ValueError(f"{path}: `team_words` must map each team to its words")
+    ends = "|".join(_words(data, "follow_up_ends", path))
+    return Lexicon(
+        question=re.compile(_starts(_words(data, "question_starts", path)) + r"|\?\s*$", re.I),
+        follow_up=re.compile(_starts(_words(data, "follow_up_starts", path)) + rf"|\b(?:{ends})\s*\??\s*$", re.I),
+        yes=re.compile(_starts(_words(data, "answer_yes", path)), re.I),
+        no=re.compile(_starts(_words(data, "answer_no", path)), re.I),
+        team_words={str(team): tuple(_words(teams, team, path)) for team in teams},
+        default_team=str(data.get("default_team") or "HR"),
+        not_names=frozenset(_words(data, "not_names", path)),
+        stop_words=frozenset(_words(data, "stop_words", path)),
+    )

@@ -1,0 +1,78 @@
+"""A half-streamed answer and recovery: the process that streamed it dies, another finishes it, and the
+user ends up with exactly one final answer message.
+
+Once the first chunk is posted, the stream id is saved with the answer (inbox). Recovery then posts the
+final message *into that stream* (the half-streamed message becomes the answer; no second message). If Teams
+no longer takes the stream (it timed out), the answer is posted as a message of its own. If the final
+message was already posted before the crash, recovery posts nothing (the channel remembers finished
+streams). Real PostgreSQL, Redis and the Bot Connector emulator, as in `test_recovery.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.coordination import Coordinator
+from channels.inbox import Inbox
+from tests.channels.scripted_handler import KNOWLEDGE_TEXT, ScriptedHandler
+from tests.channels.teams.support import personal_conversation, personal_message, start_server
+from tests.channels.teams.test_recovery import LEASE, Parking, _recovered, sessions  # noqa: F401 (fixture)
+from tests.emulators.bot_connector import BotConnectorEmulator
+from tools.inbox_store import SqlInboxStore
+
+
+@pytest.mark.parametrize(
+    ("point", "expire"),
+    [("teams.stream_started", False), ("teams.stream_started", True), ("teams.after_delivery", False)],
+)
+async def test_a_half_streamed_answer_gets_exactly_one_final_message(
+    point: str,
+    expire: bool,
+    sessions: sessionmaker[Session],  # noqa: F811
+    handler: ScriptedHandler,
+    coordinator: Coordinator,
+    connector: BotConnectorEmulator,
+) -> None:
+    store = SqlInboxStore(sessions)
+    parking = Parking(point)
+    first = await start_server(handler, coordinator, inbox=Inbox(store=store, coordinator=coordinator, lease=LEASE,
+                                                                  fault=parking))  # fmt: skip
+    bob = connector.user("bob.martin@example.com")
+    chat = personal_conversation(bob)
+    activity = personal_message(connector, bob, "How do I get VPN access?")
+    try:
+        assert (await first.post(activity))[0] == 202
+        await asyncio.wait_for(parking.reached.wait(), 10)
+    finally:
+        await first.channel.close(timeout_s=0)  # the process dies mid-stream (or just after the final)
+        await first.stop()
+    [chunk] = [c for c in connector.calls if c.stream_type == "streaming"]
+    stream_id = chunk.response_id
+    finals_before = len(connector.messages(chat))
+    assert finals_before == (1 if point == "teams.after_delivery" else 0)
+    if expire:
+        connector.streams.expire(str(stream_id))  # Teams gave up on the stream while nobody finished it
+    turns = len(handler.turns)
+
+    survivor = Inbox(store=store, coordinator=coordinator, lease=LEASE)
+    second = await start_server(handler, coordinator, inbox=survivor)
+    try:
+        assert await _recovered(survivor) == 1
+        await connector.wait_for(lambda: [m.text for m in connector.messages(chat)] == [KNOWLEDGE_TEXT])
+        await second.channel.drain()
+        assert await survivor.recover() == 0
+    finally:
+        await second.channel.drain()
+        await second.stop()
+    [answer] = connector.messages(chat)  # one answer message, whatever the crash point
+    assert len(handler.turns) == turns  # delivered from the saved answer, never recomputed
+    assert answer.target_id == activity["id"]
+    if expire:
+        assert answer.stream_type is None  # a message of its own: the old stream was closed
+        assert [c.status for c in connector.calls if c.stream_type == "final"] == [403]
+    else:
+        [end] = [e for e in answer.body["entities"] if e["type"] == "streaminfo"]
+        assert answer.stream_type == "final" and end["streamId"] == stream_id  # the streamed message itself

@@ -1,0 +1,73 @@
+"""Slot extraction: values normalised the way the tools want them, fuzzy entity matches against the sample
+company, and no invented identifiers in real utterances (CLINC150)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from graphs.understanding.slots import SlotExtractor
+from tests.clinc150 import WORK_INTENTS, utterances
+from tests.graphs.understanding.support import sample_entities
+
+MONDAY_30_NOV = date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def extractor() -> SlotExtractor:
+    return SlotExtractor(sample_entities(), today=MONDAY_30_NOV)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hold inv 27761 over $25,000", {"invoice_id": "INV-27761", "amount": "25000.00"}),
+        ("status of invoice #4412 please", {"invoice_id": "INV-04412"}),
+        ("who approves 60k for stark logistics", {"amount": "60000.00", "vendor": "Stark Logistics"}),
+        (
+            "change Acme's IBAN to DE89 3704 0044 0532 0130 00",
+            {"iban": "DE89370400440532013000", "vendor": "Acme Corp"},
+        ),
+        (
+            "account number is 0098765432 routing 021000021",
+            {"account_number": "0098765432", "routing_number": "021000021"},
+        ),
+        ("look up sam.taylor@example.com", {"email": "sam.taylor@example.com", "user": "sam.taylor@example.com"}),
+    ],
+)
+def test_identifiers_are_normalised(extractor: SlotExtractor, text: str, expected: dict[str, str]) -> None:
+    assert extractor.extract(text).values == expected
+
+
+def test_people_and_groups_match_despite_typos_with_lower_confidence(extractor: SlotExtractor) -> None:
+    typo = extractor.extract("add Maya Patl to desgin")
+    exact = extractor.extract("add maya.patel@example.com to design")
+    assert typo.values["user"] == exact.values["user"] == "maya.patel@example.com"
+    assert typo.values["group"] == exact.values["group"] == "design"
+    assert typo.confidence["user"] < exact.confidence["user"] and typo.confidence["group"] < exact.confidence["group"]
+
+
+def test_weekdays_and_iso_dates_become_the_next_such_day(extractor: SlotExtractor) -> None:
+    monday = extractor.extract("new hire Dana Reyes in finance starting Monday")
+    iso = extractor.extract("Wen Zhao starts 2027-01-04 in engineering")
+    assert monday.values["name"] == "Dana Reyes" and monday.values["department"] == "finance"
+    assert monday.values["start_date"] == "2026-12-07"  # today is a Monday: "Monday" is next week's
+    assert iso.values["start_date"] == "2027-01-04" and iso.confidence["start_date"] > monday.confidence["start_date"]
+
+
+def test_real_utterances_yield_no_invented_identifiers(extractor: SlotExtractor) -> None:
+    """4,500 real requests name no invoice, e-mail, IBAN or routing number; an amount is only ever read from
+    a written sum ("$", "usd" or "k"), and equals it."""
+    texts = utterances("test") + utterances("oos_test") + utterances("val", WORK_INTENTS)
+    amounts = 0
+    for text in texts:
+        found = extractor.extract(text).values
+        assert not {"invoice_id", "email", "iban", "routing_number"} & set(found), text
+        if "amount" in found:
+            amounts += 1
+            assert re.search(r"\$|usd|\d\s?k\b", text, re.I), text
+            assert Decimal(found["amount"]) > 0
+    assert amounts > 0  # the data does contain sums, so the check above was exercised

@@ -1,0 +1,1 @@
+"""The SQL database every component shares: engine, declarative base and Alembic migrations."""
