@@ -163,6 +163,11 @@ class Courier:
         message: render.Message,
         started: Callable[[str], Awaitable[object]] | None,
     ) -> Any:
+        if not stream.resumed and stream.stream_id is None:
+            # The answer was ready before the informative update was due, so no stream was begun: it goes out
+            # whole, at once. Streaming a finished answer would only hold its end back by Teams' one-second
+            # pace (the full answer must not arrive later than before streaming existed).
+            return await self.send(ctx, message)
         if not stream.resumed:
             try:
                 await stream.show(sentence_stream(str(message.get("text") or "")), started or _nothing)

@@ -45,6 +45,8 @@ class TeamsStream:
     async def show(self, chunks: AsyncIterator[str], on_started: Callable[[str], Awaitable[object]]) -> None:
         """Stream the answer text. `on_started(stream_id)` runs once the stream exists (so a recovery after a
         crash can finish this same message instead of posting a second one)."""
+        if self.stream_id is not None:  # begun by the informative update, before the answer existed
+            await on_started(self.stream_id)
         text = ""
         async for piece in chunks:
             text += piece

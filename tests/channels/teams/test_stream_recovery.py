@@ -15,6 +15,7 @@ import asyncio
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.base import InboundMessage, Reply
 from channels.coordination import Coordinator
 from channels.inbox import Inbox
 from tests.channels.scripted_handler import KNOWLEDGE_TEXT, ScriptedHandler
@@ -38,8 +39,17 @@ async def test_a_half_streamed_answer_gets_exactly_one_final_message(
 ) -> None:
     store = SqlInboxStore(sessions)
     parking = Parking(point)
-    first = await start_server(handler, coordinator, inbox=Inbox(store=store, coordinator=coordinator, lease=LEASE,
-                                                                  fault=parking))  # fmt: skip
+    scripted_handle = handler.handle
+
+    async def slow_handle(message: InboundMessage) -> Reply:
+        # A slow answer: the informative update began the stream before the answer existed (a fast answer
+        # is sent whole, without a stream).
+        await connector.wait_for(lambda: any(c.stream_type == "informative" for c in connector.calls))
+        return await scripted_handle(message)
+
+    handler.handle = slow_handle  # type: ignore[method-assign]
+    inbox = Inbox(store=store, coordinator=coordinator, lease=LEASE, fault=parking)
+    first = await start_server(handler, coordinator, inform_after_s=0.0, inbox=inbox)
     bob = connector.user("bob.martin@example.com")
     chat = personal_conversation(bob)
     activity = personal_message(connector, bob, "How do I get VPN access?")
@@ -49,8 +59,9 @@ async def test_a_half_streamed_answer_gets_exactly_one_final_message(
     finally:
         await first.channel.close(timeout_s=0)  # the process dies mid-stream (or just after the final)
         await first.stop()
-    [chunk] = [c for c in connector.calls if c.stream_type == "streaming"]
-    stream_id = chunk.response_id
+    [begun] = [c for c in connector.calls if c.stream_type == "informative"]
+    stream_id = begun.response_id
+    handler.handle = scripted_handle  # type: ignore[method-assign]
     finals_before = len(connector.messages(chat))
     assert finals_before == (1 if point == "teams.after_delivery" else 0)
     if expire:

@@ -37,9 +37,9 @@ def streamed(connector: BotConnectorEmulator, chat: str) -> list[ConnectorCall]:
     return [c for c in connector.calls if c.conversation_id == chat and c.stream_type]
 
 
-async def test_personal_answer_streams_sentences_then_the_final_message(
-    server: TeamsServer, connector: BotConnectorEmulator
-) -> None:
+async def test_a_ready_answer_goes_out_whole_at_once(server: TeamsServer, connector: BotConnectorEmulator) -> None:
+    """An answer ready before the informative update is due is not streamed: Teams paces a stream at one
+    request a second, so streaming a finished answer would only hold its end back."""
     bob = connector.user("bob.martin@example.com")
     chat = personal_conversation(bob)
     activity = personal_message(connector, bob, "How do I get VPN access?")
@@ -48,23 +48,13 @@ async def test_personal_answer_streams_sentences_then_the_final_message(
     await server.channel.drain()
     posts = [c for c in connector.calls if c.method == "POST" and c.conversation_id == chat]
     assert posts[0].body["type"] == "typing" and posts[0].stream_type is None  # the typing indicator
-    assert all(c.ok and c.target_id == activity["id"] for c in posts)  # every piece replies to the question
-    pieces = streamed(connector, chat)
-    assert [c.stream_type for c in pieces] == ["streaming", "final"]  # all text at once: one chunk, then final
-    first, last = pieces
-    assert first.text == split_sentences(KNOWLEDGE_TEXT)[0]  # the first sentence, as soon as it exists
-    [info] = [e for e in first.body["entities"] if e["type"] == "streaminfo"]
-    assert info["streamSequence"] == 1 and "streamId" not in info
-    stream_id = first.response_id
-    assert first.status == 201 and final.status == 202  # as Teams answers: the id first, then nothing
-    assert last is final and final.response_id is None and final.text == KNOWLEDGE_TEXT
-    [end] = [e for e in final.body["entities"] if e["type"] == "streaminfo"]
-    assert end == {"type": "streaminfo", "streamType": "final", "streamId": stream_id}
+    assert all(c.ok and c.target_id == activity["id"] for c in posts)  # every post replies to the question
+    assert streamed(connector, chat) == []
+    assert final.text == KNOWLEDGE_TEXT and final.stream_type is None
     assert final.body["channelData"]["feedbackLoopEnabled"] is True
     [ai] = [e for e in final.body["entities"] if e["type"] == "https://schema.org/Message"]
     assert ai["additionalType"] == ["AIGeneratedContent"]
     assert ai["citation"][0]["appearance"]["url"] == "https://wiki.example.com/it/vpn"
-    assert final.at - first.at >= STREAM_INTERVAL_S  # paced (the emulator refuses a faster stream)
 
 
 async def test_a_slow_answer_shows_an_informative_update_first(
@@ -129,8 +119,7 @@ async def test_the_feedback_loop_records_the_rating_with_the_answers_sources(
     audit_id = answer.body["attachments"][0]["content"]["actions"][0]["data"]["audit_id"]
     words = json.dumps({"feedbackText": " It skipped the manager step. "})
     value = {"actionName": "feedback", "actionValue": {"reaction": "dislike", "feedback": words}}
-    [first] = [c for c in connector.calls if c.stream_type == "streaming"]
-    message_id = str(first.response_id)  # a streamed message's id is its stream id
+    message_id = str(answer.response_id)
     status, body = await server.post(_feedback_invoke(connector, bob, message_id, chat, value))
     assert (status, body) == (200, {})
     assert handler.feedback_calls == [(audit_id, "bob.martin@example.com", False)]
@@ -148,16 +137,28 @@ async def test_the_feedback_loop_records_the_rating_with_the_answers_sources(
     assert len(handler.feedback_calls) == 1
 
 
-async def test_a_refused_stream_falls_back_to_one_message(server: TeamsServer, connector: BotConnectorEmulator) -> None:
+async def test_a_refused_stream_falls_back_to_one_message(
+    coordinator: Coordinator, connector: BotConnectorEmulator
+) -> None:
     """A stream left open in the chat (by a process that died) makes Teams refuse a new one."""
     bob = connector.user("bob.martin@example.com")
     chat = personal_conversation(bob)
     connector.streams.streams["1orphan"] = Stream("1orphan", chat)
-    await server.post(personal_message(connector, bob, "How do I get VPN access?"))
-    [reply] = await connector.wait_for(lambda: connector.messages(chat))
-    await server.channel.drain()
+
+    class Slow(ScriptedHandler):
+        async def handle(self, message: InboundMessage) -> Reply:
+            await connector.wait_for(lambda: any(c.stream_type == "informative" for c in connector.calls))
+            return await super().handle(message)
+
+    server = await start_server(Slow(), coordinator, inform_after_s=0.0)
+    try:
+        await server.post(personal_message(connector, bob, "How do I get VPN access?"))
+        [reply] = await connector.wait_for(lambda: connector.messages(chat))
+        await server.channel.drain()
+    finally:
+        await server.stop()
     assert reply.text == KNOWLEDGE_TEXT and reply.stream_type is None
-    refused = [c for c in connector.calls if c.stream_type == "streaming"]
+    refused = [c for c in connector.calls if c.stream_type]
     assert [c.status for c in refused] == [403]
 
 
