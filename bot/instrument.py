@@ -46,6 +46,10 @@ class InstrumentedHandler:
     ) -> None:
         await self.inner.feedback(audit_id, user_email, helpful, sources=sources, comment=comment)
 
+    async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
+        reply: Reply = await self.inner.request_human(audit_id, message)
+        return reply
+
     async def identify(self, email: str) -> str | None:
         found: str | None = await self.inner.identify(email)
         return found

@@ -113,6 +113,11 @@ class TurnHandler(Protocol):
         """Record a rating of the answer `audit_id` (with the sources it cited and the user's words)."""
         ...
 
+    async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
+        """ "Get a human" under an answer: hand the answer's question over to the right team, as asking for a
+        person would (`message` says who clicked and where; its text is ignored)."""
+        ...
+
     async def identify(self, email: str) -> str | None:
         """Resolve an e-mail to the directory identity (the canonical e-mail), or None."""
         ...

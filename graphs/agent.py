@@ -18,6 +18,7 @@ from channels.base import (
     Reply,
 )
 from channels.context import current_request_id, request_scope
+from graphs import feedback
 from graphs import messages as msg
 from graphs.approval_notes import decision_note, joined_reply, joiner_refusal, notify_waiters
 from graphs.context import AgentDeps
@@ -325,16 +326,9 @@ class Agent:
     async def feedback(
         self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
     ) -> None:
-        payload: dict[str, Any] = {"answer": audit_id, "helpful": helpful}
-        if sources:
-            payload["sources"] = list(sources)
-        if comment:
-            payload["comment"] = comment[:FEEDBACK_COMMENT_MAX]
-        await asyncio.to_thread(
-            self.deps.audit.append,
-            "feedback",
-            actor=user_email or "anonymous",
-            request_id=audit_id,
-            policy_version=self.deps.policy.version,
-            payload=payload,
+        await feedback.record(
+            self.deps, audit_id, user_email, helpful, sources=sources, comment=comment[:FEEDBACK_COMMENT_MAX]
         )
+
+    async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
+        return await feedback.request_human(self.deps, audit_id, message)

@@ -25,6 +25,7 @@ HANDOFF = (
     "I can't pass messages on to the {team} team from here, so please contact them directly: {contact}. "
     "I haven't sent your message to anyone."
 )
+HANDOFF_NO_QUESTION = "I can't find the question behind that answer any more. Please ask again, or ask for a person."
 HANDOFF_POSTED = (
     "I've posted your question for the {team} team in {where} (reference {ref}). When someone there answers "
     "in that thread, I'll bring the answer here. You can also reach them at {contact}."

@@ -18,13 +18,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.inbox import InboxUnavailable
 from channels.slack import reasons
-from channels.slack.events import Click, SlackMessage, dedup_key, parse_click, parse_message
+from channels.slack.events import (
+    AssistantThread,
+    Click,
+    SlackMessage,
+    dedup_key,
+    parse_assistant_thread,
+    parse_click,
+    parse_message,
+)
 from channels.slack.webapi import SlackApi
 
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[SlackMessage, str | None], None]
 OnClick = Callable[[Click], None]
+OnAssistant = Callable[[AssistantThread], None]
 OnSubmission = Callable[[reasons.Submission, str], None]  # a submitted reason form and its inbox key
 # Persist an accepted delivery before its ack: True to handle it now, False for a duplicate.
 Accept = Callable[[str, dict[str, Any]], Awaitable[bool]]
@@ -110,6 +119,7 @@ def build_bolt_app(
     on_message: OnMessage,
     on_click: OnClick,
     on_submission: OnSubmission | None = None,
+    on_assistant: OnAssistant | None = None,
 ) -> AsyncApp:
     """A Bolt `AsyncApp` that verifies every request, records each delivery in the inbox before its ack
     (a duplicate is acked and dropped), acks at once (`process_before_response=False`) and passes the
@@ -175,6 +185,16 @@ def build_bolt_app(
             on_submission(sub, key)
 
     app.view(reasons.VIEW)(reason_form)
+
+    async def assistant_thread(body: dict[str, Any]) -> None:
+        thread = parse_assistant_thread(body)
+        if thread is not None and on_assistant is not None:
+            on_assistant(thread)
+
+    # The Agents & AI Apps container: a new thread gets a greeting and prompts. Its messages arrive as
+    # ordinary DMs (message.im with a thread_ts) and run through the same turn as any DM, so workspaces
+    # without the feature are served unchanged.
+    app.event("assistant_thread_started")(assistant_thread)
     app.event("app_mention")(message_event)
     app.event("message")(message_event)
     app.event(re.compile(".*"))(other_event)

@@ -22,9 +22,18 @@ from channels.core.turns import TurnRunner
 from channels.inbox import Inbox, InboxItem
 from channels.slack.bolt import BotIdentity, SlackUnreachable, build_bolt_app
 from channels.slack.endpoint import Handler, build_events_endpoint
-from channels.slack.events import Click, SlackMessage, event_key, parse_click, parse_message
+from channels.slack.events import (
+    AssistantThread,
+    Click,
+    SlackMessage,
+    event_key,
+    parse_assistant_thread,
+    parse_click,
+    parse_message,
+)
 from channels.slack.outbox import SlackOutbox
 from channels.slack.reasons import Submission, parse_submission, submission_key
+from channels.slack.stream import SlackStreams
 from channels.slack.turns import SlackTurns
 from channels.slack.webapi import Directory, SlackApi, build_web_client
 
@@ -97,7 +106,10 @@ class SlackChannel:
         self._closed = False
         self._retrying: asyncio.Task[None] | None = None
         self.bolt: AsyncApp = bolt_factory(
-            on_message=self._on_message, on_click=self._on_click, on_submission=self._on_submission
+            on_message=self._on_message,
+            on_click=self._on_click,
+            on_submission=self._on_submission,
+            on_assistant=self._on_assistant,
         )
         self._ack_first = AckFirst()
         self._work = Background("slack", before=self._ack_first.settled)
@@ -181,6 +193,9 @@ class SlackChannel:
         # Chained per conversation at arrival, so a thread's messages run in the order they came.
         self._work.spawn(self._turns.on_message(msg, bot_user_id), order_key=msg.conversation_key)
 
+    def _on_assistant(self, thread: AssistantThread) -> None:
+        self._work.spawn(self._turns.on_assistant_thread(thread))
+
     def _on_click(self, click: Click) -> None:
         self._work.spawn(self._turns.on_click(click))
 
@@ -201,7 +216,10 @@ class SlackChannel:
             return
         bot_user_id = self._identity.bot_user_id
         msg = parse_message(item.payload, bot_user_id)
-        if msg is None:
+        thread = parse_assistant_thread(item.payload)
+        if thread is not None:
+            await self._turns.on_assistant_thread(thread)
+        elif msg is None:
             await self._turns.finish(event_key(str(item.payload.get("event_id") or "")))
         elif item.reply is not None:
             await self._turns.deliver_saved(msg, item.reply)
@@ -227,15 +245,17 @@ def build_slack_channel(
     api_timeout_s: int = 15,
     lookup_timeout_s: float = 5.0,
     inbox: Inbox | None = None,
+    streaming: bool = True,
 ) -> SlackChannel:
     """Assemble the Slack channel around a `TurnHandler` (plain values only; no settings object).
     `api_timeout_s` bounds each Web API request; `lookup_timeout_s` a user look-up, retries included.
-    Without a durable `inbox`, deliveries are claimed in the coordinator only (not crash-safe)."""
+    Without a durable `inbox`, deliveries are claimed in the coordinator only (not crash-safe). `streaming`:
+    answers stream with chat.startStream/appendStream/stopStream (falling back to chat.update by itself)."""
     inbox = inbox or Inbox(store=None, coordinator=coordinator)
     client: AsyncWebClient = build_web_client(bot_token, api_url, timeout_s=api_timeout_s)
     api = SlackApi(client)
     directory = Directory(api, coordinator, lookup_timeout_s=lookup_timeout_s)
-    outbox = SlackOutbox(api, directory, handler.remember_approval_message)
+    outbox = SlackOutbox(api, directory, handler.remember_approval_message, SlackStreams(api, enabled=streaming))
     runner = TurnRunner(handler, coordinator, inbox, channel="slack", lock_timeout_s=lock_timeout_s)
     turns = SlackTurns(runner, api, directory, outbox, coordinator)
     identity = BotIdentity(api, bot_token, bot_user_id)

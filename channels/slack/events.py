@@ -150,6 +150,7 @@ class Click:
     value: str
     action_ts: str
     trigger_id: str = ""  # lets the click open a modal (views.open) within 3 s
+    team: str = ""
 
 
 def _part(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -184,6 +185,7 @@ def parse_click(body: dict[str, Any]) -> Click | None:
         value=str(action.get("value") or ""),
         action_ts=str(action.get("action_ts") or ""),
         trigger_id=_text(body.get("trigger_id")) or "",
+        team=_text(_part(body, "team").get("id")) or "",
     )
 
 
@@ -207,3 +209,36 @@ def dedup_key(body: dict[str, Any]) -> str | None:
     if body.get("type") == "view_submission":
         return submission_key(body)  # the reason form's own key
     return None
+
+
+@dataclass(frozen=True)
+class AssistantThread:
+    """An `assistant_thread_started` event: a user opened Deskhand in Slack's AI-app container."""
+
+    team: str
+    channel: str  # the DM channel the assistant thread lives in
+    thread_ts: str
+    user: str
+    event_id: str
+
+
+def parse_assistant_thread(body: dict[str, Any]) -> AssistantThread | None:
+    """The thread an `assistant_thread_started` callback names, or None when it is not one (or malformed)."""
+    event = _part(body, "event")
+    if event.get("type") != "assistant_thread_started":
+        return None
+    thread = _part(event, "assistant_thread")
+    channel, thread_ts, user = (
+        _text(thread.get("channel_id")),
+        _text(thread.get("thread_ts")),
+        _text(thread.get("user_id")),
+    )
+    if not (channel and thread_ts and user):
+        return None
+    team = str(body.get("team_id") or _part(thread, "context").get("team_id") or "")
+    return AssistantThread(team, channel, thread_ts, user, str(body.get("event_id") or ""))
+
+
+def assistant_marker(channel: str, thread_ts: str) -> str:
+    """Coordinator key recording that a DM thread is an AI-app (assistant) thread."""
+    return f"slack:assistant:{channel}:{thread_ts}"

@@ -7,9 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.base import ApprovalView, MessageRef, Reply, TeamPost
+from channels.core import present, wording
 from channels.core.delivery import Surface, deliver_reply
+from channels.slack import messages
 from channels.slack.events import conversation_key
-from channels.slack.render import Rendered, render_approval, render_reply, render_text
+from channels.slack.render import Block, Rendered, render_approval, render_reply, render_text, reply_tail
+from channels.slack.stream import SlackStreams, StreamClosed
 from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
@@ -25,10 +28,17 @@ class SlackOutbox:
 
     name = "slack"
 
-    def __init__(self, api: SlackApi, directory: Directory, remember: RememberApproval | None = None) -> None:
+    def __init__(
+        self,
+        api: SlackApi,
+        directory: Directory,
+        remember: RememberApproval | None = None,
+        streams: SlackStreams | None = None,
+    ) -> None:
         self._api = api
         self._directory = directory
         self._remember = remember
+        self.streams = streams or SlackStreams(api, enabled=False)
 
     async def refresh_approval(self, ref: MessageRef, view: ApprovalView) -> None:
         """Redraw an approval message (decision stamp, buttons removed once closed) with `chat.update`."""
@@ -82,11 +92,22 @@ class SlackOutbox:
         people = [view.requester, *view.approvers, *(d.approver for d in view.decisions)]
         return render_approval(view, await self._directory.mentions(people))
 
-    async def deliver(self, ref: dict[str, Any], reply: Reply, placeholder_ts: str | None = None) -> None:
+    async def deliver(
+        self,
+        ref: dict[str, Any],
+        reply: Reply,
+        placeholder_ts: str | None = None,
+        *,
+        streamed: bool = False,
+        recovered: bool = False,
+    ) -> None:
         """Show `reply` in the thread of `ref` (replacing the placeholder when there is one), the shared way
         (`deliver_reply`): privately by DM when it must be; an approval request is its own message in the
-        thread, remembered for later refreshes."""
+        thread, remembered for later refreshes. A `streamed` placeholder is an open chat stream: the answer
+        is streamed into it (`recovered`: a dead process may have streamed part of it, so the stream is
+        stopped and the message replaced whole with `chat.update`)."""
         channel, thread_ts, user = _target(ref)
+        stream = _Stream(self, channel, thread_ts, placeholder_ts, recovered) if streamed and placeholder_ts else None
 
         async def privately(answer: Reply) -> None:
             if not user:
@@ -99,19 +120,34 @@ class SlackOutbox:
                 ref_data = {"channel": where, "ts": ts, "thread_ts": thread}
                 await self._remember(view.approval_id, MessageRef(self.name, ref_data))
 
+        async def show(answer: Reply) -> None:
+            if stream is None:
+                await self.show(channel, thread_ts, render_reply(answer), placeholder_ts)
+            else:
+                markdown = present.reply_text(answer) or wording.EMPTY_ANSWER
+                await stream.finish(markdown, reply_tail(answer), render_reply(answer))
+
+        async def tell(text: str) -> None:
+            if stream is None:
+                await self.show(channel, thread_ts, render_text(text), placeholder_ts)
+            else:
+                await stream.finish(text, [], render_text(text))
+
         async def approval_privately(view: ApprovalView) -> None:
             if not user:
                 raise ValueError("a private approval card needs the user to send it to")
             await approval(view, await self._api.open_dm(user), None)
 
         surface = Surface(
-            show=lambda answer: self.show(channel, thread_ts, render_reply(answer), placeholder_ts),
+            show=show,
             show_privately=privately,
-            tell=lambda text: self.show(channel, thread_ts, render_text(text), placeholder_ts),
+            tell=tell,
             show_approval=approval,
             show_approval_privately=approval_privately,
         )
         await deliver_reply(reply, shared=bool(ref.get("shared", True)), surface=surface)
+        if stream is not None and not stream.done:  # nothing went into it (an approval alone): close it
+            await stream.finish(messages.APPROVAL_BELOW if reply.approval else wording.EMPTY_ANSWER, [], None)
 
     async def show(self, channel: str, thread_ts: str | None, message: Rendered, placeholder_ts: str | None) -> None:
         """Replace the placeholder (post once, then update) or post when there is none. An update that
@@ -127,6 +163,27 @@ class SlackOutbox:
                 else:
                     log.warning("could not replace placeholder %s (%s): posting anew", placeholder_ts, exc)
         await self._api.post(channel, message, thread_ts)
+
+
+class _Stream:
+    """The open chat stream a turn began with, finished once."""
+
+    def __init__(self, outbox: SlackOutbox, channel: str, thread_ts: str | None, ts: str, recovered: bool) -> None:
+        self._outbox, self._channel, self._thread, self._ts, self._recovered = outbox, channel, thread_ts, ts, recovered
+        self.done = False
+
+    async def finish(self, markdown: str, blocks: list[Block], whole: Rendered | None) -> None:
+        streams = self._outbox.streams
+        self.done = True
+        if not self._recovered:
+            try:
+                await streams.finish(self._channel, self._ts, markdown, blocks)
+                return
+            except StreamClosed as exc:
+                log.warning("stream %s closed (%s): replacing the message", self._ts, exc)
+        else:
+            await streams.stop_quietly(self._channel, self._ts)
+        await self._outbox.show(self._channel, self._thread, whole or render_text(markdown), self._ts)
 
 
 def _target(ref: dict[str, Any]) -> tuple[str, str | None, str | None]:

@@ -111,13 +111,31 @@ def citation_blocks(citations: tuple[SourceRef, ...]) -> list[Block]:
 
 
 def feedback_block(audit_id: str) -> Block:
+    """Slack's native 👍/👎 (`feedback_buttons` in a `context_actions` block) for one answer."""
+
+    def side(text: str, verdict: str) -> Block:
+        return {"text": {"type": "plain_text", "text": text}, "value": f"{verdict}:{audit_id}"}
+
     return {
-        "type": "actions",
+        "type": "context_actions",
         "block_id": actions.FEEDBACK_BLOCK,
         "elements": [
-            _button(wording.HELPFUL, actions.FEEDBACK_HELPFUL, audit_id),
-            _button(wording.NOT_HELPFUL, actions.FEEDBACK_UNHELPFUL, audit_id),
+            {
+                "type": "feedback_buttons",
+                "action_id": actions.FEEDBACK,
+                "positive_button": side(wording.HELPFUL, actions.HELPFUL_VALUE),
+                "negative_button": side(wording.NOT_HELPFUL, actions.UNHELPFUL_VALUE),
+            }
         ],
+    }
+
+
+def get_human_block(audit_id: str) -> Block:
+    """A "Get a human" button: hands the answer's question over to the team that owns it."""
+    return {
+        "type": "actions",
+        "block_id": actions.GET_HUMAN_BLOCK,
+        "elements": [_button(messages.GET_HUMAN, actions.GET_HUMAN, audit_id)],
     }
 
 
@@ -126,12 +144,17 @@ def render_text(text: str) -> Rendered:
     return Rendered(text=truncate(text, TEXT_LIMIT), blocks=[_section(to_mrkdwn(text))])
 
 
-def render_reply(reply: Reply, *, feedback: bool = True) -> Rendered:
-    """An answer: its text in as many sections as needed, the sources, and feedback buttons."""
+def reply_tail(reply: Reply, *, feedback: bool = True) -> list[Block]:
+    """What goes under an answer's text: the sources, then the feedback buttons."""
     tail: list[Block] = citation_blocks(reply.citations)
     if feedback and reply.audit_id and present.wants_feedback(reply):
-        tail.append(feedback_block(reply.audit_id))
-    tail = tail[: MAX_BLOCKS - 2]
+        tail += [feedback_block(reply.audit_id), get_human_block(reply.audit_id)]
+    return tail[: MAX_BLOCKS - 2]
+
+
+def render_reply(reply: Reply, *, feedback: bool = True) -> Rendered:
+    """An answer: its text in as many sections as needed, the sources, and feedback buttons."""
+    tail = reply_tail(reply, feedback=feedback)
     sections = [_section(chunk) for chunk in split_text(to_mrkdwn(present.reply_text(reply) or wording.EMPTY_ANSWER))]
     budget = MAX_BLOCKS - len(tail)
     if len(sections) > budget:

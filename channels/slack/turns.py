@@ -13,12 +13,15 @@ from channels.context import new_reference_id
 from channels.coordination import CoordinationUnavailable, Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
-from channels.slack import actions
+from channels.slack import actions, messages
 from channels.slack.events import (
+    AssistantThread,
     Click,
     SlackMessage,
+    assistant_marker,
     clean_text,
     click_key,
+    conversation_key,
     event_key,
     mentioned_users,
     thread_marker,
@@ -30,6 +33,7 @@ from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
 PLACEHOLDER_LOOKUP_S = 0.5  # the placeholder marker is cosmetic: never let a slow Redis hold up the turn
+STREAM_PREFIX = "stream:"  # a remembered placeholder that is an open chat stream
 
 
 class SlackTurn:
@@ -39,11 +43,22 @@ class SlackTurn:
         WebApiError,
     )  # `SlackApi` retried what was safe; the outbox re-posts a failed update
 
-    def __init__(self, msg: SlackMessage, bot_user_id: str | None, turns: SlackTurns, placeholder: str | None = None):
+    def __init__(
+        self,
+        msg: SlackMessage,
+        bot_user_id: str | None,
+        turns: SlackTurns,
+        placeholder: str | None = None,
+        *,
+        streamed: bool = False,
+        recovered: bool = False,
+    ):
         self.msg = msg
         self.key = event_key(msg.event_id)
         self.conversation_key = msg.conversation_key
         self.placeholder = placeholder
+        self.streamed = streamed  # the placeholder is an open chat stream the answer is streamed into
+        self.recovered = recovered
         self._bot = bot_user_id
         self._turns = turns
 
@@ -52,21 +67,36 @@ class SlackTurn:
         await self._turns.coordinator.remember(
             thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._turns.thread_ttl_s
         )
+        assistant = msg.direct and await self._turns.coordinator.recall(assistant_marker(msg.channel, msg.thread_ts))
+        if assistant:  # Slack shows "is thinking…" under the thread and clears it when the answer comes
+            await self._turns.assistant_status(msg)
         # Cosmetic: when Slack refuses it, the answer is posted at the end instead. A turn re-run after a
-        # crash (recovery, or a retry taking over from a dead process) reuses the first attempt's placeholder.
+        # crash (recovery, or a retry taking over from a dead process) reuses the first attempt's placeholder
+        # (an open stream is then stopped and replaced whole: the dead process may have streamed into it).
         marker = f"placeholder:{self.key}"
         with contextlib.suppress(CoordinationUnavailable, TimeoutError):
             earlier = await asyncio.wait_for(self._turns.coordinator.recall(marker), PLACEHOLDER_LOOKUP_S)
             if earlier:
-                self.placeholder = earlier
+                self.streamed = self.recovered = earlier.startswith(STREAM_PREFIX)
+                self.placeholder = earlier.removeprefix(STREAM_PREFIX)
                 return
+        self.placeholder = await self._turns.outbox.streams.start(msg.channel, msg.thread_ts, msg.user, msg.team)
+        self.streamed = self.placeholder is not None
+        if self.streamed:
+            await self._remember_placeholder(marker, STREAM_PREFIX + str(self.placeholder))
+            return
+        if assistant:
+            return
         try:
             self.placeholder = await self._turns.api.post(msg.channel, render_text(wording.THINKING), msg.thread_ts)
         except WebApiError as exc:
             log.warning("no placeholder for %s (%s): the answer will be posted", msg.conversation_key, exc)
             return
+        await self._remember_placeholder(marker, self.placeholder)
+
+    async def _remember_placeholder(self, marker: str, value: str) -> None:
         with contextlib.suppress(CoordinationUnavailable, TimeoutError):
-            remember = self._turns.coordinator.remember(marker, self.placeholder, self._turns.thread_ttl_s)
+            remember = self._turns.coordinator.remember(marker, value, self._turns.thread_ttl_s)
             await asyncio.wait_for(remember, PLACEHOLDER_LOOKUP_S)
 
     async def inbound(self) -> InboundMessage:
@@ -95,13 +125,17 @@ class SlackTurn:
         )
 
     async def deliver(self, reply: Reply) -> None:
-        await self._turns.outbox.deliver(self.msg.conversation_ref(), reply, self.placeholder)
+        await self._turns.outbox.deliver(
+            self.msg.conversation_ref(), reply, self.placeholder, streamed=self.streamed, recovered=self.recovered
+        )
 
     async def tell(self, text: str) -> None:
+        if self.streamed and self.placeholder:
+            await self._turns.outbox.streams.stop_quietly(self.msg.channel, self.placeholder)
         await self._turns.outbox.show(self.msg.channel, self.msg.thread_ts, render_text(text), self.placeholder)
 
     def saved(self) -> dict[str, Any]:
-        return {"placeholder": self.placeholder}
+        return {"placeholder": self.placeholder, "streamed": self.streamed}
 
 
 @dataclass
@@ -136,8 +170,40 @@ class SlackTurns:
     async def deliver_saved(self, msg: SlackMessage, saved: dict[str, Any]) -> None:
         """Deliver an answer a dead process computed but could not show (recovery)."""
         placeholder = saved.get("placeholder")
-        turn = SlackTurn(msg, None, self, placeholder if isinstance(placeholder, str) else None)
+        turn = SlackTurn(
+            msg,
+            None,
+            self,
+            placeholder if isinstance(placeholder, str) else None,
+            streamed=saved.get("streamed") is True,
+            recovered=True,
+        )
         await self.runner.deliver_saved(turn, saved)
+
+    async def on_assistant_thread(self, thread: AssistantThread) -> None:
+        """A user opened the AI-app container: greet them in the new thread and offer prompts. Cosmetic
+        calls: a failure is logged, and the thread works as a DM either way."""
+        await self.coordinator.remember(assistant_marker(thread.channel, thread.thread_ts), "new", self.thread_ttl_s)
+        try:
+            await self.api.post(thread.channel, render_text(messages.GREETING), thread.thread_ts)
+            prompts = [{"title": t, "message": m} for t, m in messages.SUGGESTED_PROMPTS]
+            await self.api.set_suggested_prompts(thread.channel, thread.thread_ts, messages.PROMPTS_TITLE, prompts)
+        except WebApiError as exc:
+            log.warning("assistant thread %s: greeting incomplete (%s)", thread.thread_ts, exc)
+        await self.runner.inbox.complete(event_key(thread.event_id))
+
+    async def assistant_status(self, msg: SlackMessage) -> None:
+        """ "is thinking…" while the turn runs, and the thread's title from its first question."""
+        marker = assistant_marker(msg.channel, msg.thread_ts)
+        try:
+            await self.api.set_status(msg.channel, msg.thread_ts, messages.STATUS_THINKING)
+            if await self.coordinator.recall(marker) == "new":
+                await self.coordinator.remember(marker, "titled", self.thread_ttl_s)
+                title = clean_text(msg.text, None)[: messages.TITLE_LIMIT].strip()
+                if title:
+                    await self.api.set_title(msg.channel, msg.thread_ts, title)
+        except WebApiError as exc:
+            log.warning("assistant thread %s: status/title not set (%s)", msg.thread_ts, exc)
 
     async def finish(self, key: str) -> None:
         await self.runner.inbox.complete(key)
@@ -169,10 +235,40 @@ class SlackTurns:
                 # Nothing changed: only the clicker learns why. Refreshing every copy of an accepted
                 # decision is the agent core's job (through each channel's outbox).
                 await self._whisper(click, outcome.message)
-        elif click.action_id in actions.FEEDBACK_ACTIONS:
+        elif click.action_id in actions.FEEDBACK_ACTIONS:  # the buttons of answers posted before native ones
             user = await self._identity(click.user)
             await self.runner.handler.feedback(click.value, user, click.action_id == actions.FEEDBACK_HELPFUL)
             await self._whisper(click, wording.FEEDBACK_THANKS)
+        elif click.action_id == actions.FEEDBACK:
+            verdict, _, audit_id = click.value.partition(":")
+            if not audit_id or verdict not in (actions.HELPFUL_VALUE, actions.UNHELPFUL_VALUE):
+                await self._whisper(click, wording.UNKNOWN_ACTION)
+                return
+            user = await self._identity(click.user)
+            await self.runner.handler.feedback(audit_id, user, verdict == actions.HELPFUL_VALUE)
+            await self._whisper(click, wording.FEEDBACK_THANKS)
+        elif click.action_id == actions.GET_HUMAN:
+            await self._get_human(click)
+
+    async def _get_human(self, click: Click) -> None:
+        """Hand the answer's question over (the agent's hand-off: persisted, posted to the team or ticketed)
+        and post what was done in the thread the answer is in."""
+        thread_ts = click.thread_ts or click.message_ts
+        team = click.team
+        ref: dict[str, Any] = {"team": team, "channel": click.channel, "thread_ts": thread_ts, "user": click.user}
+        ref["shared"] = not click.channel.startswith("D")
+        message = InboundMessage(
+            channel="slack",
+            conversation_key=conversation_key(team, click.channel, thread_ts),
+            user_id=click.user,
+            user_email=await self._identity(click.user),
+            text="",
+            message_id=click_key(click),
+            shared=bool(ref["shared"]),
+            conversation_ref=ref,
+        )
+        reply = await self.runner.handler.request_human(click.value, message)
+        await self.outbox.deliver(ref, reply)
 
     async def on_submission(self, sub: Submission, key: str) -> None:
         """A submitted reason form: the decision with its reason (one error boundary, like a click)."""

@@ -193,6 +193,39 @@ class SlackApi:
             raise WebApiError("chat.getPermalink", "unreadable_response")
         return str(data["permalink"])
 
+    async def set_status(self, channel: str, thread_ts: str, status: str) -> None:
+        """`assistant.threads.setStatus`: the "is thinking…" line under an AI-app thread ("" clears it)."""
+        await self.call(
+            "assistant.threads.setStatus",
+            self.client.assistant_threads_setStatus,
+            channel_id=channel,
+            thread_ts=thread_ts,
+            status=status,
+        )
+
+    async def set_suggested_prompts(
+        self, channel: str, thread_ts: str, title: str, prompts: list[dict[str, str]]
+    ) -> None:
+        """`assistant.threads.setSuggestedPrompts`: prompts (`title`, `message`) offered in an AI-app thread."""
+        await self.call(
+            "assistant.threads.setSuggestedPrompts",
+            self.client.assistant_threads_setSuggestedPrompts,
+            channel_id=channel,
+            thread_ts=thread_ts,
+            title=title,
+            prompts=prompts,
+        )
+
+    async def set_title(self, channel: str, thread_ts: str, title: str) -> None:
+        """`assistant.threads.setTitle`: the thread's name in the AI-app history."""
+        await self.call(
+            "assistant.threads.setTitle",
+            self.client.assistant_threads_setTitle,
+            channel_id=channel,
+            thread_ts=thread_ts,
+            title=title,
+        )
+
     async def users_info(self, user: str) -> dict[str, Any]:
         return await self.call("users.info", self.client.users_info, user=user)
 

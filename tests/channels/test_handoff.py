@@ -15,8 +15,8 @@ import pytest
 from bot.settings import Settings, offline_runtime
 from bot.wiring import Runtime, open_runtime
 from channels.coordination import build_coordinator, new_namespace
-from channels.slack import build_slack_channel
-from tests.channels.slack.support import GENERAL, SIGNING_SECRET, SlackServer, mention, thread_reply, wait_for
+from channels.slack import actions, build_slack_channel
+from tests.channels.slack.support import GENERAL, SIGNING_SECRET, SlackServer, click, mention, thread_reply, wait_for
 from tests.channels.teams.support import (
     CHANNEL_ROOT,
     TeamsServer,
@@ -186,3 +186,40 @@ async def test_links_back_only_where_the_team_could_open_them(world: World) -> N
     slack = world.slack.channel.outbox
     dm = {"team": TEAM_ID, "channel": "DU_BOB", "thread_ts": "1700000000.000100", "user": "U_BOB", "shared": False}
     assert await slack.link_to(dm) is None
+
+
+QUESTION = "How many PTO days do I get per year?"
+
+
+async def test_native_feedback_keeps_the_sources_and_get_a_human_hands_the_question_over(world: World) -> None:
+    api = world.slack_api
+    ask = mention(slack_id(BOB), QUESTION)
+    await world.slack.deliver(ask)
+    [start] = await wait_for(lambda: [c for c in api.of("chat.startStream") if c.params["thread_ts"] == ask["ts"]])
+    ts = start.response["ts"]
+    [stop] = await wait_for(lambda: [c for c in api.of("chat.stopStream") if c.params["ts"] == ts], timeout=60)
+    [feedback] = [b for b in stop.params["blocks"] if b["type"] == "context_actions"]
+    buttons = feedback["elements"][0]
+    assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == actions.FEEDBACK
+    verdict = buttons["negative_button"]["value"]
+    audit_id = verdict.partition(":")[2]
+    answer = world.rt.audit.get(audit_id)
+    assert answer is not None and answer.payload["sources"]
+
+    await world.slack.interact(click(slack_id(BOB), actions.FEEDBACK, verdict, channel=GENERAL, message_ts=ts,
+                                     thread_ts=ask["ts"]))  # fmt: skip
+
+    def recorded() -> list[Any]:
+        return [e for e in world.rt.audit.tail(30) if e.kind == "feedback" and e.payload["answer"] == audit_id]
+
+    [entry] = await wait_for(recorded, timeout=30)
+    assert entry.actor == BOB and entry.payload["helpful"] is False
+    assert entry.payload["sources"] == answer.payload["sources"]
+
+    [human] = [b for b in stop.params["blocks"] if b.get("block_id") == actions.GET_HUMAN_BLOCK]
+    await world.slack.interact(click(slack_id(BOB), actions.GET_HUMAN, human["elements"][0]["value"],
+                                     channel=GENERAL, message_ts=ts, thread_ts=ask["ts"]))  # fmt: skip
+    [post] = await wait_for(lambda: [p for p in api.posts(HR_SLACK) if QUESTION in p.params["text"]], timeout=60)
+    assert f"Bob Martin ({BOB})" in post.params["text"]
+    [told] = await wait_for(lambda: _texts(api.thread(GENERAL, ask["ts"]), "#ask-hr"), timeout=60)
+    assert "reference HO-" in told

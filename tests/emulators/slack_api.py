@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.emulators import slack_ai
 from tests.emulators.slack_views import ViewsRecorder
 
 TEAM_ID = "T_LARKSPUR"
@@ -82,6 +83,7 @@ class SlackApiEmulator:
         self._socket_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.socket_connected = asyncio.Event()
         self.port = 0
+        self.streaming_error: str | None = None  # e.g. "unknown_method": chat.*Stream unavailable
 
     @property
     def base_url(self) -> str:
@@ -269,6 +271,8 @@ class SlackApiEmulator:
         }
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        if (ai := slack_ai.answer(self, method, p)) is not None:  # AI-app methods; Block Kit checks
+            return ai
         if method == "auth.test":
             return {
                 "ok": True,

@@ -19,24 +19,41 @@ def _answers(emulator: SlackApiEmulator, channel: str, thread: str) -> list[dict
     return [m for m in emulator.thread(channel, thread) if m["updates"] > 0]
 
 
-async def test_feedback_buttons_record_the_audit_id_and_thank_privately(
+async def test_native_feedback_buttons_record_the_audit_id_and_thank_privately(
     server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
 ) -> None:
     event = mention("U_BOB", "how do I get VPN access?")
     await server.deliver(event)
     [answer] = await wait_for(lambda: _answers(emulator, GENERAL, event["ts"]))
-    [buttons] = [b for b in answer["blocks"] if b.get("block_id") == actions.FEEDBACK_BLOCK]
-    helpful, unhelpful = buttons["elements"]
-    assert helpful["action_id"] == actions.FEEDBACK_HELPFUL and unhelpful["action_id"] == actions.FEEDBACK_UNHELPFUL
-    audit_id = helpful["value"]
-    assert audit_id.startswith("aud-")
-    await server.interact(
-        click("U_BOB", actions.FEEDBACK_UNHELPFUL, audit_id, channel=GENERAL, message_ts=answer["ts"])
-    )
+    [block] = [b for b in answer["blocks"] if b.get("block_id") == actions.FEEDBACK_BLOCK]
+    assert block["type"] == "context_actions"  # the emulator checked its shape against Block Kit's
+    [buttons] = block["elements"]
+    assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == actions.FEEDBACK
+    verdict = buttons["negative_button"]["value"]
+    verb, _, audit_id = verdict.partition(":")
+    assert verb == actions.UNHELPFUL_VALUE and audit_id.startswith("aud-")
+    assert buttons["positive_button"]["value"] == f"{actions.HELPFUL_VALUE}:{audit_id}"
+    await server.interact(click("U_BOB", actions.FEEDBACK, verdict, channel=GENERAL, message_ts=answer["ts"]))
     await wait_for(lambda: handler.feedback_calls)
     assert handler.feedback_calls == [(audit_id, "bob.martin@example.com", False)]
     [thanks] = await wait_for(lambda: emulator.of("chat.postEphemeral"))
     assert thanks.params["user"] == "U_BOB" and "Thanks" in thanks.params["text"]
+
+
+async def test_buttons_of_older_answers_still_record_feedback(
+    server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
+) -> None:
+    await server.interact(click("U_BOB", actions.FEEDBACK_HELPFUL, "aud-7", channel=GENERAL, message_ts="1.000001"))
+    await wait_for(lambda: handler.feedback_calls)
+    assert handler.feedback_calls == [("aud-7", "bob.martin@example.com", True)]
+
+
+async def test_a_forged_feedback_value_is_refused_privately(
+    server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
+) -> None:
+    await server.interact(click("U_BOB", actions.FEEDBACK, "great", channel=GENERAL, message_ts="1.000001"))
+    [told] = await wait_for(lambda: emulator.of("chat.postEphemeral"))
+    assert "no longer supported" in told.params["text"] and not handler.feedback_calls
 
 
 async def test_sensitive_result_in_a_public_channel_goes_to_a_dm(
@@ -63,6 +80,7 @@ async def test_sensitive_result_in_a_dm_stays_in_the_dm(server: SlackServer, emu
 
 
 async def test_long_answer_is_split_within_slack_limits(server: SlackServer, emulator: SlackApiEmulator) -> None:
+    emulator.streaming_error = "unknown_method"  # the chat.update path (streaming unavailable)
     event = mention("U_BOB", "give me the long onboarding checklist")
     await server.deliver(event)
     [answer] = await wait_for(lambda: _answers(emulator, GENERAL, event["ts"]))
@@ -76,6 +94,7 @@ async def test_long_answer_is_split_within_slack_limits(server: SlackServer, emu
 async def test_rate_limit_storm_still_delivers_one_reply(
     server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
 ) -> None:
+    emulator.streaming_error = "unknown_method"  # the chat.update path (streaming unavailable)
     event = mention("U_BOB", "how do I get VPN access?")
     emulator.rate_limit(2, retry_after=1, method="chat.postMessage")
     emulator.rate_limit(1, retry_after=1, method="chat.update")
@@ -94,6 +113,7 @@ async def test_rate_limit_storm_still_delivers_one_reply(
 async def test_server_error_on_the_answer_is_retried_not_duplicated(
     server: SlackServer, emulator: SlackApiEmulator
 ) -> None:
+    emulator.streaming_error = "unknown_method"  # the chat.update path (streaming unavailable)
     event = mention("U_BOB", "how do I get VPN access?")
     emulator.fail(1, status=500, method="chat.update")  # chat.update is safe to repeat: the answer survives
     await server.deliver(event)

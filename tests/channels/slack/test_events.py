@@ -28,6 +28,7 @@ async def test_url_verification_echoes_the_challenge(server: SlackServer, emulat
 async def test_mention_gets_a_threaded_answer_with_citations(
     server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
 ) -> None:
+    emulator.streaming_error = "unknown_method"  # the chat.update path (streaming unavailable)
     event = mention("U_BOB", "how do I get VPN access?")
     response = await server.deliver(event)
     assert response.status == 200
@@ -108,6 +109,7 @@ async def test_chatter_and_foreign_threads_are_ignored(
 async def test_retries_and_duplicates_produce_one_reply(
     server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
 ) -> None:
+    emulator.streaming_error = "unknown_method"  # the chat.update path (streaming unavailable)
     event = mention("U_BOB", "how do I get VPN access?")
     statuses = [(await server.deliver(event, event_id="EvDUP1")).status]
     statuses += [(await server.deliver(event, event_id="EvDUP1", retry=n)).status for n in (1, 2, 3)]

@@ -14,14 +14,25 @@ MANIFEST = Path(__file__).resolve().parents[3] / "channels" / "slack" / "manifes
 def test_manifest_scopes_events_and_urls() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text())
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"app_mentions:read", "chat:write", "im:history", "im:write", "users:read", "users:read.email"} <= scopes
+    assert {
+        "app_mentions:read",
+        "assistant:write",
+        "chat:write",
+        "im:history",
+        "im:write",
+        "users:read",
+        "users:read.email",
+    } <= scopes
     settings = manifest["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "app_mention",
         "message.im",
         "message.channels",
         "message.groups",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
     }
+    assert manifest["features"]["assistant_view"]["assistant_description"]
     assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)

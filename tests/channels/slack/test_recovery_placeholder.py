@@ -35,6 +35,7 @@ def _placeholders(emulator: SlackApiEmulator, thread: str) -> int:
 async def test_a_recovered_turn_reuses_the_placeholder(
     coordinator: Coordinator, emulator: SlackApiEmulator, sessions: sessionmaker[Session]
 ) -> None:
+    emulator.streaming_error = "unknown_method"  # the "Thinking…" + chat.update path
     store = SqlInboxStore(sessions)
     # The first process takes the event, posts "Thinking…" and dies inside the turn (its task is cancelled
     # before any answer exists, as `kill -9` would leave it: received, unfinished).
@@ -57,6 +58,32 @@ async def test_a_recovered_turn_reuses_the_placeholder(
         assert handler.turns and texts and not any(wording.THINKING in t for t in texts), texts
         assert _placeholders(emulator, event["ts"]) == 1
         assert len(texts) == 1  # the answer replaced the one placeholder; nothing else was posted
+    finally:
+        await second.stop()
+        await first.stop()
+
+
+async def test_a_recovered_turn_reuses_its_open_stream(
+    coordinator: Coordinator, emulator: SlackApiEmulator, sessions: sessionmaker[Session]
+) -> None:
+    """The same with streaming: the first attempt's stream is stopped and replaced whole, never a second one."""
+    store = SqlInboxStore(sessions)
+    stuck = ScriptedHandler(work_s=600)
+    first = await start_server(stuck, coordinator, emulator, inbox=Inbox(store, coordinator, timedelta(seconds=-1)))
+    event = mention("U_BOB", "how do I get VPN access?")
+    assert (await first.deliver(event)).status == 200
+    [start] = await wait_for(lambda: stuck.turns and emulator.of("chat.startStream"), timeout=10)
+    first.channel._work.cancel()  # the process dies inside the turn
+    await wait_for(lambda: first.channel.in_flight == 0, timeout=10)
+
+    second_inbox = Inbox(store=store, coordinator=coordinator, lease=timedelta(seconds=-1))
+    second = await start_server(ScriptedHandler(), coordinator, emulator, inbox=second_inbox)
+    try:
+        assert await second_inbox.recover() == 1
+        [message] = emulator.thread(GENERAL, event["ts"])
+        assert message["ts"] == start.response["ts"] and "vpn-users" in str(message["blocks"])
+        assert message["streaming"] is False and len(emulator.of("chat.startStream")) == 1
+        assert not emulator.posts(GENERAL, event["ts"])
     finally:
         await second.stop()
         await first.stop()

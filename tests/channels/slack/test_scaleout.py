@@ -17,6 +17,7 @@ from tests.emulators.slack_api import APP_TOKEN, SlackApiEmulator
 
 
 async def test_two_servers_sharing_redis_answer_a_duplicated_event_once(emulator: SlackApiEmulator) -> None:
+    emulator.streaming_error = "unknown_method"  # the chat.update path (streaming unavailable)
     namespace = new_namespace("slacktest")
     coordinators = [build_coordinator(REDIS_URL, namespace=namespace) for _ in range(2)]
     handlers = [ScriptedHandler(), ScriptedHandler()]

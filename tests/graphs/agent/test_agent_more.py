@@ -153,4 +153,5 @@ async def test_feedback_is_audited_with_the_answers_sources_and_words(open_agent
     first, second = entries[-2:]
     assert first.actor == BOB and first.request_id == reply.audit_id
     assert first.payload == {"answer": reply.audit_id, "helpful": False, "sources": list(sources), "comment": "x" * 500}
-    assert second.payload == {"answer": reply.audit_id, "helpful": True}
+    # A rating without sources (Slack's native buttons) gets the sources recorded with the answer itself.
+    assert second.payload == {"answer": reply.audit_id, "helpful": True, "sources": list(sources)}
