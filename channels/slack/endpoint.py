@@ -34,8 +34,8 @@ _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
 
 
 def _envelope_ok(payload: dict[str, Any], depth: int = 0) -> bool:
-    if depth == 0 and "event" in payload and not isinstance(payload["event"], dict):
-        return False  # Bolt reads `body.get("event", {}).get(...)`: an explicit null crashes it
+    if depth == 0 and any(k in payload and not isinstance(payload[k], dict) for k in ("event", "view")):
+        return False  # Bolt reads these whenever the key is there (`"view" in body`): an explicit null crashes it
     for key in _OBJECTS:
         if payload.get(key) is not None and not isinstance(payload[key], dict):
             return False

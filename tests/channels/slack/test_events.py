@@ -156,6 +156,7 @@ async def test_malformed_bodies_get_4xx_never_500(server: SlackServer, handler: 
         ("payload=%7Bbroken", "application/x-www-form-urlencoded"),
         ("payload=%5B%5D", "application/x-www-form-urlencoded"),
         ('{"type": "event_callback", "event": null}', "application/json"),  # found by the fuzz test
+        ("payload=%7B%22type%22%3A+%22event_callback%22%2C+%22view%22%3A+null%7D", "text/plain"),  # and this
     ):
         response = await server.post(body, content_type=content_type, headers=sign(body))
         assert 400 <= response.status < 500, (body, response.status)
