@@ -24,11 +24,21 @@ HISTORY_TURNS = 6
 
 def masked_schemas(schema_json: str, redactor: Redactor) -> list[dict[str, Any]]:
     """The tools' schemas with personal examples in their descriptions (a real colleague's name or
-    e-mail) replaced by a bare placeholder such as <PERSON>, which is never restored."""
-    masked = PLACEHOLDER.sub(
-        lambda m: f"<{m.group(1)}>", Redactor(redactor.people_names, redactor.keep).redact(schema_json)
-    )
-    schemas: list[dict[str, Any]] = json.loads(masked)
+    e-mail) replaced by a bare placeholder such as <PERSON>, which is never restored. Only the schemas'
+    strings are masked: masking the JSON text would turn a long number (a maximum, a default) into a
+    placeholder and break the JSON."""
+    masker = Redactor(redactor.people_names, redactor.keep)
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, str):
+            return PLACEHOLDER.sub(lambda m: f"<{m.group(1)}>", masker.redact(value))
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        if isinstance(value, dict):
+            return {k: mask(v) for k, v in value.items()}  # keys are schema names, never personal
+        return value
+
+    schemas: list[dict[str, Any]] = mask(json.loads(schema_json))
     return schemas
 
 

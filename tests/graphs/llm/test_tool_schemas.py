@@ -25,3 +25,19 @@ def test_each_tool_schema_is_still_json_after_masking() -> None:
             masked[0]["function"]["parameters"]["properties"].keys()
             == tool.args_schema.model_json_schema()["properties"].keys()
         )
+
+
+def test_a_long_number_in_a_schema_is_kept_and_a_name_in_a_description_is_masked() -> None:
+    schema = [
+        {
+            "type": "function",
+            "function": {
+                "name": "hold_payment",
+                "description": "Hold an invoice, e.g. for Maya Patel's vendor.",
+                "parameters": {"properties": {"amount": {"type": "number", "maximum": 1000000000}}},
+            },
+        }
+    ]
+    [masked] = masked_schemas(json.dumps(schema), Redactor(["Maya Patel"], ()))
+    assert masked["function"]["parameters"]["properties"]["amount"]["maximum"] == 1000000000
+    assert "Maya" not in masked["function"]["description"] and "<" in masked["function"]["description"]
