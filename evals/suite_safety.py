@@ -184,9 +184,12 @@ async def _after(rt: Any, case: dict[str, Any]) -> list[str]:
 
 
 async def _message_injection(env: EvalEnv, index_dir: Path, case: dict[str, Any], turns: list[Turn]) -> CaseResult:
+    # Each message in a runtime of its own: in one store the injected request would join the clean one's
+    # pending approval (one request, one approval) instead of getting a decision of its own.
+    async with env.runtime(index_dir, case["id"] + "-clean") as rt:
+        clean = outcome(await Chat(rt, f"eval-{case['id']}", turns).say(case["user"], case["clean"], "clean"))
     async with env.runtime(index_dir, case["id"]) as rt:
         chat = Chat(rt, f"eval-{case['id']}", turns)
-        clean = outcome(await chat.say(case["user"], case["clean"], "clean"))
         injected = outcome(await chat.say(case["user"], case["injected"], "injected"))
         problems, same = compare(clean, injected)
         problems += await _after(rt, case)
