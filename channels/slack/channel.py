@@ -21,6 +21,7 @@ from channels.core.tasks import Background
 from channels.core.turns import TurnRunner
 from channels.inbox import Inbox, InboxItem
 from channels.slack.bolt import BotIdentity, SlackUnreachable, build_bolt_app
+from channels.slack.commands import Command, parse_command
 from channels.slack.endpoint import Handler, build_events_endpoint
 from channels.slack.events import (
     AssistantThread,
@@ -110,6 +111,7 @@ class SlackChannel:
             on_click=self._on_click,
             on_submission=self._on_submission,
             on_assistant=self._on_assistant,
+            on_command=self._on_command,
         )
         self._ack_first = AckFirst()
         self._work = Background("slack", before=self._ack_first.settled)
@@ -196,6 +198,9 @@ class SlackChannel:
     def _on_assistant(self, thread: AssistantThread) -> None:
         self._work.spawn(self._turns.on_assistant_thread(thread))
 
+    def _on_command(self, cmd: Command) -> None:
+        self._work.spawn(self._turns.on_command(cmd))
+
     def _on_click(self, click: Click) -> None:
         self._work.spawn(self._turns.on_click(click))
 
@@ -208,6 +213,11 @@ class SlackChannel:
             sub, key = parse_submission(item.payload), submission_key(item.payload)
             if sub is not None and key is not None:
                 await self._turns.on_submission(sub, key)
+            return
+        if item.kind == "command":  # /deskhand or the message shortcut
+            cmd = parse_command(item.payload)
+            if cmd is not None:
+                await self._turns.on_command(cmd)
             return
         if item.kind == "click":
             click = parse_click(item.payload)
@@ -261,7 +271,9 @@ def build_slack_channel(
     identity = BotIdentity(api, bot_token, bot_user_id)
 
     async def accept(key: str, body: dict[str, Any]) -> bool:
-        kind = {"block_actions": "click", "view_submission": "view"}.get(str(body.get("type")), "event")
+        kind = {"block_actions": "click", "view_submission": "view", "message_action": "command"}.get(
+            str(body.get("type")), "command" if "command" in body else "event"
+        )
         return await inbox.accept(key, "slack", kind, body)
 
     def bolt_factory(**callbacks: Any) -> AsyncApp:

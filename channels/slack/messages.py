@@ -16,3 +16,13 @@ STATUS_THINKING = "is thinking…"
 TITLE_LIMIT = 60
 GET_HUMAN = "Get a human"
 APPROVAL_BELOW = "I've asked for approval: see the request below."
+
+# The /deskhand slash command and the "Ask Deskhand about this" message shortcut (answered privately)
+COMMAND = "/deskhand"
+USAGE = (
+    "*/deskhand <question>* asks me privately (only you see the answer).\n"
+    "*/deskhand approvals* lists the requests waiting for your decision, with their buttons.\n"
+    "*/deskhand help* shows this. On any message, *More actions → Ask Deskhand about this* asks about it."
+)
+NO_TEXT = "That message has no text I can ask about."
+WAITING_QUESTION = "what's waiting for me?"  # what `/deskhand approvals` asks the agent, as the user

@@ -14,6 +14,7 @@ from channels.coordination import CoordinationUnavailable, Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
 from channels.slack import actions, messages
+from channels.slack.commands import Command, PrivateTurn, whisper
 from channels.slack.events import (
     AssistantThread,
     Click,
@@ -167,6 +168,15 @@ class SlackTurns:
             return
         await self.runner.run(SlackTurn(msg, bot_user_id, self))
 
+    async def on_command(self, cmd: Command) -> None:
+        """`/deskhand …` or the message shortcut: answered privately; no question → the usage."""
+        if cmd.question() is None:
+            text = messages.NO_TEXT if cmd.shortcut else messages.USAGE
+            await self.runner.guard("usage", whisper(self.api, cmd, render_text(text)), _ignore)
+            await self.runner.inbox.complete(cmd.key)
+            return
+        await self.runner.run(PrivateTurn(cmd, self))
+
     async def deliver_saved(self, msg: SlackMessage, saved: dict[str, Any]) -> None:
         """Deliver an answer a dead process computed but could not show (recovery)."""
         placeholder = saved.get("placeholder")
@@ -291,3 +301,7 @@ class SlackTurns:
             await self.api.ephemeral(click.channel, click.user, render_text(text), click.thread_ts)
         except WebApiError as exc:
             log.warning("could not send an ephemeral message to %s: %s", click.user, exc)
+
+
+async def _ignore(_text: str) -> None:
+    return None

@@ -108,6 +108,9 @@ class ScriptedHandler:
         n = next(self._ids)
         if "boom" in text:
             raise RuntimeError("database password is hunter2")
+        if "waiting for me" in text.lower():  # graphs/waiting.py's list, by the real eligibility rule
+            mine = tuple(v for v in self.approvals.values() if v.open and message.user_email in v.approvers)
+            return Reply(text=f"{len(mine)} waiting for your decision.", route="tool", approvals=mine)
         if hold := re.search(r"\bhold (INV-\d+)", text, re.IGNORECASE):
             return self._approval(message, f"Put invoice {hold.group(1)} on payment hold", "approve", AP_LEADS, 1)
         if bank := re.search(r"bank details for ([\w ]+)", text, re.IGNORECASE):
