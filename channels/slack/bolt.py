@@ -26,6 +26,7 @@ from channels.slack.events import (
     dedup_key,
     parse_assistant_thread,
     parse_click,
+    parse_home_opened,
     parse_message,
 )
 from channels.slack.webapi import SlackApi
@@ -36,6 +37,7 @@ OnMessage = Callable[[SlackMessage, str | None], None]
 OnClick = Callable[[Click], None]
 OnAssistant = Callable[[AssistantThread], None]
 OnCommand = Callable[[Command], None]
+OnHome = Callable[[str, str], None]  # user, event id
 OnSubmission = Callable[[reasons.Submission, str], None]  # a submitted reason form and its inbox key
 # Persist an accepted delivery before its ack: True to handle it now, False for a duplicate.
 Accept = Callable[[str, dict[str, Any]], Awaitable[bool]]
@@ -123,6 +125,7 @@ def build_bolt_app(
     on_submission: OnSubmission | None = None,
     on_assistant: OnAssistant | None = None,
     on_command: OnCommand | None = None,
+    on_home: OnHome | None = None,
 ) -> AsyncApp:
     """A Bolt `AsyncApp` that verifies every request, records each delivery in the inbox before its ack
     (a duplicate is acked and dropped), acks at once (`process_before_response=False`) and passes the
@@ -210,6 +213,13 @@ def build_bolt_app(
     # ordinary DMs (message.im with a thread_ts) and run through the same turn as any DM, so workspaces
     # without the feature are served unchanged.
     app.event("assistant_thread_started")(assistant_thread)
+
+    async def home_opened(body: dict[str, Any]) -> None:
+        opened = parse_home_opened(body)
+        if opened is not None and on_home is not None:
+            on_home(*opened)
+
+    app.event("app_home_opened")(home_opened)
     app.event("app_mention")(message_event)
     app.event("message")(message_event)
     app.event(re.compile(".*"))(other_event)

@@ -71,6 +71,9 @@ class PrivateRecorder:
             return _error("invalid_arguments", "view.type must be 'home'")
         if not _blocks_ok(view.get("blocks"), VIEW_BLOCKS_MAX):
             return _error("invalid_arguments", f"view.blocks: at most {VIEW_BLOCKS_MAX} block objects")
+        ids = [b["block_id"] for b in view["blocks"] if "block_id" in b]
+        if len(ids) != len(set(ids)):
+            return _error("invalid_arguments", "view.blocks: block_id must be unique in a view")
         user = str(p["user_id"])
         if not user.startswith(("U", "W")):
             return _error("user_not_found")

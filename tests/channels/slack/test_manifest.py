@@ -29,6 +29,7 @@ def test_manifest_scopes_events_and_urls() -> None:
     settings = manifest["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "app_mention",
+        "app_home_opened",
         "message.im",
         "message.channels",
         "message.groups",
@@ -36,6 +37,7 @@ def test_manifest_scopes_events_and_urls() -> None:
         "assistant_thread_context_changed",
     }
     assert manifest["features"]["assistant_view"]["assistant_description"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
