@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from channels.slack import messages
+from channels.core import wording
 from graphs.governance.approvals import ApprovalDecisionRow, ApprovalRow
 from graphs.governance.audit import AuditRow
 from graphs.governance.audit_check import find_gaps
@@ -25,11 +25,15 @@ def ratio(part: int, whole: int) -> str:
 
 
 def _answered(slack: SlackApiEmulator, ts: str) -> bool:
-    return any("Thinking" not in json.dumps(m) for m in slack.thread(GENERAL, ts))
+    """A reply other than the placeholder, and not a stream that was begun but never finished."""
+    return any("Thinking" not in json.dumps(m) and not m.get("streaming") for m in slack.thread(GENERAL, ts))
 
 
 def _placeholders(slack: SlackApiEmulator, ts: str) -> int:
-    return sum(1 for c in slack.posts(GENERAL, ts) if messages.THINKING in str(c.params.get("text", "")))
+    """ "Thinking…" posts plus begun streams (a stream takes the placeholder's place where Slack has them)."""
+    thinking = sum(1 for c in slack.posts(GENERAL, ts) if wording.THINKING in str(c.params.get("text", "")))
+    streams = sum(1 for c in slack.of("chat.startStream") if c.params.get("thread_ts") == ts)
+    return thinking + streams
 
 
 def summarise(run: Any, slack: SlackApiEmulator, sessions: Any, verify: subprocess.CompletedProcess[str]) -> dict:
