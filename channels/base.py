@@ -98,6 +98,14 @@ class DecisionOutcome:
     approval: ApprovalView | None = None  # current state, for refreshing every message showing it
 
 
+@dataclass(frozen=True)
+class HomeView:
+    """One person's overview (Slack's App Home): what waits for their decision, and their own requests."""
+
+    waiting: tuple[ApprovalView, ...] = ()  # approvals they may decide now, the soonest to expire first
+    requests: tuple[ApprovalView, ...] = ()  # their own requests, newest first
+
+
 class TurnHandler(Protocol):
     """What a channel may ask of the agent."""
 
@@ -124,6 +132,10 @@ class TurnHandler(Protocol):
 
     async def remember_approval_message(self, approval_id: str, ref: MessageRef) -> None:
         """Record where an approval was shown, so every copy is refreshed after a decision."""
+        ...
+
+    async def home(self, user_email: str) -> HomeView:
+        """What waits for `user_email`'s decision and their own recent requests (read-only)."""
         ...
 
 

@@ -13,6 +13,7 @@ from langgraph.types import Command
 from channels.base import (
     ApprovalView,
     DecisionOutcome,
+    HomeView,
     InboundMessage,
     MessageRef,
     Reply,
@@ -26,6 +27,7 @@ from graphs.eligibility import recheck, unreachable, unreachable_note
 from graphs.fanout import Fanout, NoFanout, new_reference
 from graphs.governance.approval_records import Approval, ApprovalError
 from graphs.graph import Graph
+from graphs.home import home_for
 from graphs.identity import IdentityCache
 from graphs.replies import turn_reply
 from graphs.state import AgentState
@@ -317,6 +319,9 @@ class Agent:
 
     async def remember_approval_message(self, approval_id: str, ref: MessageRef) -> None:
         await asyncio.to_thread(self.deps.approvals.add_message_ref, approval_id, ref.channel, ref.data)
+
+    async def home(self, user_email: str) -> HomeView:
+        return await home_for(self, user_email)
 
     # -- identity and feedback -----------------------------------------------------------------
     async def identify(self, email: str) -> str | None:

@@ -17,7 +17,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.inbox import InboxUnavailable
-from channels.slack import reasons
+from channels.slack import messages, reasons
+from channels.slack.commands import SHORTCUT, Command, parse_command
 from channels.slack.events import (
     AssistantThread,
     Click,
@@ -25,6 +26,7 @@ from channels.slack.events import (
     dedup_key,
     parse_assistant_thread,
     parse_click,
+    parse_home_opened,
     parse_message,
 )
 from channels.slack.webapi import SlackApi
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 OnMessage = Callable[[SlackMessage, str | None], None]
 OnClick = Callable[[Click], None]
 OnAssistant = Callable[[AssistantThread], None]
+OnCommand = Callable[[Command], None]
+OnHome = Callable[[str, str], None]  # user, event id
 OnSubmission = Callable[[reasons.Submission, str], None]  # a submitted reason form and its inbox key
 # Persist an accepted delivery before its ack: True to handle it now, False for a duplicate.
 Accept = Callable[[str, dict[str, Any]], Awaitable[bool]]
@@ -120,6 +124,8 @@ def build_bolt_app(
     on_click: OnClick,
     on_submission: OnSubmission | None = None,
     on_assistant: OnAssistant | None = None,
+    on_command: OnCommand | None = None,
+    on_home: OnHome | None = None,
 ) -> AsyncApp:
     """A Bolt `AsyncApp` that verifies every request, records each delivery in the inbox before its ack
     (a duplicate is acked and dropped), acks at once (`process_before_response=False`) and passes the
@@ -141,7 +147,8 @@ def build_bolt_app(
     )
 
     async def claim_once(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        key = dedup_key(body)
+        cmd = parse_command(body)  # /deskhand or the message shortcut: one per trigger id
+        key = dedup_key(body) or (cmd.key if cmd is not None else None)
         if key is None:
             await next()
             return None
@@ -186,6 +193,17 @@ def build_bolt_app(
 
     app.view(reasons.VIEW)(reason_form)
 
+    async def private_question(ack: AsyncAck, body: dict[str, Any]) -> None:
+        cmd = parse_command(body)
+        if cmd is None or on_command is None:  # incomplete: the usage, never an error
+            await ack(text=messages.USAGE)
+            return
+        await ack()  # within Slack's 3 s; the answer follows ephemerally
+        on_command(cmd)
+
+    app.command(messages.COMMAND)(private_question)
+    app.shortcut(SHORTCUT)(private_question)
+
     async def assistant_thread(body: dict[str, Any]) -> None:
         thread = parse_assistant_thread(body)
         if thread is not None and on_assistant is not None:
@@ -195,6 +213,13 @@ def build_bolt_app(
     # ordinary DMs (message.im with a thread_ts) and run through the same turn as any DM, so workspaces
     # without the feature are served unchanged.
     app.event("assistant_thread_started")(assistant_thread)
+
+    async def home_opened(body: dict[str, Any]) -> None:
+        opened = parse_home_opened(body)
+        if opened is not None and on_home is not None:
+            on_home(*opened)
+
+    app.event("app_home_opened")(home_opened)
     app.event("app_mention")(message_event)
     app.event("message")(message_event)
     app.event(re.compile(".*"))(other_event)

@@ -21,6 +21,7 @@ from channels.core.tasks import Background
 from channels.core.turns import TurnRunner
 from channels.inbox import Inbox, InboxItem
 from channels.slack.bolt import BotIdentity, SlackUnreachable, build_bolt_app
+from channels.slack.commands import Command, parse_command
 from channels.slack.endpoint import Handler, build_events_endpoint
 from channels.slack.events import (
     AssistantThread,
@@ -29,8 +30,10 @@ from channels.slack.events import (
     event_key,
     parse_assistant_thread,
     parse_click,
+    parse_home_opened,
     parse_message,
 )
+from channels.slack.home import SlackHome
 from channels.slack.outbox import SlackOutbox
 from channels.slack.reasons import Submission, parse_submission, submission_key
 from channels.slack.stream import SlackStreams
@@ -110,6 +113,8 @@ class SlackChannel:
             on_click=self._on_click,
             on_submission=self._on_submission,
             on_assistant=self._on_assistant,
+            on_command=self._on_command,
+            on_home=self._on_home,
         )
         self._ack_first = AckFirst()
         self._work = Background("slack", before=self._ack_first.settled)
@@ -196,6 +201,12 @@ class SlackChannel:
     def _on_assistant(self, thread: AssistantThread) -> None:
         self._work.spawn(self._turns.on_assistant_thread(thread))
 
+    def _on_home(self, user: str, event_id: str) -> None:
+        self._work.spawn(self._turns.on_home(user, event_id))
+
+    def _on_command(self, cmd: Command) -> None:
+        self._work.spawn(self._turns.on_command(cmd))
+
     def _on_click(self, click: Click) -> None:
         self._work.spawn(self._turns.on_click(click))
 
@@ -209,6 +220,11 @@ class SlackChannel:
             if sub is not None and key is not None:
                 await self._turns.on_submission(sub, key)
             return
+        if item.kind == "command":  # /deskhand or the message shortcut
+            cmd = parse_command(item.payload)
+            if cmd is not None:
+                await self._turns.on_command(cmd)
+            return
         if item.kind == "click":
             click = parse_click(item.payload)
             if click is not None:
@@ -217,7 +233,9 @@ class SlackChannel:
         bot_user_id = self._identity.bot_user_id
         msg = parse_message(item.payload, bot_user_id)
         thread = parse_assistant_thread(item.payload)
-        if thread is not None:
+        if (opened := parse_home_opened(item.payload)) is not None:
+            await self._turns.on_home(*opened)
+        elif thread is not None:
             await self._turns.on_assistant_thread(thread)
         elif msg is None:
             await self._turns.finish(event_key(str(item.payload.get("event_id") or "")))
@@ -258,10 +276,14 @@ def build_slack_channel(
     outbox = SlackOutbox(api, directory, handler.remember_approval_message, SlackStreams(api, enabled=streaming))
     runner = TurnRunner(handler, coordinator, inbox, channel="slack", lock_timeout_s=lock_timeout_s)
     turns = SlackTurns(runner, api, directory, outbox, coordinator)
+    turns.home = SlackHome(api, directory, handler, runner.identify, coordinator)
+    outbox.changed = turns.home.changed
     identity = BotIdentity(api, bot_token, bot_user_id)
 
     async def accept(key: str, body: dict[str, Any]) -> bool:
-        kind = {"block_actions": "click", "view_submission": "view"}.get(str(body.get("type")), "event")
+        kind = {"block_actions": "click", "view_submission": "view", "message_action": "command"}.get(
+            str(body.get("type")), "command" if "command" in body else "event"
+        )
         return await inbox.accept(key, "slack", kind, body)
 
     def bolt_factory(**callbacks: Any) -> AsyncApp:

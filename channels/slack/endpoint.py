@@ -33,9 +33,22 @@ _IDS = ("team", "enterprise", "user", "channel")  # a plain id or an object with
 _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
 
 
+# Names Bolt's listener matchers compare (with a regular expression, for our catch-alls): a list crashes them.
+_MATCHED = ("type", "command", "callback_id")
+
+
+def _names_ok(payload: dict[str, Any]) -> bool:
+    event, acts = payload.get("event"), payload.get("actions")
+    names = [payload.get(k) for k in _MATCHED] + [event.get("type") if isinstance(event, dict) else None]
+    names += [a.get("action_id") for a in acts if isinstance(a, dict)] if isinstance(acts, list) else []
+    return all(n is None or isinstance(n, str) for n in names)
+
+
 def _envelope_ok(payload: dict[str, Any], depth: int = 0) -> bool:
     if depth == 0 and any(k in payload and not isinstance(payload[k], dict) for k in ("event", "view")):
         return False  # Bolt reads these whenever the key is there (`"view" in body`): an explicit null crashes it
+    if depth == 0 and not _names_ok(payload):
+        return False
     for key in _OBJECTS:
         if payload.get(key) is not None and not isinstance(payload[key], dict):
             return False

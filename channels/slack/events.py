@@ -151,6 +151,7 @@ class Click:
     action_ts: str
     trigger_id: str = ""  # lets the click open a modal (views.open) within 3 s
     team: str = ""
+    home: bool = False  # clicked in the App Home tab: no channel or message (`message_ts` is the view id)
 
 
 def _part(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -171,14 +172,17 @@ def parse_click(body: dict[str, Any]) -> Click | None:
     container = _part(body, "container")
     message = _part(body, "message")
     user = _text(_part(body, "user").get("id"))
+    home = container.get("type") == "view" and _part(body, "view").get("type") == "home"
     channel = _text(_part(body, "channel").get("id")) or _text(container.get("channel_id"))
     message_ts = _text(message.get("ts")) or _text(container.get("message_ts"))
+    if home:
+        channel, message_ts = "", _text(_part(body, "view").get("id")) or _text(container.get("view_id"))
     action_id = _text(action.get("action_id"))
-    if not (user and channel and message_ts and action_id):
+    if not (user and (channel or home) and message_ts and action_id):
         return None
     return Click(
         user=user,
-        channel=channel,
+        channel=channel or "",
         message_ts=message_ts,
         thread_ts=_text(message.get("thread_ts")),
         action_id=action_id,
@@ -186,6 +190,7 @@ def parse_click(body: dict[str, Any]) -> Click | None:
         action_ts=str(action.get("action_ts") or ""),
         trigger_id=_text(body.get("trigger_id")) or "",
         team=_text(_part(body, "team").get("id")) or "",
+        home=home,
     )
 
 
@@ -242,3 +247,12 @@ def parse_assistant_thread(body: dict[str, Any]) -> AssistantThread | None:
 def assistant_marker(channel: str, thread_ts: str) -> str:
     """Coordinator key recording that a DM thread is an AI-app (assistant) thread."""
     return f"slack:assistant:{channel}:{thread_ts}"
+
+
+def parse_home_opened(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(user, event id) of an `app_home_opened` event on the Home tab, else None (the Messages tab too)."""
+    event = _part(body, "event")
+    user = _text(event.get("user"))
+    if event.get("type") != "app_home_opened" or event.get("tab") not in (None, "home") or not user:
+        return None
+    return user, str(body.get("event_id") or "")

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 _GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 RememberApproval = Callable[[str, MessageRef], Awaitable[None]]
+Changed = Callable[[ApprovalView], Awaitable[None]]
 
 
 class SlackOutbox:
@@ -39,6 +40,7 @@ class SlackOutbox:
         self._directory = directory
         self._remember = remember
         self.streams = streams or SlackStreams(api, enabled=False)
+        self.changed: Changed | None = None  # an approval was shown or redrawn (the App Home republishes)
 
     async def refresh_approval(self, ref: MessageRef, view: ApprovalView) -> None:
         """Redraw an approval message (decision stamp, buttons removed once closed) with `chat.update`."""
@@ -46,6 +48,11 @@ class SlackOutbox:
         if ref.channel != self.name or not channel or not ts:
             raise ValueError(f"not a Slack message reference: {ref!r}")
         await self._api.update(str(channel), str(ts), await self.approval_message(view))
+        await self._changed(view)
+
+    async def _changed(self, view: ApprovalView) -> None:
+        if self.changed is not None:
+            await self.changed(view)  # never raises (SlackHome.changed logs its failures)
 
     async def notify(self, conversation_ref: dict[str, Any], reply: Reply) -> None:
         """Post a reply into the conversation a turn came from (privately if sensitive and shared)."""
@@ -56,6 +63,7 @@ class SlackOutbox:
         (Requested in Slack, it is already in the thread with the approvers mentioned.)"""
         if origin == self.name:
             return
+        await self._changed(view)
         message = await self.approval_message(view)
         for email in view.approvers:
             try:  # one approver Slack cannot reach now must not cost the others their copy
@@ -119,6 +127,8 @@ class SlackOutbox:
             if self._remember is not None:
                 ref_data = {"channel": where, "ts": ts, "thread_ts": thread}
                 await self._remember(view.approval_id, MessageRef(self.name, ref_data))
+            if view.open and view is reply.approval:  # a new request: its people's Homes list it
+                await self._changed(view)
 
         async def show(answer: Reply) -> None:
             if stream is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from channels.base import InboundMessage, Reply
@@ -14,6 +14,7 @@ from channels.coordination import CoordinationUnavailable, Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
 from channels.slack import actions, messages
+from channels.slack.commands import Command, PrivateTurn, whisper
 from channels.slack.events import (
     AssistantThread,
     Click,
@@ -26,6 +27,7 @@ from channels.slack.events import (
     mentioned_users,
     thread_marker,
 )
+from channels.slack.home import SlackHome
 from channels.slack.outbox import SlackOutbox
 from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
 from channels.slack.render import render_text
@@ -148,6 +150,7 @@ class SlackTurns:
     outbox: SlackOutbox
     coordinator: Coordinator
     thread_ttl_s: int = 7 * 86400
+    home: SlackHome | None = None
 
     @property
     def _forms(self) -> ReasonForms:
@@ -166,6 +169,21 @@ class SlackTurns:
             await self.runner.inbox.complete(event_key(msg.event_id))
             return
         await self.runner.run(SlackTurn(msg, bot_user_id, self))
+
+    async def on_home(self, user: str, event_id: str) -> None:
+        """The App Home tab was opened: publish it (one error boundary; nothing to tell on failure)."""
+        if self.home is not None:
+            await self.runner.guard("App Home", self.home.publish(user), _ignore)
+        await self.runner.inbox.complete(event_key(event_id))
+
+    async def on_command(self, cmd: Command) -> None:
+        """`/deskhand …` or the message shortcut: answered privately; no question → the usage."""
+        if cmd.question() is None:
+            text = messages.NO_TEXT if cmd.shortcut else messages.USAGE
+            await self.runner.guard("usage", whisper(self.api, cmd, render_text(text)), _ignore)
+            await self.runner.inbox.complete(cmd.key)
+            return
+        await self.runner.run(PrivateTurn(cmd, self))
 
     async def deliver_saved(self, msg: SlackMessage, saved: dict[str, Any]) -> None:
         """Deliver an answer a dead process computed but could not show (recovery)."""
@@ -222,6 +240,8 @@ class SlackTurns:
         await self.runner.inbox.complete(click_key(click))
 
     async def _click(self, click: Click) -> None:
+        if click.home:  # from the App Home tab: refusals and forms go to the clicker's DM with the bot
+            click = replace(click, channel=await self.api.open_dm(click.user))
         if opens_form(click.action_id):  # Reject asks for a reason (a modal); the form decides
             if not await self._forms.open(
                 click.action_id, click.value, click.trigger_id, click.channel, click.thread_ts
@@ -291,3 +311,7 @@ class SlackTurns:
             await self.api.ephemeral(click.channel, click.user, render_text(text), click.thread_ts)
         except WebApiError as exc:
             log.warning("could not send an ephemeral message to %s: %s", click.user, exc)
+
+
+async def _ignore(_text: str) -> None:
+    return None

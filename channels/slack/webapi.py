@@ -172,6 +172,10 @@ class SlackApi:
         """`views.open`: show a modal to the user whose click carried `trigger_id` (valid for 3 s)."""
         await self.call("views.open", self.client.views_open, trigger_id=trigger_id, view=view)
 
+    async def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        """`views.publish`: `user_id`'s App Home tab."""
+        await self.call("views.publish", self.client.views_publish, user_id=user_id, view=view)
+
     async def open_dm(self, user: str) -> str:
         data = await self.call("conversations.open", self.client.conversations_open, users=user)
         channel = data.get("channel")

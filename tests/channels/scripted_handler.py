@@ -19,6 +19,7 @@ from channels.base import (
     ChannelOutbox,
     Decision,
     DecisionOutcome,
+    HomeView,
     InboundMessage,
     MessageRef,
     Reply,
@@ -76,6 +77,7 @@ class ScriptedHandler:
         self.feedback_calls: list[tuple[str, str | None, bool]] = []
         self.feedback_details: list[dict[str, Any]] = []
         self.decide_calls = 0
+        self.home_calls: list[str] = []
         self.active: dict[str, int] = {}
         self.max_active: dict[str, int] = {}
         self.total_active = 0
@@ -108,6 +110,9 @@ class ScriptedHandler:
         n = next(self._ids)
         if "boom" in text:
             raise RuntimeError("database password is hunter2")
+        if "waiting for me" in text.lower():  # graphs/waiting.py's list, by the real eligibility rule
+            mine = tuple(v for v in self.approvals.values() if v.open and message.user_email in v.approvers)
+            return Reply(text=f"{len(mine)} waiting for your decision.", route="tool", approvals=mine)
         if hold := re.search(r"\bhold (INV-\d+)", text, re.IGNORECASE):
             return self._approval(message, f"Put invoice {hold.group(1)} on payment hold", "approve", AP_LEADS, 1)
         if bank := re.search(r"bank details for ([\w ]+)", text, re.IGNORECASE):
@@ -211,3 +216,10 @@ class ScriptedHandler:
 
     async def remember_approval_message(self, approval_id: str, ref: MessageRef) -> None:
         self.refs.setdefault(approval_id, []).append(ref)
+
+    async def home(self, user_email: str) -> HomeView:
+        self.home_calls.append(user_email)
+        views = sorted(self.approvals.values(), key=lambda v: v.expires_at)
+        waiting = [v for v in views if v.open and user_email in v.approvers and v.requester != user_email]
+        mine = [v for v in reversed(self.approvals.values()) if v.requester == user_email]
+        return HomeView(waiting=tuple(waiting), requests=tuple(mine))

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from tests.emulators import slack_ai
+from tests.emulators import slack_ai, slack_private
 from tests.emulators.slack_views import ViewsRecorder
 
 TEAM_ID = "T_LARKSPUR"
@@ -76,6 +76,7 @@ class SlackApiEmulator:
         self.calls: list[ApiCall] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) → latest message
         self.views = ViewsRecorder()  # views.open: modals shown, argument checks, expired triggers
+        self.private = slack_private.PrivateRecorder()  # ephemeral, App Home, response_url
         self._faults: list[_Fault] = []
         self._seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -93,6 +94,7 @@ class SlackApiEmulator:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/response/{id}", lambda r: self.private.respond(r))
         app.router.add_get("/_emulator/calls", self._dump)
         app.router.add_post("/_emulator/reset", self._reset)
         self._runner = web.AppRunner(app, access_log=None)
@@ -131,7 +133,7 @@ class SlackApiEmulator:
         self.calls.clear()
         self.messages.clear()
         self._faults.clear()
-        self.views = ViewsRecorder()
+        self.views, self.private = ViewsRecorder(), slack_private.PrivateRecorder()
 
     async def _dump(self, request: web.Request) -> web.Response:
         """The recorded calls from index `since` on, as JSON (for a benchmark in another process)."""
@@ -325,8 +327,8 @@ class SlackApiEmulator:
             if message is not None and message.get("thread_ts") not in (None, ts):
                 link += f"?thread_ts={message['thread_ts']}&cid={channel}"
             return {"ok": True, "channel": channel, "permalink": link}
-        if method == "chat.postEphemeral":
-            return {"ok": True, "message_ts": self._next_ts()}
+        if method in slack_private.METHODS:
+            return self.private.answer(method, p)
         if method == "views.open":
             return self.views.answer(p)
         if method == "reactions.add":

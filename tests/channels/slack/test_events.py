@@ -157,6 +157,7 @@ async def test_malformed_bodies_get_4xx_never_500(server: SlackServer, handler: 
         ("payload=%5B%5D", "application/x-www-form-urlencoded"),
         ('{"type": "event_callback", "event": null}', "application/json"),  # found by the fuzz test
         ("payload=%7B%22type%22%3A+%22event_callback%22%2C+%22view%22%3A+null%7D", "text/plain"),  # and this
+        ('{"type": "event_callback", "event": {"type": []}}', "application/json"),  # and this (a matched name)
     ):
         response = await server.post(body, content_type=content_type, headers=sign(body))
         assert 400 <= response.status < 500, (body, response.status)
