@@ -72,6 +72,7 @@ async def _serve_with(
     socket_mode: bool,
     started: Callable[[int], None] | None,
 ) -> int:
+    from bot.channel_builders import slack_from_settings, teams_from_settings
     from bot.serve_ops import open_operations
     from bot.server import build_web_app
     from channels.inbox import Inbox
@@ -85,17 +86,7 @@ async def _serve_with(
         ready["directory"] = rt.directory.ping
         closers = []
         if settings.slack.enabled:
-            from channels.slack import build_slack_channel
-
-            assert settings.slack.bot_token is not None and settings.slack.signing_secret is not None
-            slack = build_slack_channel(
-                ops.handler,
-                bot_token=settings.slack.bot_token.get_secret_value(),
-                signing_secret=settings.slack.signing_secret.get_secret_value(),
-                api_url=settings.slack.api_url,
-                coordinator=ops.coordinator,
-                inbox=inbox,
-            )
+            slack = slack_from_settings(settings, ops.handler, ops.coordinator, inbox)
             attach.append(slack.attach)
             ready["slack"] = slack.ready
             rt.fanout.outboxes["slack"] = slack.outbox
@@ -106,21 +97,10 @@ async def _serve_with(
                     return 2
                 await slack.start_socket_mode(settings.slack.app_token.get_secret_value())
         if settings.teams.enabled:
-            from channels.teams import TeamsConfigError, build_teams_channel
+            from channels.teams import TeamsConfigError
 
             try:
-                teams = build_teams_channel(
-                    ops.handler,
-                    app_id=settings.teams.app_id,
-                    app_password=settings.teams.app_password.get_secret_value()
-                    if settings.teams.app_password
-                    else None,
-                    tenant_id=settings.teams.app_tenant_id,
-                    app_type=settings.teams.app_type,
-                    insecure_no_auth=settings.teams.insecure_no_auth,
-                    coordinator=ops.coordinator,
-                    inbox=inbox,
-                )
+                teams = teams_from_settings(settings, ops.handler, ops.coordinator, inbox)
             except TeamsConfigError as exc:
                 print(f"deskhand: {exc}", file=sys.stderr)
                 return 2

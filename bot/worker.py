@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channel_builders import slack_from_settings, teams_from_settings
 from bot.jobs import JobContext, JobKeys, JobSpec, Schedule, build_registry, every
 from bot.metrics import Metrics
 from bot.queue import ProcrastinateQueue, build_procrastinate_app, is_postgres, run_job, schema_present
@@ -58,31 +59,12 @@ async def attach_outboxes(settings: Settings, rt: Any, coordinator: Any) -> list
     """The channels' output halves (no HTTP routes): jobs refresh cards and tell people through them."""
     closers: list[Closer] = []
     if settings.slack.enabled:
-        from channels.slack import build_slack_channel
-
-        assert settings.slack.bot_token is not None and settings.slack.signing_secret is not None
-        slack = build_slack_channel(
-            rt.agent,
-            bot_token=settings.slack.bot_token.get_secret_value(),
-            signing_secret=settings.slack.signing_secret.get_secret_value(),
-            api_url=settings.slack.api_url,
-            coordinator=coordinator,
-        )
+        slack = slack_from_settings(settings, rt.agent, coordinator)
         await slack.start()
         rt.fanout.outboxes["slack"] = slack.outbox
         closers.append(slack.close)
     if settings.teams.enabled:
-        from channels.teams import build_teams_channel
-
-        teams = build_teams_channel(
-            rt.agent,
-            app_id=settings.teams.app_id,
-            app_password=settings.teams.app_password.get_secret_value() if settings.teams.app_password else None,
-            tenant_id=settings.teams.app_tenant_id,
-            app_type=settings.teams.app_type,
-            insecure_no_auth=settings.teams.insecure_no_auth,
-            coordinator=coordinator,
-        )
+        teams = teams_from_settings(settings, rt.agent, coordinator)
         rt.fanout.outboxes["teams"] = teams.outbox
         closers.append(teams.drain)
     return closers
