@@ -76,8 +76,9 @@ def reason_card(
         body.append({"type": "TextBlock", "text": notice, "color": "Warning", "size": "Small", "wrap": True})
     data = {"approval_id": approval_id, FORM: True}
     verb = verbs.APPROVE if approve else verbs.REJECT
-    submit = _action("Approve" if approve else "Reject", verb, data, "positive" if approve else "destructive")
-    back = _action("Back", verbs.REFRESH, {"approval_id": approval_id}, None)
+    title, style = ("Approve", "positive") if approve else ("Reject", "destructive")
+    submit = render.execute_action(title, verb, data, style)
+    back = render.execute_action("Back", verbs.REFRESH, {"approval_id": approval_id}, None)
     back["associatedInputs"] = "none"  # going back needs no reason
     return {
         "type": "AdaptiveCard",
@@ -87,18 +88,3 @@ def reason_card(
         "actions": [submit, back],
         "msteams": {"width": "Full"},
     }
-
-
-def _action(title: str, verb: str, data: dict[str, Any], style: str | None) -> dict[str, Any]:
-    """Action.Execute with an Action.Submit fallback carrying the verb (as on the approval card)."""
-    action: dict[str, Any] = {
-        "type": "Action.Execute",
-        "title": title,
-        "verb": verb,
-        "data": data,
-        "fallback": {"type": "Action.Submit", "title": title, "data": {"verb": verb, **data}},
-    }
-    if style:
-        action["style"] = style
-        action["fallback"]["style"] = style
-    return action

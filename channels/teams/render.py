@@ -114,7 +114,7 @@ def answer_card(reply: Reply) -> dict[str, Any] | None:
     actions = []
     if reply.audit_id and present.wants_feedback(reply):
         for helpful, title in ((True, wording.HELPFUL), (False, wording.NOT_HELPFUL)):
-            actions.append(_execute(title, verbs.FEEDBACK, {"audit_id": reply.audit_id, "helpful": helpful}))
+            actions.append(execute_action(title, verbs.FEEDBACK, {"audit_id": reply.audit_id, "helpful": helpful}))
     if not body and not actions:
         return None
     return _card(body, actions)
@@ -169,9 +169,9 @@ def approval_card(
     if view.open:
         data = {"approval_id": view.approval_id}
         actions = [
-            _execute(wording.APPROVE, verbs.APPROVE, data, style="positive"),
-            _execute(wording.REJECT, verbs.REJECT, data, style="destructive"),
-            _execute(wording.APPROVE_WITH_COMMENT, verbs.APPROVE_COMMENT, data),
+            execute_action(wording.APPROVE, verbs.APPROVE, data, style="positive"),
+            execute_action(wording.REJECT, verbs.REJECT, data, style="destructive"),
+            execute_action(wording.APPROVE_WITH_COMMENT, verbs.APPROVE_COMMENT, data),
         ]
     card = _card(body, actions)
     if mentions:
@@ -220,7 +220,7 @@ def _text(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _execute(title: str, verb: str, data: dict[str, Any], style: str | None = None) -> dict[str, Any]:
+def execute_action(title: str, verb: str, data: dict[str, Any], style: str | None = None) -> dict[str, Any]:
     """An Universal Action with an `Action.Submit` fallback carrying the verb in its data."""
     action: dict[str, Any] = {
         "type": "Action.Execute",
