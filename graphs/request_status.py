@@ -59,21 +59,6 @@ def describe(approval: Any) -> str:
     return f"{head} was cancelled; nothing was changed."
 
 
-def about_own_request(state: AgentState, text: str, slots: dict[str, Any], conf: dict[str, float]) -> dict[str, Any]:
-    """ "What happened to my request to add Maya?" is a question about an existing request: it is answered
-    from the approvals store and never reaches the policy, whatever action it names."""
-    history = [*state.get("history", []), {"role": "user", "text": text}][-10:]
-    return {
-        "intent": "request_status",
-        "confidence": 1.0,
-        "slots": slots,
-        "slot_confidence": conf,
-        "pending": None,
-        "tool_args": None,
-        "history": history,
-    }
-
-
 async def request_status(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
     deps = runtime.context
     user = state.get("user")

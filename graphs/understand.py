@@ -8,18 +8,33 @@ from langgraph.runtime import Runtime
 
 from graphs import node_names as n
 from graphs.context import AgentDeps
-from graphs.request_status import about_own_request
 from graphs.state import AgentState
 from graphs.understanding.intents import mask_entities
 from graphs.understanding.lexicon import lexicon
 from graphs.understanding.patterns import asks_about_own_request, asks_what_awaits_me
 from graphs.understanding.privacy import asks_for_someone_elses_private_data
 from graphs.waiting import INTENT as WAITING_FOR_ME
-from graphs.waiting import about_waiting
 from tools.catalog import entity_affinity
 
 IDENTIFIERS = ("invoice_id", "user", "email", "vendor", "iban", "account_number")  # what makes a request specific
 ENTITY_SLOTS = ("invoice_id", "vendor", "group", "iban", "account_number")
+
+
+def _settled(
+    intent: str, state: AgentState, text: str, slots: dict[str, Any], conf: dict[str, float]
+) -> dict[str, Any]:
+    """The understanding of a message whose intent its form settles (confidence 1): it never reaches the
+    policy, whatever action it names."""
+    history = [*state.get("history", []), {"role": "user", "text": text}][-10:]
+    return {
+        "intent": intent,
+        "confidence": 1.0,
+        "slots": slots,
+        "slot_confidence": conf,
+        "pending": None,
+        "tool_args": None,
+        "history": history,
+    }
 
 
 async def understand(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
@@ -31,6 +46,12 @@ async def understand(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str
     extractor = deps.slots()
     found = extractor.extract(text)
     slots, slot_conf = dict(found.values), dict(found.confidence)
+    # Recognised by their form, whatever action they name, so neither embedded nor routed: what waits for
+    # *my* decision (a list), and a question about one's own request (answered from the approvals store).
+    if asks_what_awaits_me(text):
+        return _settled(WAITING_FOR_ME, state, text, slots, slot_conf)
+    if asks_about_own_request(text):
+        return _settled("request_status", state, text, slots, slot_conf)
     masked = mask_entities(text)
     vec = deps.embed_query(masked)
     if masked == text and deps.knowledge.query_text(text) == text:  # the knowledge answer reuses this embedding
@@ -38,12 +59,6 @@ async def understand(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str
     kinds = [k for k in ENTITY_SLOTS if k in slots]
     guess = deps.router.classify(masked, vec, kinds, entity_affinity(deps.tools))
     intent, confidence = guess.name, guess.confidence
-    if asks_what_awaits_me(text):  # what waits for *my* decision: a list, never an action
-        deps.query_vectors.forget(request_id)
-        return about_waiting(state, text, slots, slot_conf)
-    if asks_about_own_request(text):
-        deps.query_vectors.forget(request_id)
-        return about_own_request(state, text, slots, slot_conf)
     if intent == "request_status":  # the router alone is not enough: the message must be about one's request
         intent, confidence = guess.runner_up, round(guess.confidence - guess.similarity, 3)
 

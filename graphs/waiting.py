@@ -27,20 +27,6 @@ SHOWN = 10  # approval cards in one answer (each is its own message with buttons
 SCANNED = 500  # pending approvals looked at, oldest expiry first
 
 
-def about_waiting(state: AgentState, text: str, slots: dict[str, Any], conf: dict[str, float]) -> dict[str, Any]:
-    """Route a question about what waits for one's decision here, whatever else it names."""
-    history = [*state.get("history", []), {"role": "user", "text": text}][-10:]
-    return {
-        "intent": INTENT,
-        "confidence": 1.0,
-        "slots": slots,
-        "slot_confidence": conf,
-        "pending": None,
-        "tool_args": None,
-        "history": history,
-    }
-
-
 async def _still_eligible(deps: AgentDeps, approval: Any, who: str) -> bool:
     """The policy's approvers now (a read: nothing is reassigned here); the stored list if that fails."""
     try:
