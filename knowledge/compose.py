@@ -1,5 +1,6 @@
-"""The answer text: the best-supported spans of the top passages (a paragraph, a whole list with its lead-in,
-a table row with its header), short enough for a chat message, each followed by its [n] citation."""
+"""The answer text: the best-supported spans of the top passages (a sentence of a paragraph, a whole list with its
+lead-in, a table's rows with their header), short enough for a chat message, each followed by its [n] citation.
+A span too long for the room left is cut to its best lines (a list keeps its lead-in) rather than dropped."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ SAME_CHUNK_BONUS = 0.1
 KEEP_RATIO = 0.6
 CACHE_CHUNKS = 4096
 ELLIPSIS = "…"
-OWN_WEIGHT = 0.6
 
 
 @dataclass(frozen=True)
@@ -211,17 +211,13 @@ class Composer:
 
     def _score(self, q: Question, span: Span, heading: frozenset[str], prior: float, hit: int, pos: int) -> Candidate:
         """The span's score (its best sentence, read under the heading and the list's lead-in) and its text,
-        cut to the best lines/sentences when it is longer than a chat message allows."""
+        cut to its best lines/sentences when it is longer than a chat message allows."""
         lead_terms = frozenset().union(*(s.terms for s in span.lines[0].sentences)) if span.lead else frozenset()
         sentence_scores: list[tuple[float, ...]] = []
         for i, line in enumerate(span.lines):
             context = heading | (lead_terms if i > 0 else frozenset())
             sentence_scores.append(
-                tuple(
-                    sentence_score(self.analyzer, q, s.text, s.terms | context, prior)
-                    + OWN_WEIGHT * self.analyzer.coverage(q, s.terms)
-                    for s in line.sentences
-                )
+                tuple(sentence_score(self.analyzer, q, s.text, s.terms | context, prior) for s in line.sentences)
             )
         cand = Candidate(max(max(s) for s in sentence_scores), hit, pos, span, tuple(sentence_scores), "")
         return replace(cand, text=self._fit(cand, self.max_chars))
