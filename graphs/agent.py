@@ -17,6 +17,7 @@ from channels.base import (
     InboundMessage,
     MessageRef,
     Reply,
+    SectionText,
 )
 from channels.context import current_request_id, request_scope
 from graphs import feedback
@@ -30,6 +31,7 @@ from graphs.graph import Graph
 from graphs.home import home_for
 from graphs.identity import IdentityCache
 from graphs.replies import turn_reply
+from graphs.sections import full_section
 from graphs.state import AgentState
 from graphs.waiting import waiting_views
 
@@ -337,3 +339,6 @@ class Agent:
 
     async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
         return await feedback.request_human(self.deps, audit_id, message)
+
+    async def full_section(self, ref: str) -> SectionText:
+        return await full_section(self.deps.knowledge, ref)

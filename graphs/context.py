@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # annotations only: reading an approval (graphs.eligibility) 
     from graphs.handoff import HandoffDesk
     from graphs.understanding.intents import IntentRouter
     from graphs.understanding.slots import SlotExtractor
+    from knowledge.section import FullSection
     from knowledge.types import Answer, Citation
     from tools.tool_spec import ToolSpec
 
@@ -58,6 +59,10 @@ class KnowledgePort(Protocol):
 
     def query_text(self, question: str) -> str:
         """The part of a message the knowledge base embeds (the last question of a long message)."""
+        ...
+
+    def section(self, ref: str) -> FullSection:
+        """The full section an answer's `section` reference points to (knowledge.section)."""
         ...
 
 

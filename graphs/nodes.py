@@ -56,6 +56,7 @@ async def _answered(state: AgentState, deps: AgentDeps, result: Answer) -> dict[
             "confidence": result.confidence,
             "audit_id": audit_id,
             "data": path,
+            **({"section": result.section} if result.found and result.section else {}),
         }
     }
 

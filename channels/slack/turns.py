@@ -30,7 +30,7 @@ from channels.slack.events import (
 from channels.slack.home import SlackHome
 from channels.slack.outbox import SlackOutbox
 from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
-from channels.slack.render import render_text
+from channels.slack.render import render_section, render_text
 from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
@@ -269,6 +269,14 @@ class SlackTurns:
             await self._whisper(click, wording.FEEDBACK_THANKS)
         elif click.action_id == actions.GET_HUMAN:
             await self._get_human(click)
+        elif click.action_id == actions.SHOW_SECTION:
+            await self._show_section(click)
+
+    async def _show_section(self, click: Click) -> None:
+        """The full section of a shortened answer, only to the clicker (ephemeral, in the answer's thread)."""
+        section = await self.runner.handler.full_section(click.value)
+        for message in render_section(section):
+            await self.api.ephemeral(click.channel, click.user, message, click.thread_ts)
 
     async def _get_human(self, click: Click) -> None:
         """Hand the answer's question over (the agent's hand-off: persisted, posted to the team or ticketed)

@@ -215,6 +215,8 @@ class DeskhandTeamsBot(ActivityHandler):
         if verb == verbs.FEEDBACK:
             await self._feedback(ctx, data)
             return render.message_response(wording.FEEDBACK_THANKS)
+        if verb == verbs.SECTION:
+            return render.message_response(await self._show_section(ctx, data))
         return render.message_response(wording.UNKNOWN_ACTION)
 
     async def _on_submit(self, ctx: TurnContext, value: dict[str, Any]) -> None:
@@ -222,6 +224,11 @@ class DeskhandTeamsBot(ActivityHandler):
         if verb == verbs.FEEDBACK:
             await self._feedback(ctx, value)
             await self._tell_clicker(ctx, wording.FEEDBACK_THANKS)
+            return
+        if verb == verbs.SECTION:
+            told = await self._show_section(ctx, value)
+            if told != wording.SECTION_SENT:
+                await self._tell_clicker(ctx, told)
             return
         approval_id = identifier(value.get("approval_id"))
         if (verb not in verbs.DECISIONS and verb != reasons.VERB_COMMENT) or approval_id is None:
@@ -274,6 +281,17 @@ class DeskhandTeamsBot(ActivityHandler):
             sources=tuple(str(s) for s in answer.get("sources") or ()),
             comment=feedback_text(value["actionValue"].get("feedback")),
         )
+
+    async def _show_section(self, ctx: TurnContext, data: dict[str, Any]) -> str:
+        """The full section of a shortened answer as a reply in the conversation (Teams has no ephemeral
+        messages). Returns what the clicker is told: that it was sent, or why not (a bad or stale reference)."""
+        ref = data.get("section")
+        section = await self.runner.handler.full_section(ref if isinstance(ref, str) else "")
+        if not section.found:
+            return section.text
+        for message in render.section_messages(section):
+            await self.courier.send(ctx, message)
+        return wording.SECTION_SENT
 
     async def _tell_clicker(self, ctx: TurnContext, text: str) -> None:
         """A message only the clicker should see: in a shared conversation, a private chat."""
