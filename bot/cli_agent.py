@@ -222,7 +222,11 @@ def register(
         description="Ask Deskhand one question (or run one request) and print the reply.",
     )
     p.add_argument("question", nargs="*", help="the question or request")
-    p.add_argument("--json", action="store_true", help="print one JSON object (answer, citations, confidence, route, full_section…)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (answer, citations, confidence, route, full_section…)",
+    )
     p.add_argument("--user", metavar="EMAIL", help="who is asking (the directory identity used by the policy)")
     p.add_argument("--conversation", metavar="ID", help="continue a conversation (follow-ups, clarifications)")
     p.add_argument(
