@@ -18,8 +18,8 @@ from channels.base import (
     MessageRef,
     Reply,
 )
-from channels.context import current_request_id, request_scope
-from graphs import feedback
+from channels.context import current_answer_sink, current_request_id, request_scope
+from graphs import answer_stream, feedback
 from graphs import messages as msg
 from graphs.approval_notes import decision_note, joined_reply, joiner_refusal, notify_waiters
 from graphs.context import AgentDeps
@@ -91,14 +91,15 @@ class Agent:
                 if relayed is not None:
                     return relayed
             snapshot = await self.graph.aget_state(config)
+            # A channel showing answers live gets them as they are produced (the same run and state).
+            sink = current_answer_sink()
             if snapshot.interrupts:
-                out = await self.graph.ainvoke(
-                    Command(resume=text, update={"request_id": request_id}), config, context=self.deps
-                )
+                resume: Command[Any] = Command(resume=text, update={"request_id": request_id})
+                out = await answer_stream.run(self.graph, resume, config, self.deps, sink)
                 if out.get("reply", {}).get("redo"):
-                    out = await self.graph.ainvoke(turn, config, context=self.deps)
+                    out = await answer_stream.run(self.graph, turn, config, self.deps, sink)
             else:
-                out = await self.graph.ainvoke(turn, config, context=self.deps)
+                out = await answer_stream.run(self.graph, turn, config, self.deps, sink)
             return await self._reply(out, message.user_email)
         except Exception:
             ref = new_reference()

@@ -125,6 +125,9 @@ class PrivateTurn:
     async def tell(self, text: str) -> None:
         await self.whisper(render_text(text))
 
+    def live(self) -> None:
+        return None  # ephemeral messages cannot be streamed or updated
+
     def saved(self) -> dict[str, Any]:
         return {}
 

@@ -12,6 +12,7 @@ from channels.base import InboundMessage, Reply
 from channels.context import new_reference_id
 from channels.coordination import CoordinationUnavailable, Coordinator
 from channels.core import wording
+from channels.core.live import LiveAnswer
 from channels.core.turns import TurnRunner
 from channels.slack import actions, messages
 from channels.slack.commands import Command, PrivateTurn, whisper
@@ -28,6 +29,7 @@ from channels.slack.events import (
     thread_marker,
 )
 from channels.slack.home import SlackHome
+from channels.slack.live import SlackLive
 from channels.slack.outbox import SlackOutbox
 from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
 from channels.slack.render import render_text
@@ -63,6 +65,8 @@ class SlackTurn:
         self.recovered = recovered
         self._bot = bot_user_id
         self._turns = turns
+        self._live: SlackLive | None = None
+        self._answer: LiveAnswer | None = None
 
     async def begin(self) -> None:
         msg = self.msg
@@ -126,12 +130,47 @@ class SlackTurn:
             conversation_ref=msg.conversation_ref(),
         )
 
+    def live(self) -> LiveAnswer | None:
+        """The answer shown while it is produced: appended to the open stream, or growing in the placeholder
+        (posted with the first words where there is none). Not for a recovered turn: the dead process may
+        have streamed part of the answer already, so its message is replaced whole at the end."""
+        if self.recovered or (self.streamed and not self.placeholder):
+            return None
+        outbox, msg = self._turns.outbox, self.msg
+        self._live = SlackLive(
+            outbox.api, outbox.streams, msg.channel, msg.thread_ts, self.placeholder, self.streamed, self._posted
+        )
+        self._live.interval_s = outbox.update_every_s
+        self._answer = LiveAnswer()
+        self._answer.pump(self._live.show)
+        return self._answer
+
+    async def _posted(self, ts: str) -> None:
+        """The first words were posted as a new message: it is the placeholder from now on (also for a
+        recovery after a crash, which then updates it instead of posting a second message)."""
+        self.placeholder = ts
+        await self._remember_placeholder(f"placeholder:{self.key}", ts)
+
+    async def _settle(self) -> tuple[str, bool]:
+        """Stop showing live text; what the stream already shows, and whether it must be replaced whole."""
+        if self._answer is None or self._live is None:
+            return "", False
+        await self._answer.finish()
+        return (self._live.shown if self.streamed else ""), self._live.broken
+
     async def deliver(self, reply: Reply) -> None:
+        shown, broken = await self._settle()
         await self._turns.outbox.deliver(
-            self.msg.conversation_ref(), reply, self.placeholder, streamed=self.streamed, recovered=self.recovered
+            self.msg.conversation_ref(),
+            reply,
+            self.placeholder,
+            streamed=self.streamed,
+            recovered=self.recovered or broken,
+            shown=shown,
         )
 
     async def tell(self, text: str) -> None:
+        await self._settle()
         if self.streamed and self.placeholder:
             await self._turns.outbox.streams.stop_quietly(self.msg.channel, self.placeholder)
         await self._turns.outbox.show(self.msg.channel, self.msg.thread_ts, render_text(text), self.placeholder)

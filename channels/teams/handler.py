@@ -18,6 +18,7 @@ from channels.base import DecisionOutcome, InboundMessage, Reply
 from channels.context import new_reference_id
 from channels.coordination import Coordinator
 from channels.core import wording
+from channels.core.live import LiveAnswer
 from channels.core.turns import TurnRunner
 from channels.teams import reasons, render, verbs
 from channels.teams.activities import (
@@ -31,7 +32,7 @@ from channels.teams.activities import (
 )
 from channels.teams.courier import Courier, throttled, to_activity
 from channels.teams.memory import TeamsMemory
-from channels.teams.streaming import DEFAULT_INTERVAL_S, Progress, TeamsStream
+from channels.teams.streaming import DEFAULT_INTERVAL_S, Progress, TeamsStream, show_live
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,33 @@ class TeamsTurn:
             lambda m: bot.courier.send(ctx, m), self._stream, inform_after_s=bot.inform_after_s, note=render.WORKING
         )
         self._reply: Reply | None = None
+        self._answer: LiveAnswer | None = None
 
     async def begin(self) -> None:
+        stream = self._stream
+        if stream is not None and stream.stream_id is None:  # a re-run after a crash finishes its stream
+            try:
+                earlier = await self._bot.memory.turn_stream(self.key)
+            except Exception as exc:  # cosmetic here: without it a second message may appear
+                log.info("could not look up the stream of %s: %s", self.key, type(exc).__name__)
+                earlier = None
+            if earlier:
+                stream.stream_id, stream.resumed = earlier, True
+                stream.begun.set()
         self._progress.start()
+
+    def live(self) -> LiveAnswer | None:
+        """Text produced while the turn runs goes into the stream once the informative update began it (an
+        answer ready within a second is sent whole); the final message then replaces it."""
+        if self._stream is None or self._stream.resumed:
+            return None
+        self._answer = LiveAnswer()
+        self._answer.pump(self._show_live)
+        return self._answer
+
+    async def _show_live(self, answer: LiveAnswer) -> None:
+        assert self._stream is not None
+        await show_live(self._stream, answer, self._started)
 
     async def inbound(self) -> InboundMessage:
         activity = self.ctx.activity
@@ -97,18 +122,24 @@ class TeamsTurn:
 
     async def deliver(self, reply: Reply) -> None:
         await self._progress.stop()
+        if self._answer is not None:
+            await self._answer.finish()
         self._reply = reply
         await self._bot.courier.deliver(self.ctx, reply, self._stream, self._started)
         await self._bot.runner.inbox.checkpoint("teams.after_delivery", self.key)
 
     async def _started(self, stream_id: str) -> None:
-        """The stream exists: saved with the answer, so a recovery finishes this message (no second one)."""
+        """The stream exists: remembered (and saved with the answer once there is one), so a recovery
+        finishes this message (no second one)."""
+        await self._bot.memory.remember_turn_stream(self.key, stream_id)
         if self._reply is not None:
             await self._bot.runner.inbox.answered(self.key, self._reply, {"stream_id": stream_id})
             await self._bot.runner.inbox.checkpoint("teams.stream_started", self.key)
 
     async def tell(self, text: str) -> None:
         await self._progress.stop()
+        if self._answer is not None:
+            await self._answer.finish()
         if self._stream is not None and self._stream.stream_id and not self._stream.finished:
             await self._stream.finish(render.text_message(text))  # ends the stream it began
             return
