@@ -36,6 +36,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
+CPU: dict[bool, float] = {}  # streaming? -> CPU seconds of this process per mention (load-independent-ish)
+
+
 def line(name: str, values: list[float]) -> str:
     return f"  {name:<28} p50 {pct(values, 50) * 1000:7.1f} ms   p95 {pct(values, 95) * 1000:7.1f} ms"
 
@@ -75,11 +78,12 @@ async def run(handler: Any, count: int, streaming: bool, redis_url: str | None) 
     asked = questions()
     first: list[float] = []
     full: list[float] = []
+    cpu = 0.0
     try:
         for i in range(count + 3):  # the first three warm the caches (user look-ups, connections)
             before = len(emulator.calls)
             event = mention("U_MAYA", asked[i % len(asked)])
-            sent = time.monotonic()
+            sent, cpu_before = time.monotonic(), time.process_time()
             await server.deliver(event)
             done_method = "chat.stopStream" if streaming else "chat.update"
 
@@ -88,6 +92,7 @@ async def run(handler: Any, count: int, streaming: bool, redis_url: str | None) 
 
             await wait_for(answered, 60)
             await server.channel.drain()
+            cpu += (time.process_time() - cpu_before) if i >= 3 else 0.0
             calls = [c for c in emulator.calls[before:] if c.ok]
             first.append(next(c.at for c in calls if _words(c)) - sent)
             full.append([c.at for c in calls if c.method == done_method][-1] - sent)
@@ -95,6 +100,7 @@ async def run(handler: Any, count: int, streaming: bool, redis_url: str | None) 
         await server.stop()
         await coordinator.close()
         await emulator.stop()
+    CPU[streaming] = cpu / count
     return first[3:], full[3:]
 
 
@@ -121,6 +127,7 @@ async def main() -> None:
     print("Not streaming (Thinking… → chat.update):")
     print(line("event → first words", p_first))
     print(line("event → full answer", p_full))
+    print(f"CPU of this process per mention: streaming {CPU[True] * 1000:.1f} ms, not {CPU[False] * 1000:.1f} ms")
     print(f"target: first words p95 ≤ 300 ms: {'met' if pct(s_first, 95) <= 0.3 else 'NOT met'}")
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 

@@ -52,6 +52,17 @@ class LiveAnswer:
             ended.cancel()
         return None
 
+    async def first(self) -> bool:
+        """Until there is some text (True) or the answer closed without any (False); the text stays
+        unread for `changed()`."""
+        while not self.text and not self.closed:
+            self._changed.clear()  # an empty reset: nothing to show yet
+            waits = {asyncio.ensure_future(self._changed.wait()), asyncio.ensure_future(self._ended.wait())}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
+        return bool(self.text) and not self.closed
+
     async def ended(self) -> None:
         """Until the answer is closed."""
         await self._ended.wait()

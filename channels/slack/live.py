@@ -33,12 +33,19 @@ class SlackLive:
     thread_ts: str | None
     ts: str | None  # the open stream, or the placeholder message (None: the first text is posted)
     streamed: bool
-    remember: Callable[[str], Awaitable[None]]  # a message posted here becomes the turn's placeholder
+    remember: Callable[[str, bool], Awaitable[None]]  # a message posted here (stream?) is the placeholder
+    start: Callable[[], Awaitable[str | None]] | None = None  # opens the deferred stream (calls `remember`)
     interval_s: float = UPDATE_EVERY_S
     shown: str = ""
     broken: bool = False
 
     async def show(self, answer: LiveAnswer) -> None:
+        if self.start is not None and self.ts is None:  # the stream opens with the first words
+            if not await answer.first():
+                return
+            self.ts = await self.start()
+            if self.ts is None:  # not available after all: the first words are posted instead
+                self.streamed = False
         if self.streamed:
             await self._stream(answer)
         else:
@@ -70,7 +77,7 @@ class SlackLive:
             message = render_reply(Reply(text=text, route="answer"), feedback=False)
             if self.ts is None:
                 self.ts = await self.api.post(self.channel, message, self.thread_ts)
-                await self.remember(self.ts)
+                await self.remember(self.ts, False)
             else:
                 await self.api.update(self.channel, self.ts, message)
             last = time.monotonic()

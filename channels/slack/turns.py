@@ -67,6 +67,7 @@ class SlackTurn:
         self._turns = turns
         self._live: SlackLive | None = None
         self._answer: LiveAnswer | None = None
+        self.deferred = False  # the stream is opened with the first words (assistant threads)
 
     async def begin(self) -> None:
         msg = self.msg
@@ -86,10 +87,11 @@ class SlackTurn:
                 self.streamed = self.recovered = earlier.startswith(STREAM_PREFIX)
                 self.placeholder = earlier.removeprefix(STREAM_PREFIX)
                 return
-        self.placeholder = await self._turns.outbox.streams.start(msg.channel, msg.thread_ts, msg.user, msg.team)
-        self.streamed = self.placeholder is not None
+        if assistant and self._turns.outbox.streams.available:
+            self.deferred = True  # "is thinking…" shows until the first words start the stream
+            return
+        await self._start_stream()
         if self.streamed:
-            await self._remember_placeholder(marker, STREAM_PREFIX + str(self.placeholder))
             return
         if assistant:
             return
@@ -130,26 +132,44 @@ class SlackTurn:
             conversation_ref=msg.conversation_ref(),
         )
 
+    async def _start_stream(self) -> str | None:
+        """Open the streamed reply (remembered, so a re-run after a crash finishes this same message)."""
+        msg = self.msg
+        self.placeholder = await self._turns.outbox.streams.start(msg.channel, msg.thread_ts, msg.user, msg.team)
+        self.streamed = self.placeholder is not None
+        if self.placeholder is not None:
+            await self._posted(self.placeholder, True)
+        return self.placeholder
+
     def live(self) -> LiveAnswer | None:
-        """The answer shown while it is produced: appended to the open stream, or growing in the placeholder
-        (posted with the first words where there is none). Not for a recovered turn: the dead process may
-        have streamed part of the answer already, so its message is replaced whole at the end."""
+        """The answer shown while it is produced: appended to the open stream (opened with the first words
+        when deferred), or growing in the placeholder (posted with the first words where there is none). Not
+        for a recovered turn: the dead process may have streamed part of the answer already, so its message
+        is replaced whole at the end."""
         if self.recovered or (self.streamed and not self.placeholder):
             return None
         outbox, msg = self._turns.outbox, self.msg
+        start = self._start_stream if self.deferred else None
         self._live = SlackLive(
-            outbox.api, outbox.streams, msg.channel, msg.thread_ts, self.placeholder, self.streamed, self._posted
+            outbox.api,
+            outbox.streams,
+            msg.channel,
+            msg.thread_ts,
+            self.placeholder,
+            self.streamed or self.deferred,
+            self._posted,
+            start,
         )
         self._live.interval_s = outbox.update_every_s
         self._answer = LiveAnswer()
         self._answer.pump(self._live.show)
         return self._answer
 
-    async def _posted(self, ts: str) -> None:
-        """The first words were posted as a new message: it is the placeholder from now on (also for a
-        recovery after a crash, which then updates it instead of posting a second message)."""
-        self.placeholder = ts
-        await self._remember_placeholder(f"placeholder:{self.key}", ts)
+    async def _posted(self, ts: str, streamed: bool) -> None:
+        """A message now shows this turn (a stream, or the first words posted): it is the placeholder from now
+        on, also for a re-run after a crash, which then finishes it instead of posting a second message."""
+        self.placeholder, self.streamed = ts, streamed
+        await self._remember_placeholder(f"placeholder:{self.key}", (STREAM_PREFIX if streamed else "") + ts)
 
     async def _settle(self) -> tuple[str, bool]:
         """Stop showing live text; what the stream already shows, and whether it must be replaced whole."""
@@ -160,6 +180,8 @@ class SlackTurn:
 
     async def deliver(self, reply: Reply) -> None:
         shown, broken = await self._settle()
+        if self.deferred and self.placeholder is None:  # no words came while it ran: the stream opens now
+            await self._start_stream()
         await self._turns.outbox.deliver(
             self.msg.conversation_ref(),
             reply,

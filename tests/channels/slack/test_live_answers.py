@@ -21,7 +21,8 @@ from channels.context import current_answer_sink
 from channels.coordination import Coordinator
 from channels.slack import actions
 from tests.channels.scripted_handler import ScriptedHandler
-from tests.channels.slack.support import GENERAL, mention, start_server, wait_for
+from tests.channels.slack.support import GENERAL, direct, mention, new_ts, start_server, wait_for
+from tests.channels.slack.test_assistant import thread_started
 from tests.emulators import openai_api
 from tests.emulators.llm_script import Script
 from tests.emulators.scripted_model import quoting_responder
@@ -103,8 +104,10 @@ class PiecemealHandler(ScriptedHandler):
         super().__init__()
         self.pieces = pieces
         self.allow = [asyncio.Event() for _ in pieces]
+        self.asked = asyncio.Event()  # the turn began (the channel's `begin` is done)
 
     async def handle(self, message: InboundMessage) -> Reply:
+        self.asked.set()
         reply = await super().handle(message)
         sink = current_answer_sink()
         assert sink is not None  # the channel listens while the answer is produced
@@ -151,3 +154,33 @@ async def test_without_streaming_the_growing_answer_updates_the_placeholder_at_a
     assert "".join(pieces).strip() in final.params["text"]  # the last update is always sent, whole
     assert any(b.get("block_id") == actions.FEEDBACK_BLOCK for b in final.params["blocks"])
     assert len(emulator.posts(GENERAL, event["ts"])) == 1  # one message, updated
+
+
+async def test_in_an_assistant_thread_the_stream_opens_with_the_first_words(
+    coordinator: Coordinator, emulator: SlackApiEmulator
+) -> None:
+    """ "is thinking…" shows until there is something to read: no empty streamed message before it."""
+    pieces = ["First, open the portal [1]. ", "Then ask your manager [1]."]
+    handler = PiecemealHandler(pieces)
+    server = await start_server(handler, coordinator, emulator)
+    try:
+        root = new_ts()
+        await server.deliver(thread_started("U_BOB", root))
+        await wait_for(lambda: emulator.of("assistant.threads.setSuggestedPrompts"))
+        event = direct("U_BOB", "how do I get VPN access?")
+        event["thread_ts"] = root
+        await server.deliver(event)
+        await asyncio.wait_for(handler.asked.wait(), 10)
+        assert emulator.of("assistant.threads.setStatus") and not emulator.of("chat.startStream")
+        handler.allow[0].set()
+        [first] = await wait_for(lambda: emulator.of("chat.appendStream"))
+        [start] = emulator.of("chat.startStream")
+        assert start.params["thread_ts"] == root and first.params["markdown_text"] == pieces[0]
+        assert not emulator.of("chat.stopStream")
+        handler.allow[1].set()
+        [stop] = await wait_for(lambda: emulator.of("chat.stopStream"))
+        await server.channel.drain()
+    finally:
+        await server.stop()
+    [message] = [m for m in emulator.thread("DU_BOB", root) if m.get("streaming") is False]
+    assert message["text"] == "".join(pieces) and stop.params["ts"] == start.response["ts"]
