@@ -13,20 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings, offline_runtime
 from bot.wiring import open_runtime
 from channels.base import InboundMessage, Reply
 from channels.context import current_answer_sink
 from channels.coordination import Coordinator
+from channels.inbox import Inbox
 from channels.slack import actions
 from tests.channels.scripted_handler import ScriptedHandler
 from tests.channels.slack.support import GENERAL, direct, mention, new_ts, start_server, wait_for
 from tests.channels.slack.test_assistant import thread_started
+from tests.channels.slack.test_streaming import LEASE, sessions  # noqa: F401 (fixture)
 from tests.emulators import openai_api
 from tests.emulators.llm_script import Script
 from tests.emulators.scripted_model import quoting_responder
 from tests.emulators.slack_api import SlackApiEmulator
+from tools.inbox_store import SqlInboxStore
 
 offline_runtime()
 SENTENCE_END = re.compile(r"\]\. (?=[A-Z])")
@@ -184,3 +188,47 @@ async def test_in_an_assistant_thread_the_stream_opens_with_the_first_words(
         await server.stop()
     [message] = [m for m in emulator.thread("DU_BOB", root) if m.get("streaming") is False]
     assert message["text"] == "".join(pieces) and stop.params["ts"] == start.response["ts"]
+
+
+async def test_a_turn_that_died_while_streaming_its_answer_is_finished_in_the_same_message(
+    sessions: sessionmaker[Session],  # noqa: F811
+    coordinator: Coordinator,
+    emulator: SlackApiEmulator,
+) -> None:
+    """The process dies after its first words were appended, before the answer was saved: recovery runs the
+    turn again, stops that stream and replaces the message whole (no second message)."""
+    store = SqlInboxStore(sessions)
+
+    class DiesMidAnswer(ScriptedHandler):
+        async def handle(self, message: InboundMessage) -> Reply:
+            sink = current_answer_sink()
+            assert sink is not None
+            sink("To get VPN access, ", False)
+            await wait_for(lambda: emulator.of("chat.appendStream"))
+            await asyncio.Event().wait()  # the process dies here
+            raise AssertionError("unreachable")
+
+    first = await start_server(DiesMidAnswer(), coordinator, emulator, inbox=Inbox(store, coordinator, LEASE))
+    rescuer = Inbox(store, coordinator, LEASE)
+    second = await start_server(ScriptedHandler(), coordinator, emulator, inbox=rescuer)
+    try:
+        event = mention("U_BOB", "how do I get VPN access?")
+        await first.deliver(event)
+        await wait_for(lambda: emulator.of("chat.appendStream"))
+        await first.channel.close(timeout_s=0)
+        [start] = emulator.of("chat.startStream")
+        recovered = 0
+        for _ in range(100):
+            recovered = await rescuer.recover()
+            if recovered:
+                break
+            await asyncio.sleep(LEASE.total_seconds() / 3)  # polling a condition: the lease's expiry
+        assert recovered == 1
+        await wait_for(lambda: emulator.of("chat.update"))
+        await second.channel.drain()
+    finally:
+        await second.stop()
+        await first.stop()
+    [message] = [m for m in emulator.thread(GENERAL, event["ts"]) if m.get("bot_id")]
+    assert message["ts"] == start.response["ts"] and "vpn-users" in str(message["blocks"])
+    assert not emulator.of("chat.postMessage") and len(emulator.of("chat.startStream")) == 1
