@@ -23,7 +23,7 @@ from graphs import feedback
 from graphs import messages as msg
 from graphs.approval_notes import decision_note, joined_reply, joiner_refusal, notify_waiters
 from graphs.context import AgentDeps
-from graphs.eligibility import recheck, unreachable, unreachable_note
+from graphs.eligibility import form_refusal, recheck, unreachable, unreachable_note
 from graphs.fanout import Fanout, NoFanout, new_reference
 from graphs.governance.approval_records import Approval, ApprovalError
 from graphs.graph import Graph
@@ -224,6 +224,25 @@ class Agent:
             await self._refresh(approval)
         latest = await self._approval(approval_id)
         return DecisionOutcome(True, result.message, self.view(latest))
+
+    async def may_decide(self, approval_id: str, approver_email: str | None, approve: bool) -> DecisionOutcome | None:
+        """None when `approver_email` may decide on the approval now (a reason form may open); otherwise the
+        refusal, audited, with the approval as it stands. `decide` judges again on submission."""
+        if not approver_email:
+            return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
+        refusal, approval = await form_refusal(self.deps, approval_id, approver_email, approve)
+        if refusal is None:
+            return None
+        payload = {"approval_id": approval_id, "approve": approve, "accepted": False, "message": refusal}
+        await asyncio.to_thread(
+            self.deps.audit.append,
+            "approval_decision",
+            actor=approver_email.strip().lower(),
+            request_id=approval_id,
+            policy_version=self.deps.policy.version,
+            payload={**payload, "stage": "form"},
+        )
+        return DecisionOutcome(False, refusal, self.view(approval) if approval is not None else None)
 
     async def _recheck(
         self, approval_id: str, approver: str, approve: bool, refusal: str | None = None

@@ -142,10 +142,26 @@ async def whisper(api: Any, cmd: Command, message: Rendered) -> None:
         if not cmd.response_url:
             raise
         log.info("chat.postEphemeral refused (%s): answering through the response_url", exc.reason)
-    hook = AsyncWebhookClient(cmd.response_url, timeout=RESPONSE_URL_TIMEOUT_S)
+    await respond(cmd.response_url, message)
+
+
+async def respond(url: str, message: Rendered, *, replace_original: bool = False) -> None:
+    """POST `message` to a `response_url` (ephemeral; `replace_original`: instead of the message it belongs
+    to). Slack accepts 5 posts per URL within 30 minutes; a refusal or a time-out raises `WebApiError`."""
+    hook = AsyncWebhookClient(url, timeout=RESPONSE_URL_TIMEOUT_S)
     try:
-        response = await hook.send(text=message.text, blocks=message.blocks, response_type="ephemeral")
+        response = await hook.send(
+            text=message.text,
+            blocks=message.blocks,
+            response_type="ephemeral",
+            replace_original=True if replace_original else None,
+        )
     except Exception as exc:  # refused, timed out: the runner tells the user with a reference
         raise WebApiError("response_url", type(exc).__name__) from exc
     if response.status_code != 200:
         raise WebApiError("response_url", f"http_{response.status_code}", status=response.status_code)
+
+
+async def replace_private(url: str, message: Rendered) -> None:
+    """Redraw the (ephemeral) message a `response_url` belongs to."""
+    await respond(url, message, replace_original=True)
