@@ -270,6 +270,7 @@ class Agent:
                     await self.fanout.notify(latest.channel, latest.conversation_ref, note)
                 except Exception:
                     log.exception("could not tell the requester about approval %s", approval_id)
+                await notify_waiters(self.deps.approvals, self.fanout, latest, note)
         if refusal is not None and check.approval.status == "pending":
             check = replace(check, refusal=refusal)  # asked for it too (joined): like the requester
         if check.refusal is None or (check.refusal == msg.REQUESTER_INACTIVE and not approve):
