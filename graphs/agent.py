@@ -294,7 +294,9 @@ class Agent:
         r = out.get("reply") or {}
         title = approval.title
         if status == "approved":
-            text = f"Approved by {who}.{decision_note(approval, who)} {r.get('text', '')}".strip()
+            approvers = approval.approved_by or (who,)  # four eyes: every approver's comment is told
+            notes = "".join(decision_note(approval, a) for a in approvers)
+            text = f"Approved by {' and '.join(approvers)}.{notes} {r.get('text', '')}".strip()
             reply = Reply(
                 text=text,
                 route="tool",

@@ -201,9 +201,9 @@ class DeskhandTeamsBot(ActivityHandler):
             if reasons.wants_form(verb, data) or reasons.missing_reason(verb, data):
                 return render.card_response(await self._form(approval_id, verb, data))  # the clicker's view only
             outcome = await self._decide(ctx, approval_id, verbs.DECISIONS[verb], reasons.reason_of(data))
-            if outcome.accepted and outcome.approval is not None:
-                view = outcome.approval
-                return render.card_response(render.approval_card(view, await self.courier.approver_ids(view)))
+            decided = outcome.approval
+            if outcome.accepted and decided is not None:
+                return render.card_response(render.approval_card(decided, await self.courier.approver_ids(decided)))
             return await self._refused_card(outcome)
         if verb == verbs.REFRESH:
             approval_id = identifier(data.get("approval_id"))
