@@ -110,6 +110,9 @@ class PrivateTurn:
         )
 
     async def deliver(self, reply: Reply) -> None:
+        if await self._as_list(reply):
+            return
+
         async def show(answer: Reply) -> None:
             await self.whisper(render_reply(answer))
 
@@ -121,6 +124,24 @@ class PrivateTurn:
 
         surface = Surface(show=show, show_privately=show, tell=tell, show_approval=approval)
         await deliver_reply(reply, shared=False, surface=surface)
+
+    async def _as_list(self, reply: Reply) -> bool:
+        """What waits for the asker (`/deskhand approvals`): the answer and its cards as one message through
+        the command's `response_url`, so the list can be redrawn when one of them is decided or expires
+        (channels/slack/private_lists.py). False when that is not possible: delivered the usual way."""
+        lists, cmd = self._turns.outbox.private, self.cmd
+        if lists is None or not cmd.response_url or not reply.approvals or reply.approval is not None:
+            return False
+        intro = render_reply(reply)
+        if not lists.fits(intro, len(reply.approvals)):
+            return False  # too many cards for one message: each is its own (not redrawn)
+        cards = [(view, await self._turns.outbox.approval_message(view)) for view in reply.approvals]
+        try:
+            await lists.post(cmd.response_url, cmd.user, intro, cards)
+        except WebApiError as exc:
+            log.info("the private list could not go through the response_url (%s): posting it as usual", exc)
+            return False
+        return True
 
     async def tell(self, text: str) -> None:
         await self.whisper(render_text(text))
