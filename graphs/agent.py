@@ -233,15 +233,6 @@ class Agent:
         refusal, approval = await form_refusal(self.deps, approval_id, approver_email, approve)
         if refusal is None:
             return None
-        payload = {"approval_id": approval_id, "approve": approve, "accepted": False, "message": refusal}
-        await asyncio.to_thread(
-            self.deps.audit.append,
-            "approval_decision",
-            actor=approver_email.strip().lower(),
-            request_id=approval_id,
-            policy_version=self.deps.policy.version,
-            payload={**payload, "stage": "form"},
-        )
         return DecisionOutcome(False, refusal, self.view(approval) if approval is not None else None)
 
     async def _recheck(
