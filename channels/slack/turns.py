@@ -29,6 +29,7 @@ from channels.slack.events import (
 )
 from channels.slack.home import SlackHome
 from channels.slack.outbox import SlackOutbox
+from channels.slack.private_lists import list_of
 from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
 from channels.slack.render import render_text
 from channels.slack.webapi import Directory, SlackApi, WebApiError
@@ -319,8 +320,13 @@ class SlackTurns:
         as the approval stands now through the click's `response_url`, so no button on it lies."""
         if not (click.ephemeral and click.response_url) or view is None:
             return
+        message = await self.outbox.approval_message(view)
+        in_list = list_of(click.block_id)
         try:
-            await replace_private(click.response_url, await self.outbox.approval_message(view))
+            if in_list is None:  # a card of its own
+                await replace_private(click.response_url, message)
+            elif self.outbox.private is not None:  # one card of a list: the list, that card redrawn
+                await self.outbox.private.redraw_clicked(in_list, click.response_url, view, message)
         except WebApiError as exc:
             log.warning("could not redraw a private approval card of %s: %s", view.approval_id, exc)
 

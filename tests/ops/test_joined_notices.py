@@ -111,7 +111,8 @@ async def test_reminders_and_the_expiry_reach_the_requester_and_who_joined_once_
         expired = [n["text"] for n in rt.local_outbox.drain("hector")]
         assert len(expired) == 1 and "expired before it was approved" in expired[0]
         assert [t for _c, t in flaky.told[1:]] == expired, "Bob hears the expiry once, in his own conversation"
-        assert rt.approvals.get(approval_id).status == "expired"
+        stored = rt.approvals.get(approval_id)
+        assert stored is not None and stored.status == "expired"
     finally:
         await queue.stop()
 

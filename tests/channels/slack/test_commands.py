@@ -132,31 +132,36 @@ async def test_a_private_list_is_redrawn_when_its_approval_is_decided_elsewhere(
 async def test_a_stale_private_card_answers_with_the_current_state_instead_of_acting(
     server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
 ) -> None:
-    await server.deliver(mention("U_ALICE", "please hold INV-10077"))
-    await wait_for(lambda: handler.approvals)
+    for user, invoice in (("U_ALICE", "INV-10077"), ("U_BOB", "INV-10042")):
+        await server.deliver(mention(user, f"please hold {invoice}"))
+    await wait_for(lambda: len(handler.approvals) == 2)
     fields = command(emulator, "U_CAROL", "approvals")
     await send(server, fields)
     [listed] = await wait_for(lambda: emulator.private.shown.get(_url_id(fields)))
     await server.channel.drain()
-    [approval_id] = handler.approvals
+    first, second = handler.approvals
+    assert _approve_buttons(listed) == [first, second]
     emulator.private.expire(_url_id(fields))  # its 30 minutes are over: the list can't be redrawn any more
-    await server.interact(click("U_DAN", actions.APPROVE, approval_id, channel=GENERAL, message_ts="9.000001"))
-    await wait_for(lambda: handler.executions == [approval_id])
+    await server.interact(click("U_DAN", actions.APPROVE, first, channel=GENERAL, message_ts="9.000001"))
+    await wait_for(lambda: handler.executions == [first])
     await server.channel.drain()
     assert emulator.private.shown[_url_id(fields)] == [listed], "still the stale list, buttons and all"
 
+    rows = {e["value"]: b["block_id"] for b in listed["blocks"] if b["type"] == "actions" for e in b["elements"]}
     for action in (actions.APPROVE, actions.REJECT):  # Carol clicks a button left on it
-        stale = click("U_CAROL", action, approval_id, channel=GENERAL, message_ts="1.000001")
+        stale = click("U_CAROL", action, first, channel=GENERAL, message_ts="1.000001")
         stale["container"]["is_ephemeral"] = True
-        stale["response_url"] = f"http://127.0.0.1:{emulator.port}/response/click-{action}"
+        stale["actions"][0]["block_id"] = rows[first]
+        url_id = f"click-{action}"
+        stale["response_url"] = f"http://127.0.0.1:{emulator.port}/response/{url_id}"
         await server.interact(stale)
-        # the card she clicked is redrawn as the approval stands, and she is told why nothing happened
-        [card] = await wait_for(lambda a=action: emulator.private.shown.get(f"click-{a}"))
-        assert card["replace_original"] is True and not _approve_buttons(card)
-        assert "Approved by <@U_DAN>" in json.dumps(card["blocks"])
+        # the list she clicked is redrawn: that card as the approval stands, the other still with its buttons
+        [shown] = await wait_for(lambda: emulator.private.shown.get(url_id))  # noqa: B023 (awaited at once)
+        assert shown["replace_original"] is True and _approve_buttons(shown) == [second]
+        assert "Approved by <@U_DAN>" in json.dumps(shown["blocks"])
     told = await wait_for(lambda: len(emulator.private.ephemeral) == 2 and emulator.private.ephemeral)
     assert all(t["user"] == "U_CAROL" and "already executed" in t["text"] for t in told)
-    assert handler.executions == [approval_id] and emulator.views.opened == []
+    assert handler.executions == [first] and emulator.views.opened == []
 
 
 async def test_outside_the_bots_channels_the_answer_goes_through_the_response_url(

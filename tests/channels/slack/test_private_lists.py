@@ -10,7 +10,7 @@ from typing import Any
 
 from channels.base import ApprovalView, Decision, MessageRef
 from channels.coordination import Coordinator
-from channels.slack.private_lists import RESPONSE_URL_S, PrivateLists
+from channels.slack.private_lists import RESPONSE_URL_S, PrivateLists, list_of
 from channels.slack.render import Rendered, render_approval, render_text
 from tests.emulators.slack_api import SlackApiEmulator
 
@@ -66,3 +66,14 @@ async def test_a_list_is_redrawn_at_most_four_times_and_not_after_30_minutes(
     now[0] += RESPONSE_URL_S  # 30 minutes later: not even tried
     assert await lists.redraw(fresh, now[0], VIEW, render_approval(VIEW, {})) is False
     assert emulator.private.url_uses[fresh.rsplit("/", 1)[1]] == 1
+
+    # A click on the first list, through the click's own response_url: the whole list, that card redrawn.
+    [row] = [b["block_id"] for b in emulator.private.shown[url_id][0]["blocks"] if "block_id" in b]
+    in_list = list_of(row)
+    assert in_list is not None and row.split(":")[1] == "apr_2"
+    click_url = f"http://127.0.0.1:{emulator.port}/response/click-1"
+    closed = replace(other, status="expired")
+    assert await lists.redraw_clicked(in_list, click_url, closed, render_approval(closed, {})) is True
+    [redrawn] = emulator.private.shown["click-1"]
+    assert redrawn["replace_original"] is True and _ids(redrawn) == [] and "INV-10077" in str(redrawn["blocks"])
+    assert await lists.redraw_clicked("unknown", click_url, closed, render_approval(closed, {})) is False
