@@ -15,8 +15,8 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
+from channels.answer_pieces import split_sentences
 from channels.context import AnswerSink
-from channels.core.stream import split_sentences
 
 INTERRUPT = "__interrupt__"  # where ainvoke puts a pause's interrupts (LangGraph's own key)
 DRAFT = "answer_draft"  # the custom stream chunk: {"answer_draft": text, "reset": bool}

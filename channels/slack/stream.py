@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from channels.core.stream import split_sentences
+from channels.answer_pieces import split_sentences
 from channels.slack.render import Block
 from channels.slack.webapi import SlackApi, WebApiError
 

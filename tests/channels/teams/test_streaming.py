@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from channels.answer_pieces import split_sentences
 from channels.base import InboundMessage, Reply
 from channels.context import current_answer_sink
 from channels.coordination import Coordinator
-from channels.core.stream import split_sentences
 from channels.teams import render
 from tests.channels.scripted_handler import KNOWLEDGE_TEXT, ScriptedHandler
 from tests.channels.teams.support import (
