@@ -15,7 +15,6 @@ SUGGESTED_PROMPTS = (
 STATUS_THINKING = "is thinking…"
 TITLE_LIMIT = 60
 GET_HUMAN = "Get a human"
-SHOW_SECTION = "Show full section"
 SECTION_CONTINUED = "_(continued)_"
 APPROVAL_BELOW = "I've asked for approval: see the request below."
 

@@ -120,7 +120,7 @@ def get_human_block(audit_id: str | None, section: str | None = None) -> Block:
     "Get a human" (hands the answer's question over to the team that owns it)."""
     elements = [_button(messages.GET_HUMAN, actions.GET_HUMAN, audit_id)] if audit_id else []
     if section:
-        elements.append(_button(messages.SHOW_SECTION, actions.SHOW_SECTION, section))
+        elements.append(_button(wording.SHOW_SECTION, actions.SHOW_SECTION, section))
     return {"type": "actions", "block_id": actions.GET_HUMAN_BLOCK, "elements": elements}
 
 
