@@ -16,7 +16,6 @@ from graphs.understanding.lexicon import lexicon
 from graphs.understanding.patterns import EMAIL
 
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9&'’.-]*")
-POSSESSIVE = re.compile(r"['’]s?$", re.I)
 SENTENCE_END = re.compile(r"[.!?:;\n]\s*$|^\s*$")
 FUZZY_MIN = 85  # a misspelt full name ("Maya Patl") still counts, with lower confidence
 
@@ -63,16 +62,13 @@ class _Token:
 def _tokens(text: str) -> list[_Token]:
     out = []
     for m in TOKEN.finditer(text):
-        raw, end = m.group(0).rstrip(".-"), m.end()
-        end = m.start() + len(raw)
-        possessive = bool(POSSESSIVE.search(raw)) and len(raw) > 2
-        if possessive:
-            raw = POSSESSIVE.sub("", raw)
+        raw = m.group(0).rstrip(".-")
+        possessive = bool(re.search(r"\w['’]s$", raw)) or bool(re.search(r"s['’]$", raw))  # "Carol's", "Leo Martins'"
+        raw = re.sub(r"['’]s?$", "", raw) if possessive else raw.rstrip("'’")  # a closing quote is not the name's
         before = text[: m.start()]
         at = before.endswith("@")
-        out.append(
-            _Token(m.start() - at, end, raw, raw.lower(), at, possessive, bool(SENTENCE_END.search(before.rstrip("@"))))
-        )
+        sentence_start = bool(SENTENCE_END.search(before.rstrip("@")))
+        out.append(_Token(m.start() - at, m.start() + len(raw), raw, raw.lower(), at, possessive, sentence_start))
     return out
 
 
@@ -117,10 +113,16 @@ class PeopleFinder:
                 if person is not None:
                     found.append(Mention(tokens[i].start, tokens[i + n - 1].end, (person,), 1.0))
                     used.update(span)
+        named = {p for m in found for p in m.candidates}  # "Carol Diaz … ask carol": the same Carol
         for i, tok in enumerate(tokens):
-            if i in used or tok.low not in self._first or not self._person_place(tokens, i):
+            if i in used or tok.low not in self._first:
                 continue
             candidates = tuple(self._first[tok.low])
+            again = tuple(p for p in candidates if p in named)
+            if again and not (i and tokens[i - 1].low in lexicon().determiners):
+                candidates = again
+            elif not self._person_place(tokens, i):
+                continue
             if self._other_surname(tokens, i, candidates):
                 continue
             found.append(Mention(tok.start, tok.end, candidates, 0.8))

@@ -206,7 +206,8 @@ class SlotExtractor:
                     cand = _abbreviation(low, aliases) if shortened else None
                     cand = cand or (_same_stem(low, aliases) if prefixes else None) or _misspelt_word(low, aliases)
                 else:
-                    hit = process.extractOne(low, [k for k in keys if k.count(" ") == n - 1], scorer=fuzz.ratio)
+                    same_shape = [k for k in keys if k.count(" ") == n - 1 and _word_by_word(low, k)]
+                    hit = process.extractOne(low, same_shape, scorer=fuzz.ratio) if same_shape else None
                     cand = (aliases[hit[0]], hit[1] / 100 * 0.9) if hit and hit[1] >= min_score else None
                 if cand is not None and (best is None or cand[1] > best[1]):
                     best = cand
@@ -250,6 +251,17 @@ def _same_stem(low: str, aliases: dict[str, str]) -> tuple[str, float] | None:
     mine = _stems(low)
     names = {aliases[k] for k in aliases if " " not in k and mine & _stems(k)}
     return (names.pop(), 0.85) if len(names) == 1 else None
+
+
+def _word_by_word(gram: str, alias: str) -> bool:
+    """A misspelt several-word alias is misspelt word by word ("accounts payble"): each word is the alias's
+    word or one slip away from it with the same first letter ("it rains" is not "it admins")."""
+    for mine, theirs in zip(gram.split(), alias.split(), strict=True):
+        if mine != theirs and (
+            mine[0] != theirs[0] or OSA.distance(mine, theirs) > 1 or min(len(mine), len(theirs)) < 4
+        ):
+            return False
+    return True
 
 
 def _misspelt_word(low: str, aliases: dict[str, str]) -> tuple[str, float] | None:
