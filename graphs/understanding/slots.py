@@ -95,11 +95,10 @@ class SlotExtractor:
             slots.set("user", email, 1.0 if email in self._emails else 0.9)
         stripped = EMAIL.sub(" ", text)
         mentions = self.people.find(text)
-        known = [m for m in mentions if m.person is not None]
-        if known:
-            best = max(known, key=lambda m: m.confidence)
-            assert best.person is not None
-            slots.set("user", best.person.email, best.confidence)
+        named = [(m.person, m.confidence) for m in mentions if m.person is not None]
+        if named:
+            person, conf = max(named, key=lambda pc: pc[1])
+            slots.set("user", person.email, conf)
         elif mentions and "user" not in slots.values:
             slots.user_options = list(mentions[0].candidates)
         new = NAME_AFTER.search(stripped)
