@@ -16,7 +16,6 @@ from graphs.understanding.lexicon import lexicon
 from graphs.understanding.patterns import EMAIL
 
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9&'’.-]*")
-SENTENCE_END = re.compile(r"[.!?:;\n]\s*$|^\s*$")
 FUZZY_MIN = 85  # a misspelt full name ("Maya Patl") still counts, with lower confidence
 
 
@@ -65,9 +64,11 @@ def _tokens(text: str) -> list[_Token]:
         raw = m.group(0).rstrip(".-")
         possessive = bool(re.search(r"\w['’]s$", raw)) or bool(re.search(r"s['’]$", raw))  # "Carol's", "Leo Martins'"
         raw = re.sub(r"['’]s?$", "", raw) if possessive else raw.rstrip("'’")  # a closing quote is not the name's
-        before = text[: m.start()]
-        at = before.endswith("@")
-        sentence_start = bool(SENTENCE_END.search(before.rstrip("@")))
+        at = text[m.start() - 1 : m.start()] == "@"
+        j = m.start() - at
+        while j > 0 and text[j - 1] in " \t":
+            j -= 1
+        sentence_start = j == 0 or text[j - 1] in ".!?:;\n"
         out.append(_Token(m.start() - at, m.start() + len(raw), raw, raw.lower(), at, possessive, sentence_start))
     return out
 
