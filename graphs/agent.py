@@ -18,12 +18,12 @@ from channels.base import (
     MessageRef,
     Reply,
 )
-from channels.context import current_request_id, request_scope
-from graphs import feedback
+from channels.context import current_answer_sink, current_request_id, request_scope
+from graphs import answer_stream, feedback
 from graphs import messages as msg
 from graphs.approval_notes import decision_note, joined_reply, joiner_refusal, notify_waiters
 from graphs.context import AgentDeps
-from graphs.eligibility import recheck, unreachable, unreachable_note
+from graphs.eligibility import form_refusal, recheck, unreachable, unreachable_note
 from graphs.fanout import Fanout, NoFanout, new_reference
 from graphs.governance.approval_records import Approval, ApprovalError
 from graphs.graph import Graph
@@ -91,14 +91,15 @@ class Agent:
                 if relayed is not None:
                     return relayed
             snapshot = await self.graph.aget_state(config)
+            # A channel showing answers live gets them as they are produced (the same run and state).
+            sink = current_answer_sink()
             if snapshot.interrupts:
-                out = await self.graph.ainvoke(
-                    Command(resume=text, update={"request_id": request_id}), config, context=self.deps
-                )
+                resume: Command[Any] = Command(resume=text, update={"request_id": request_id})
+                out = await answer_stream.run(self.graph, resume, config, self.deps, sink)
                 if out.get("reply", {}).get("redo"):
-                    out = await self.graph.ainvoke(turn, config, context=self.deps)
+                    out = await answer_stream.run(self.graph, turn, config, self.deps, sink)
             else:
-                out = await self.graph.ainvoke(turn, config, context=self.deps)
+                out = await answer_stream.run(self.graph, turn, config, self.deps, sink)
             return await self._reply(out, message.user_email)
         except Exception:
             ref = new_reference()
@@ -225,6 +226,16 @@ class Agent:
         latest = await self._approval(approval_id)
         return DecisionOutcome(True, result.message, self.view(latest))
 
+    async def may_decide(self, approval_id: str, approver_email: str | None, approve: bool) -> DecisionOutcome | None:
+        """None when `approver_email` may decide on the approval now (a reason form may open); otherwise the
+        refusal, audited, with the approval as it stands. `decide` judges again on submission."""
+        if not approver_email:
+            return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
+        refusal, approval = await form_refusal(self.deps, approval_id, approver_email, approve)
+        if refusal is None:
+            return None
+        return DecisionOutcome(False, refusal, self.view(approval) if approval is not None else None)
+
     async def _recheck(
         self, approval_id: str, approver: str, approve: bool, refusal: str | None = None
     ) -> DecisionOutcome | None:
@@ -251,6 +262,7 @@ class Agent:
                     await self.fanout.notify(latest.channel, latest.conversation_ref, note)
                 except Exception:
                     log.exception("could not tell the requester about approval %s", approval_id)
+                await notify_waiters(self.deps.approvals, self.fanout, latest, note)
         if refusal is not None and check.approval.status == "pending":
             check = replace(check, refusal=refusal)  # asked for it too (joined): like the requester
         if check.refusal is None or (check.refusal == msg.REQUESTER_INACTIVE and not approve):
@@ -274,7 +286,9 @@ class Agent:
         r = out.get("reply") or {}
         title = approval.title
         if status == "approved":
-            text = f"Approved by {who}.{decision_note(approval, who)} {r.get('text', '')}".strip()
+            approvers = approval.approved_by or (who,)  # four eyes: every approver's comment is told
+            notes = "".join(decision_note(approval, a) for a in approvers)
+            text = f"Approved by {' and '.join(approvers)}.{notes} {r.get('text', '')}".strip()
             reply = Reply(
                 text=text,
                 route="tool",

@@ -79,8 +79,17 @@ class Generator(Protocol):
     """An optional LLM that rewrites a found extractive answer as a verified generative one."""
 
     async def answer(
-        self, question: str, extractive: Answer, *, user: str | None = None, turn: str | None = None
-    ) -> GeneratedAnswer: ...
+        self,
+        question: str,
+        extractive: Answer,
+        *,
+        user: str | None = None,
+        turn: str | None = None,
+        emit: Callable[[str, bool], None] | None = None,
+    ) -> GeneratedAnswer:
+        """The outcome; `emit(text, reset)` gets each verified piece as it is released (reset: the text
+        shown so far is replaced)."""
+        ...
 
 
 class Understander(Protocol):
