@@ -141,6 +141,8 @@ async def clarify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, A
     deps.query_vectors.forget(request_id)
     missing = [s for s in deps.tools[intent].slots if s not in state["slots"]]
     question = msg.CLARIFY[missing[0]].format(name=state["slots"].get("name", "the new hire"))
+    if missing[0] == "user" and state["slots"].get("user_options"):  # "Sam" when two people are called Sam
+        question = msg.CLARIFY_WHICH_PERSON.format(options=state["slots"]["user_options"])
     pending = {
         "intent": intent,
         "confidence": state["confidence"],

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from graphs.understanding.patterns import EMAIL, ROUTER_INVOICE
+from graphs.understanding.patterns import EMAIL, INVOICE
 
 DEFAULT_INTENTS = Path(__file__).resolve().parent / "intents.yaml"
 
@@ -54,9 +54,10 @@ def char_ngrams(text: str, low: int = 2, high: int = 5) -> list[str]:
 
 def mask_entities(text: str) -> str:
     """Replace values that vary per request (e-mails, invoice numbers) with stable tokens, so the router
-    learns the request's shape rather than its particular values."""
+    learns the request's shape rather than its particular values. The invoice pattern is the slot
+    extractor's: every invoice number a slot can hold is masked the same way."""
     text = EMAIL.sub(" someone@email ", text)
-    return ROUTER_INVOICE.sub(" invoice INV ", text)
+    return INVOICE.sub(" invoice INV ", text)
 
 
 class IntentRouter:
