@@ -32,6 +32,7 @@ from graphs.identity import IdentityCache
 from graphs.replies import turn_reply
 from graphs.state import AgentState
 from graphs.waiting import waiting_views
+from tools.tracing import annotate, span
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
@@ -66,8 +67,10 @@ class Agent:
             )
         # The channel event's request id when there is one, so logs, metrics and audit entries agree.
         request_id = current_request_id() or new_reference()
-        with request_scope(request_id):
-            return await self._turn(message, text, request_id)
+        with request_scope(request_id), span("turn", channel=message.channel):
+            reply = await self._turn(message, text, request_id)
+            annotate(route=reply.route)
+            return reply
 
     async def _turn(self, message: InboundMessage, text: str, request_id: str) -> Reply:
         turn: AgentState = {
@@ -197,6 +200,14 @@ class Agent:
     # -- approvals ---------------------------------------------------------------------------
     async def decide(
         self, approval_id: str, approver_email: str | None, approve: bool, comment: str = ""
+    ) -> DecisionOutcome:
+        with span("approval decide", approval_id=approval_id, approve=approve):
+            outcome = await self._decide(approval_id, approver_email, approve, comment)
+            annotate(accepted=outcome.accepted)
+            return outcome
+
+    async def _decide(
+        self, approval_id: str, approver_email: str | None, approve: bool, comment: str
     ) -> DecisionOutcome:
         if not approver_email:
             return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
