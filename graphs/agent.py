@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
@@ -37,6 +37,7 @@ from tools.tracing import annotate, span
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 FEEDBACK_COMMENT_MAX = 500  # what a user may write with a rating (Teams' feedback form)
+TURN_DURABILITY: Final = "exit"  # a turn's checkpoint is written when it ends or pauses
 
 
 class Agent:
@@ -93,15 +94,16 @@ class Agent:
                 relayed: Reply | None = await self.deps.handoffs.relay(message)
                 if relayed is not None:
                     return relayed
+            # A turn's checkpoint is written once, when the run ends or pauses (durability="exit"), not after
+            # every step: nothing reads the steps in between, and an interrupted turn is replayed whole.
             snapshot = await self.graph.aget_state(config)
             if snapshot.interrupts:
-                out = await self.graph.ainvoke(
-                    Command(resume=text, update={"request_id": request_id}), config, context=self.deps
-                )
+                resume: Command[Any] = Command(resume=text, update={"request_id": request_id})
+                out = await self.graph.ainvoke(resume, config, context=self.deps, durability=TURN_DURABILITY)
                 if out.get("reply", {}).get("redo"):
-                    out = await self.graph.ainvoke(turn, config, context=self.deps)
+                    out = await self.graph.ainvoke(turn, config, context=self.deps, durability=TURN_DURABILITY)
             else:
-                out = await self.graph.ainvoke(turn, config, context=self.deps)
+                out = await self.graph.ainvoke(turn, config, context=self.deps, durability=TURN_DURABILITY)
             return await self._reply(out, message.user_email)
         except Exception:
             ref = new_reference()
