@@ -115,6 +115,11 @@ class TurnHandler(Protocol):
         self, approval_id: str, approver_email: str | None, approve: bool, comment: str = ""
     ) -> DecisionOutcome: ...
 
+    async def may_decide(self, approval_id: str, approver_email: str | None, approve: bool) -> DecisionOutcome | None:
+        """Before a reason form opens: None when the person may decide on it now, else the refusal (to tell
+        them privately) with the approval as it stands. Changes nothing; `decide` judges again on submission."""
+        ...
+
     async def feedback(
         self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
     ) -> None:

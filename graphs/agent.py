@@ -23,7 +23,7 @@ from graphs import feedback
 from graphs import messages as msg
 from graphs.approval_notes import decision_note, joined_reply, joiner_refusal, notify_waiters
 from graphs.context import AgentDeps
-from graphs.eligibility import recheck, unreachable, unreachable_note
+from graphs.eligibility import form_refusal, recheck, unreachable, unreachable_note
 from graphs.fanout import Fanout, NoFanout, new_reference
 from graphs.governance.approval_records import Approval, ApprovalError
 from graphs.graph import Graph
@@ -238,6 +238,16 @@ class Agent:
         latest = await self._approval(approval_id)
         return DecisionOutcome(True, result.message, self.view(latest))
 
+    async def may_decide(self, approval_id: str, approver_email: str | None, approve: bool) -> DecisionOutcome | None:
+        """None when `approver_email` may decide on the approval now (a reason form may open); otherwise the
+        refusal, audited, with the approval as it stands. `decide` judges again on submission."""
+        if not approver_email:
+            return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
+        refusal, approval = await form_refusal(self.deps, approval_id, approver_email, approve)
+        if refusal is None:
+            return None
+        return DecisionOutcome(False, refusal, self.view(approval) if approval is not None else None)
+
     async def _recheck(
         self, approval_id: str, approver: str, approve: bool, refusal: str | None = None
     ) -> DecisionOutcome | None:
@@ -264,6 +274,7 @@ class Agent:
                     await self.fanout.notify(latest.channel, latest.conversation_ref, note)
                 except Exception:
                     log.exception("could not tell the requester about approval %s", approval_id)
+                await notify_waiters(self.deps.approvals, self.fanout, latest, note)
         if refusal is not None and check.approval.status == "pending":
             check = replace(check, refusal=refusal)  # asked for it too (joined): like the requester
         if check.refusal is None or (check.refusal == msg.REQUESTER_INACTIVE and not approve):
@@ -287,7 +298,9 @@ class Agent:
         r = out.get("reply") or {}
         title = approval.title
         if status == "approved":
-            text = f"Approved by {who}.{decision_note(approval, who)} {r.get('text', '')}".strip()
+            approvers = approval.approved_by or (who,)  # four eyes: every approver's comment is told
+            notes = "".join(decision_note(approval, a) for a in approvers)
+            text = f"Approved by {' and '.join(approvers)}.{notes} {r.get('text', '')}".strip()
             reply = Reply(
                 text=text,
                 route="tool",

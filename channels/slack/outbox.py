@@ -11,6 +11,7 @@ from channels.core import present, wording
 from channels.core.delivery import Surface, deliver_reply
 from channels.slack import messages
 from channels.slack.events import conversation_key
+from channels.slack.private_lists import PrivateLists
 from channels.slack.render import Block, Rendered, render_approval, render_reply, render_text, reply_tail
 from channels.slack.stream import SlackStreams, StreamClosed
 from channels.slack.webapi import Directory, SlackApi, WebApiError
@@ -41,9 +42,19 @@ class SlackOutbox:
         self._remember = remember
         self.streams = streams or SlackStreams(api, enabled=False)
         self.changed: Changed | None = None  # an approval was shown or redrawn (the App Home republishes)
+        self.private: PrivateLists | None = None  # `/deskhand approvals` lists, redrawn through response_url
 
     async def refresh_approval(self, ref: MessageRef, view: ApprovalView) -> None:
-        """Redraw an approval message (decision stamp, buttons removed once closed) with `chat.update`."""
+        """Redraw an approval message: a channel message with `chat.update`, a private list through the
+        command's `response_url` while it lasts (decision stamp, buttons removed once closed)."""
+        url, until = ref.data.get("response_url"), ref.data.get("until")
+        if ref.channel == self.name and isinstance(url, str) and isinstance(until, int | float):
+            if self.private is not None:
+                await self.private.redraw(url, float(until), view, await self.approval_message(view))
+            return
+        await self._update_message(ref, view)
+
+    async def _update_message(self, ref: MessageRef, view: ApprovalView) -> None:
         channel, ts = ref.data.get("channel"), ref.data.get("ts")
         if ref.channel != self.name or not channel or not ts:
             raise ValueError(f"not a Slack message reference: {ref!r}")

@@ -8,13 +8,13 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from channels.base import InboundMessage, Reply
+from channels.base import ApprovalView, InboundMessage, Reply
 from channels.context import new_reference_id
 from channels.coordination import CoordinationUnavailable, Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
 from channels.slack import actions, messages
-from channels.slack.commands import Command, PrivateTurn, whisper
+from channels.slack.commands import Command, PrivateTurn, replace_private, whisper
 from channels.slack.events import (
     AssistantThread,
     Click,
@@ -29,6 +29,7 @@ from channels.slack.events import (
 )
 from channels.slack.home import SlackHome
 from channels.slack.outbox import SlackOutbox
+from channels.slack.private_lists import list_of
 from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
 from channels.slack.render import render_text
 from channels.slack.webapi import Directory, SlackApi, WebApiError
@@ -243,7 +244,14 @@ class SlackTurns:
         if click.home:  # from the App Home tab: refusals and forms go to the clicker's DM with the bot
             click = replace(click, channel=await self.api.open_dm(click.user))
         if opens_form(click.action_id):  # Reject asks for a reason (a modal); the form decides
-            if not await self._forms.open(
+            # Checked before the form opens (the trigger is valid for 3 s): someone who may not decide now
+            # is told why and sees no form. The submission is judged again (state may change meanwhile).
+            approve = click.action_id == actions.APPROVE_WITH_COMMENT
+            refused = await self.runner.handler.may_decide(click.value, await self._identity(click.user), approve)
+            if refused is not None:
+                await self._whisper(click, refused.message)
+                await self._redraw_private(click, refused.approval)
+            elif not await self._forms.open(
                 click.action_id, click.value, click.trigger_id, click.channel, click.thread_ts
             ):
                 await self._whisper(click, FORM_FAILED)
@@ -255,6 +263,7 @@ class SlackTurns:
                 # Nothing changed: only the clicker learns why. Refreshing every copy of an accepted
                 # decision is the agent core's job (through each channel's outbox).
                 await self._whisper(click, outcome.message)
+            await self._redraw_private(click, outcome.approval)
         elif click.action_id in actions.FEEDBACK_ACTIONS:  # the buttons of answers posted before native ones
             user = await self._identity(click.user)
             await self.runner.handler.feedback(click.value, user, click.action_id == actions.FEEDBACK_HELPFUL)
@@ -305,6 +314,21 @@ class SlackTurns:
         if failure is not None:  # an unidentified clicker is refused by the core, never trusted
             log.warning("Slack user look-up failed for a click (reference %s): %s", new_reference_id(), failure)
         return await self.runner.identify(email)
+
+    async def _redraw_private(self, click: Click, view: ApprovalView | None) -> None:
+        """A click on a private copy of an approval card (which `chat.update` can't reach): redraw that copy
+        as the approval stands now through the click's `response_url`, so no button on it lies."""
+        if not (click.ephemeral and click.response_url) or view is None:
+            return
+        message = await self.outbox.approval_message(view)
+        in_list = list_of(click.block_id)
+        try:
+            if in_list is None:  # a card of its own
+                await replace_private(click.response_url, message)
+            elif self.outbox.private is not None:  # one card of a list: the list, that card redrawn
+                await self.outbox.private.redraw_clicked(in_list, click.response_url, view, message)
+        except WebApiError as exc:
+            log.warning("could not redraw a private approval card of %s: %s", view.approval_id, exc)
 
     async def _whisper(self, click: Click, text: str) -> None:
         try:

@@ -194,18 +194,17 @@ class DeskhandTeamsBot(ActivityHandler):
             approval_id = identifier(data.get("approval_id"))
             if approval_id is None:
                 return render.message_response(wording.UNKNOWN_ACTION)
+            if reasons.wants_form(verb, data):  # only for someone who may decide now; else why not
+                refused = await self._may_not(ctx, approval_id, verb)
+                if refused is not None:
+                    return await self._refused_card(refused)
             if reasons.wants_form(verb, data) or reasons.missing_reason(verb, data):
                 return render.card_response(await self._form(approval_id, verb, data))  # the clicker's view only
             outcome = await self._decide(ctx, approval_id, verbs.DECISIONS[verb], reasons.reason_of(data))
-            view = outcome.approval
-            if view is None:
-                return render.message_response(outcome.message)
-            ids = await self.courier.approver_ids(view)
-            if outcome.accepted:
-                return render.card_response(render.approval_card(view, ids))
-            if not view.open:  # already decided or expired: show the clicker the final card
-                return render.card_response(render.approval_card(view, ids, notice=outcome.message))
-            return render.message_response(outcome.message)  # e.g. not an approver: nothing changes
+            decided = outcome.approval
+            if outcome.accepted and decided is not None:
+                return render.card_response(render.approval_card(decided, await self.courier.approver_ids(decided)))
+            return await self._refused_card(outcome)
         if verb == verbs.REFRESH:
             approval_id = identifier(data.get("approval_id"))
             view = await self.memory.view(approval_id) if approval_id else None
@@ -227,6 +226,9 @@ class DeskhandTeamsBot(ActivityHandler):
         if (verb not in verbs.DECISIONS and verb != reasons.VERB_COMMENT) or approval_id is None:
             await self._tell_clicker(ctx, wording.UNKNOWN_ACTION)
             return
+        if reasons.wants_form(verb, value) and (refused := await self._may_not(ctx, approval_id, verb)):
+            await self._tell_clicker(ctx, refused.message)
+            return
         if reasons.wants_form(verb, value) or reasons.missing_reason(verb, value):
             form = reasons.form_message(await self._form(approval_id, verb, value))
             if is_shared(ctx.activity):
@@ -237,6 +239,23 @@ class DeskhandTeamsBot(ActivityHandler):
         outcome = await self._decide(ctx, approval_id, verbs.DECISIONS[verb], reasons.reason_of(value))
         if not outcome.accepted:
             await self._tell_clicker(ctx, outcome.message)
+
+    async def _may_not(self, ctx: TurnContext, approval_id: str, verb: str) -> DecisionOutcome | None:
+        """Before the reason form: the refusal for a clicker who may not decide now (None: show the form)."""
+        approve = verb != verbs.REJECT
+        refused = await self.runner.handler.may_decide(approval_id, await self.identify(ctx), approve)
+        if refused is not None and refused.approval is not None:
+            await self.memory.remember_view(refused.approval)
+        return refused
+
+    async def _refused_card(self, outcome: DecisionOutcome) -> dict[str, Any]:
+        """The invoke answer to a refused click: a closed approval's final card with why (no buttons left
+        to lie), otherwise only the reason (e.g. not an approver: the card stays as it is)."""
+        view = outcome.approval
+        if view is None or view.open:
+            return render.message_response(outcome.message)
+        ids = await self.courier.approver_ids(view)
+        return render.card_response(render.approval_card(view, ids, notice=outcome.message))
 
     async def _form(self, approval_id: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
         notice = reasons.REASON_NEEDED if reasons.missing_reason(verb, data) else None
