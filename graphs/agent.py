@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
@@ -34,10 +34,12 @@ from graphs.replies import turn_reply
 from graphs.sections import full_section
 from graphs.state import AgentState
 from graphs.waiting import waiting_views
+from tools.tracing import annotate, span
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 FEEDBACK_COMMENT_MAX = 500  # what a user may write with a rating (Teams' feedback form)
+TURN_DURABILITY: Final = "exit"  # a turn's checkpoint is written when it ends or pauses
 
 
 class Agent:
@@ -68,8 +70,10 @@ class Agent:
             )
         # The channel event's request id when there is one, so logs, metrics and audit entries agree.
         request_id = current_request_id() or new_reference()
-        with request_scope(request_id):
-            return await self._turn(message, text, request_id)
+        with request_scope(request_id), span("turn", channel=message.channel):
+            reply = await self._turn(message, text, request_id)
+            annotate(route=reply.route)
+            return reply
 
     async def _turn(self, message: InboundMessage, text: str, request_id: str) -> Reply:
         turn: AgentState = {
@@ -92,16 +96,18 @@ class Agent:
                 relayed: Reply | None = await self.deps.handoffs.relay(message)
                 if relayed is not None:
                     return relayed
+            # A turn's checkpoint is written once, when the run ends or pauses (durability="exit"), not after
+            # every step: nothing reads the steps in between, and an interrupted turn is replayed whole.
             snapshot = await self.graph.aget_state(config)
             # A channel showing answers live gets them as they are produced (the same run and state).
             sink = current_answer_sink()
             if snapshot.interrupts:
                 resume: Command[Any] = Command(resume=text, update={"request_id": request_id})
-                out = await answer_stream.run(self.graph, resume, config, self.deps, sink)
+                out = await answer_stream.run(self.graph, resume, config, self.deps, sink, durability=TURN_DURABILITY)
                 if out.get("reply", {}).get("redo"):
-                    out = await answer_stream.run(self.graph, turn, config, self.deps, sink)
+                    out = await answer_stream.run(self.graph, turn, config, self.deps, sink, durability=TURN_DURABILITY)
             else:
-                out = await answer_stream.run(self.graph, turn, config, self.deps, sink)
+                out = await answer_stream.run(self.graph, turn, config, self.deps, sink, durability=TURN_DURABILITY)
             return await self._reply(out, message.user_email)
         except Exception:
             ref = new_reference()
@@ -200,6 +206,14 @@ class Agent:
     # -- approvals ---------------------------------------------------------------------------
     async def decide(
         self, approval_id: str, approver_email: str | None, approve: bool, comment: str = ""
+    ) -> DecisionOutcome:
+        with span("approval decide", approval_id=approval_id, approve=approve):
+            outcome = await self._decide(approval_id, approver_email, approve, comment)
+            annotate(accepted=outcome.accepted)
+            return outcome
+
+    async def _decide(
+        self, approval_id: str, approver_email: str | None, approve: bool, comment: str
     ) -> DecisionOutcome:
         if not approver_email:
             return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)

@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
+from langgraph.types import Durability
 
 from channels.answer_pieces import split_sentences
 from channels.context import AnswerSink
@@ -33,14 +34,23 @@ def emit_sentences(runtime: Runtime[Any], text: str) -> None:
         emit(runtime, piece)
 
 
-async def run(graph: Any, value: Any, config: RunnableConfig, context: Any, sink: AnswerSink | None) -> Any:
-    """`graph.ainvoke(value, config, context=context)`, feeding the answer's chunks to `sink` on the way."""
+async def run(
+    graph: Any,
+    value: Any,
+    config: RunnableConfig,
+    context: Any,
+    sink: AnswerSink | None,
+    *,
+    durability: Durability | None = None,
+) -> Any:
+    """`graph.ainvoke(value, config, context=context, durability=...)`, feeding the answer's chunks to `sink`
+    on the way."""
     if sink is None:
-        return await graph.ainvoke(value, config, context=context)
+        return await graph.ainvoke(value, config, context=context, durability=durability)
     latest: Any = None
     interrupts: list[Any] = []
     async for mode, payload in graph.astream(
-        value, config, context=context, stream_mode=["custom", "updates", "values"]
+        value, config, context=context, stream_mode=["custom", "updates", "values"], durability=durability
     ):
         if mode == "custom":
             if isinstance(payload, dict) and DRAFT in payload:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -66,7 +67,8 @@ async def understand(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str
     if asks_about_own_request(text):
         return _settled("request_status", state, text, slots, slot_conf)
     masked = mask_entities(text)
-    vec = deps.embed_query(masked)
+    # Off the event loop: the model runs for milliseconds of CPU, during which other events are acknowledged.
+    vec = await asyncio.to_thread(deps.embed_query, masked)
     if masked == text and deps.knowledge.query_text(text) == text:  # the knowledge answer reuses this embedding
         deps.query_vectors.keep(request_id, vec)
     kinds = [k for k in ENTITY_SLOTS if k in slots]
