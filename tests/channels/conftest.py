@@ -1,4 +1,5 @@
-"""Fixtures shared by the channel tests: a Redis-backed coordinator per test and the scripted agent."""
+"""Fixtures shared by the channel tests: a Redis-backed coordinator per test, the Slack Web API emulator, the
+scripted agent and the real one on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from channels.coordination import Coordinator, build_coordinator, new_namespace
 from tests.channels.scripted_handler import ScriptedHandler
+from tests.emulators.slack_api import SlackApiEmulator
 
 REDIS_URL = os.environ.get("DESKHAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -23,6 +25,15 @@ async def coordinator() -> AsyncIterator[Coordinator]:
     coord = build_coordinator(REDIS_URL, namespace=new_namespace("chantest"))
     yield coord
     await coord.close()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[SlackApiEmulator]:
+    """The Slack Web API emulator on a free 127.0.0.1 port, recording every call."""
+    emu = SlackApiEmulator()
+    await emu.start()
+    yield emu
+    await emu.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ Also: an identical request from someone else joins the pending approval instead 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,14 +19,6 @@ from tests.emulators.slack_api import SlackApiEmulator
 from tests.emulators.slack_views import modal_problems
 
 REASON = "The dispute with this vendor was settled yesterday; the payment can go out."
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[SlackApiEmulator]:
-    emu = SlackApiEmulator()
-    await emu.start()
-    yield emu
-    await emu.stop()
 
 
 def _buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,14 +50,6 @@ async def timed_post(http: aiohttp.ClientSession, url: str, body: str, headers: 
 def signed(payload: dict[str, Any]) -> tuple[str, dict[str, str]]:
     body = json.dumps(payload)
     return body, {"Content-Type": "application/json", **sign(body)}
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[SlackApiEmulator]:
-    emu = SlackApiEmulator()
-    await emu.start()
-    yield emu
-    await emu.stop()
 
 
 # --- Bot Framework keys ----------------------------------------------------------------------------

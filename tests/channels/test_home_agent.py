@@ -4,7 +4,7 @@ and both are republished when it is decided."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,14 +14,6 @@ from channels.slack import actions, messages
 from tests.channels.slack.support import mention, start_server, wait_for
 from tests.channels.slack.test_home import buttons, home_click, home_opened, texts
 from tests.emulators.slack_api import SlackApiEmulator
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[SlackApiEmulator]:
-    emu = SlackApiEmulator()
-    await emu.start()
-    yield emu
-    await emu.stop()
 
 
 @pytest.mark.timeout(600)

@@ -8,7 +8,7 @@ holds the reason. Before him, Ivy (no approver) clicks the same Reject and is to
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,14 +22,6 @@ from tests.emulators.slack_api import SlackApiEmulator
 from tests.emulators.slack_views import modal_problems
 
 REASON = "Finance already holds this invoice under the vendor dispute; a second hold is not needed."
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[SlackApiEmulator]:
-    emu = SlackApiEmulator()
-    await emu.start()
-    yield emu
-    await emu.stop()
 
 
 def _read(blocks: list[dict[str, Any]]) -> str:

@@ -5,7 +5,7 @@ list is redrawn in place (no buttons left that would lie)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,14 +15,6 @@ from channels.slack import actions
 from tests.channels.slack.support import GENERAL, click, mention, start_server, view_submission, wait_for
 from tests.channels.slack.test_commands import command, send
 from tests.emulators.slack_api import SlackApiEmulator
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[SlackApiEmulator]:
-    emu = SlackApiEmulator()
-    await emu.start()
-    yield emu
-    await emu.stop()
 
 
 def _approve_buttons(message: dict[str, Any]) -> list[str]:

@@ -13,14 +13,6 @@ from tests.emulators.slack_api import SlackApiEmulator
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[SlackApiEmulator]:
-    emu = SlackApiEmulator()
-    await emu.start()
-    yield emu
-    await emu.stop()
-
-
-@pytest.fixture
 async def server(
     handler: ScriptedHandler, coordinator: Coordinator, emulator: SlackApiEmulator
 ) -> AsyncIterator[SlackServer]:
