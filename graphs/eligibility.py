@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from graphs import messages as msg
-from graphs.context import AgentDeps, Directory
+from graphs.context import Directory, GovernanceDeps
 from graphs.governance.approval_records import Approval
 
 
@@ -38,7 +38,7 @@ def unreachable_note(approval: Approval) -> str:
     return msg.UNREACHABLE.format(required=approval.required, eligible=", ".join(approval.approvers) or "no one")
 
 
-async def recheck(deps: AgentDeps, approval: Approval, decider: str) -> Recheck:
+async def recheck(deps: GovernanceDeps, approval: Approval, decider: str) -> Recheck:
     """Re-resolve the approvers from the policy with the directory as it is now (active accounts only), store
     the new list when it changed, and say why `decider` may not decide (inactive, or requester inactive)."""
     if approval.status != "pending" or deps.clock() >= approval.expires_at:
