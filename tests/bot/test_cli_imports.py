@@ -112,6 +112,8 @@ def test_read_commands_load_only_the_database_layer(args: list[str], tmp_path: P
 def test_help_config_and_index_status_load_no_framework(args: list[str], tmp_path: Path) -> None:
     loaded = _loaded(args, tmp_path)
     assert not loaded & set(MODEL_STACK + FRAMEWORKS), sorted(loaded & set(MODEL_STACK + FRAMEWORKS))
+    # Nor numpy (the index status reads the manifest alone) or rich (plain lines only).
+    assert not loaded & {"numpy", "rich"}, sorted(loaded & {"numpy", "rich"})
 
 
 def test_the_heavy_commands_still_have_their_full_help(tmp_path: Path) -> None:
