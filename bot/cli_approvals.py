@@ -166,7 +166,9 @@ def register(
         "decide",
         help="approve or reject as an approver",
         description="Approve (optionally with --comment) or reject (with --reason, required) as an approver; "
-        "the requester is told the outcome with the comment or reason, and the audit entry keeps it.",
+        "who may decide is checked against the directory now, and a decision that completes the approval runs "
+        "the action once. The audit entry keeps the comment or reason; the requester is told in the terminal "
+        "inbox (requesters in Slack or Teams hear of decisions made there).",
     )
     q.add_argument("id")
     q.add_argument("--as", dest="as_", required=True, metavar="EMAIL", help="the approver's e-mail")
