@@ -2,7 +2,8 @@
 same way for the full runtime (bot.wiring) and for `deskhand approvals decide`, which needs nothing else.
 
 Nothing here imports the model stack, the router or LangGraph: deciding on an approval (and running its
-action when the decision completes it) takes only these parts (graphs.deciding).
+action when the decision completes it) takes only these parts (graphs.deciding). The ledger (the AP tools'
+client) is opened only when a decision completes an approval and its action runs.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -29,9 +30,10 @@ from graphs.identity import IdentityCache
 from graphs.understanding.intent_examples import load_examples
 from tools.catalog import ToolEnv, build_tools
 from tools.directory import Directory, build_directory
-from tools.ledger import Ledger
-from tools.ledger_data import seed_ledger
 from tools.tool_spec import ToolSpec
+
+if TYPE_CHECKING:
+    from tools.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ def build_audit(sessions: Any, settings: Settings) -> AuditLog:
 
 def seed_sample_ledger(sessions: Any, sample_data: Path) -> None:
     """Load the sample ledger into an empty database (another process may win the race: fine)."""
+    from tools.ledger_data import seed_ledger
+
     try:
         with sessions.begin() as session:
             seed_ledger(session, sample_data / "ledger.yaml")
@@ -56,10 +60,11 @@ def open_directory(settings: Settings) -> Directory:
     return build_directory(settings.scim_url, token, settings.data_dir, settings.sample_data)
 
 
-def wired_tools(directory: Directory, ledger: Ledger, policy: Policy) -> dict[str, ToolSpec]:
-    """Every tool over live clients. A tool without an intent or a policy rule, or an intent or rule naming
-    no tool, stops start-up (bot.tool_check)."""
-    tools = build_tools(ToolEnv(directory, ledger, policy))
+def wired_tools(directory: Directory, ledger: Ledger | None, policy: Policy) -> dict[str, ToolSpec]:
+    """Every tool over live clients (without a ledger: for titles and masked fields only, nothing runs). A
+    tool without an intent or a policy rule, or an intent or rule naming no tool, stops start-up
+    (bot.tool_check)."""
+    tools = build_tools(ToolEnv(directory, ledger, policy))  # type: ignore[arg-type]
     check_tool_wiring(tools, load_examples(), policy.tools)
     return tools
 
@@ -86,13 +91,11 @@ class Deciding:
 async def open_decisions(settings: Settings, sessions: Any) -> AsyncIterator[Deciding]:
     """Deciding over `sessions` (an approved action runs here, at once, without the agent's graph)."""
     audit = build_audit(sessions, settings)
-    ledger = Ledger(sessions)
-    seed_sample_ledger(sessions, settings.sample_data)
     directory = open_directory(settings)
     try:
         policy = Policy.load(settings.policy_file)
         governance = Governance(
-            tools=wired_tools(directory, ledger, policy),
+            tools=wired_tools(directory, None, policy),  # what a decision shows: titles, masked fields
             policy=policy,
             approver_directory=directory,
             approvals=ApprovalStore(sessions, audit),
@@ -102,6 +105,14 @@ async def open_decisions(settings: Settings, sessions: Any) -> AsyncIterator[Dec
         )
         fanout, _ = local_fanout(settings)
         identities = IdentityCache(directory.get, ttl_s=settings.identity_ttl_s, changes=lambda: directory.changes)
-        yield Deciding(Decisions(governance, run_directly(governance), fanout), identities)
+
+        def running() -> Governance:
+            """The same parts with the tools over a live ledger, for running a completed approval."""
+            from tools.ledger import Ledger
+
+            seed_sample_ledger(sessions, settings.sample_data)  # as the agent's start-up does
+            return replace(governance, tools=wired_tools(directory, Ledger(sessions), policy))
+
+        yield Deciding(Decisions(governance, run_directly(running), fanout), identities)
     finally:
         await directory.aclose()

@@ -51,13 +51,15 @@ class Governance:
     fault: Callable[[str, str], Awaitable[None]] | None = None
 
 
-def run_directly(deps: GovernanceDeps) -> Closer:
-    """A closer without the graph: an approved action runs at once (claim, tool, finish), as recovery runs
-    it; a rejection or expiry has nothing to run. The audit entries carry the approval id as request id."""
+def run_directly(running: Callable[[], GovernanceDeps]) -> Closer:
+    """A closer without the graph: an approved action runs at once (claim, tool, finish) over the parts
+    `running()` gives (the tools' clients are opened only then), as recovery runs it; a rejection or expiry
+    has nothing to run. The audit entries carry the approval id as request id."""
 
     async def close(approval: Approval, status: str) -> dict[str, Any]:
         if status != "approved":
             return {}
+        deps = running()
         state: AgentState = {
             "user": approval.requester,
             "request_id": approval.id,

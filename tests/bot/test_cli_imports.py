@@ -184,8 +184,9 @@ async def _request(data: Path, tool: str, args: dict[str, object], requester: st
 
 
 def _decided(args: list[str], tmp_path: Path) -> tuple[dict[str, object], set[str]]:
+    """The command's JSON outcome, and every module it loaded (full dotted names)."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
+        [sys.executable, "-c", PROBE.replace('m.split(".")[0]', "m"), *args],
         cwd=tmp_path,
         env=_env(tmp_path),
         capture_output=True,
@@ -209,16 +210,18 @@ async def test_deciding_an_approval_loads_neither_the_model_nor_the_agent_graph(
     held = await _request(
         data, "hold_payment", {"invoice_id": "INV-10077", "reason": "dispute"}, "hector.ruiz@example.com"
     )
-    steps = [
-        (["approvals", "decide", rejected, "--as", DAN, "--reject", "--reason", "duplicate"], True, "rejected"),
-        (["approvals", "decide", held, "--as", CAROL, "--approve"], True, "pending"),  # first of two
-        (["approvals", "decide", held, "--as", DAN, "--approve"], True, "executed"),  # completes it: the hold runs
-        (["approvals", "decide", held, "--as", DAN, "--approve"], False, "executed"),  # single use
+    steps = [  # (command, accepted, status, whether the AP tools' client may load: only to run the hold)
+        (["approvals", "decide", rejected, "--as", DAN, "--reject", "--reason", "duplicate"], True, "rejected", False),
+        (["approvals", "decide", held, "--as", CAROL, "--approve"], True, "pending", False),  # first of two
+        (["approvals", "decide", held, "--as", DAN, "--approve"], True, "executed", True),  # completes: the hold runs
+        (["approvals", "decide", held, "--as", DAN, "--approve"], False, "executed", False),  # single use
     ]
-    for args, accepted, status in steps:
-        outcome, loaded = _decided(args, tmp_path)
+    for args, accepted, status, runs in steps:
+        outcome, modules = _decided(args, tmp_path)
+        loaded = {m.split(".")[0] for m in modules}
         assert (outcome["accepted"], outcome["status"]) == (accepted, status), (args, outcome)
         assert not loaded & set(NOT_FOR_DECIDING), (args, sorted(loaded & set(NOT_FOR_DECIDING)))
+        assert ("tools.ledger" in modules) == runs, args
     verified = subprocess.run(
         [sys.executable, "-m", "bot", "audit", "verify"], cwd=tmp_path, env=_env(tmp_path), capture_output=True
     )
