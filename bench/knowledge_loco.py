@@ -33,7 +33,7 @@ from evals.metrics import DECLINED_ROUTES, contains_fact, hit_at, ranked_sources
 
 SHARED = next((p / "corpora" for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.is_dir()), ROOT)
 ASKER = "ivy.chen@example.com"  # an ordinary employee of the sample directory, as in the eval suite
-LENGTH_BUCKETS = (200, 400, 800)  # characters: where a chat answer turns from short to long
+LENGTH_BUCKETS = (200, 300, 400, 500, 600)  # characters: a chat answer is at most ~600 (knowledge/compose.py)
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ def score(cases: list[dict[str, Any]], replies: list[dict[str, Any]]) -> dict[st
         raise SystemExit(f"got {len(replies)} replies for {len(cases)} questions")
     hits = facts = answered = declined = n_ans = n_out = 0
     by_length: dict[str, list[float]] = {}
+    lengths: list[int] = []
     for case, reply in zip(cases, replies, strict=True):
         is_answer = reply.get("route") == "answer"
         if case["expect"] != "answer":  # no_answer and handoff: the bot must not answer from the index
@@ -81,6 +82,7 @@ def score(cases: list[dict[str, Any]], replies: list[dict[str, Any]]) -> dict[st
         answered += is_answer
         if is_answer:
             by_length.setdefault(_bucket(len(text)), []).append(float(ok))
+            lengths.append(len(text))
     return {
         "answerable": n_ans,
         "out_of_scope": n_out,
@@ -89,7 +91,16 @@ def score(cases: list[dict[str, Any]], replies: list[dict[str, Any]]) -> dict[st
         "answered": answered / n_ans if n_ans else None,
         "oos_declined": declined / n_out if n_out else None,
         "fact_recall_by_length": {k: (sum(v) / len(v), len(v)) for k, v in sorted(by_length.items())},
+        "answer_chars": _median_p95(lengths),
     }
+
+
+def _median_p95(values: list[int]) -> tuple[int, int] | None:
+    """Median and 95th percentile (nearest rank) of the answers' lengths in characters."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2], ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
 
 
 def _bucket(n: int) -> str:
@@ -158,7 +169,9 @@ def print_report(folds: dict[str, dict[str, Any]], label: str) -> None:
     print(f"{'worst':<20}" + "".join(f"{w[m][1]:>9.3f} {w[m][0][:4]:<4}" if m in w else f"{'-':>14}" for m in METRICS))
     for name, f in folds.items():
         parts = ", ".join(f"{k} chars {v:.2f} (n={n})" for k, (v, n) in f["fact_recall_by_length"].items())
-        print(f"  {name}: fact recall of answers by length: {parts or '-'}")
+        sizes = f["answer_chars"]
+        size = f"; answer length median {sizes[0]}, p95 {sizes[1]} characters" if sizes else ""
+        print(f"  {name}: fact recall of answers by length: {parts or '-'}{size}")
 
 
 def main() -> int:

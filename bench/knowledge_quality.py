@@ -28,6 +28,7 @@ SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared"
 SETS = {
     "sample": (ROOT / "knowledge" / "corpus", ROOT / "evals" / "datasets" / "knowledge.jsonl"),
     "18f": (SHARED / "corpora" / "18f-handbook", ROOT / "evals" / "datasets" / "knowledge_18f.jsonl"),
+    "posthog": (SHARED / "corpora" / "posthog-handbook", ROOT / "evals" / "datasets" / "knowledge_posthog.jsonl"),
 }
 
 
@@ -116,7 +117,12 @@ def main() -> int:
             short = evaluate(kb, cases, None, lengths)
             kb.composer.max_chars = ANSWER_CHARS
             mean_len = sum(lengths) / max(len(lengths), 1)
-            print(f"  answer <= {limit} chars: fact_recall={short['fact_recall']:.3f} (mean {mean_len:.0f} chars)")
+            lengths.sort()
+            median, p95 = (lengths[int(q * (len(lengths) - 1))] if lengths else 0 for q in (0.5, 0.95))
+            print(
+                f"  answer <= {limit} chars: fact_recall={short['fact_recall']:.3f} "
+                f"(mean {mean_len:.0f}, median {median}, p95 {p95} chars)"
+            )
         print(
             f"{name:7s} {embedder.name}: hit@5={result['hit@5']:.3f} fact_recall={result['fact_recall']:.3f} "
             f"answered={result['answered']:.3f} declined={result['declined']:.3f} "

@@ -99,9 +99,9 @@ class Emulator:
         for call in new:
             if not call["ok"]:
                 continue
-            if call["method"] == "chat.postMessage":
+            if call["method"] in ("chat.postMessage", "chat.startStream"):
                 self._thread_of[call["response"].get("ts")] = call["params"].get("thread_ts")
-            elif call["method"] == "chat.update":
+            elif call["method"] in ("chat.update", "chat.stopStream"):  # a streamed answer ends with stopStream
                 thread = self._thread_of.get(call["params"].get("ts"))
                 if thread is not None:
                     self._answered.setdefault(thread, call["at"])
@@ -116,7 +116,7 @@ class Emulator:
         self._seen, self._thread_of, self._answered = [], {}, {}
 
     async def answer_times(self, sent: dict[str, float]) -> dict[str, float]:
-        """thread ts → seconds from delivery until the answer replaced the placeholder."""
+        """thread ts → seconds from delivery until the answer replaced the placeholder (or its stream closed)."""
         await self._fetch()
         return {thread: self._answered[thread] - at for thread, at in sent.items() if thread in self._answered}
 

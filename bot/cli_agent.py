@@ -14,8 +14,10 @@ from typing import Any
 
 from bot.settings import Settings
 from channels.base import InboundMessage
-from channels.local import reply_to_json, reply_to_text
+from channels.local import reply_to_json, reply_to_text, section_to_text
 
+MORE_HINT = "(Shortened: type /more for the full section.)"
+NO_MORE = "The last answer showed its whole section; there is nothing more to show."
 REASON_NEEDED = "Please give a reason: /reject ID --as EMAIL REASON (the requester sees it)."
 CHAT_HELP = """Commands:
   /help                              this help
@@ -23,6 +25,7 @@ CHAT_HELP = """Commands:
   /approve ID --as EMAIL [comment]   approve as EMAIL (the requester sees the comment)
   /reject ID --as EMAIL REASON       reject as EMAIL; the reason is required and shown to the requester
   (or ask "what's waiting for me?" to list what you may decide)
+  /more                              the full section the last answer was shortened from
   /new                               start a new conversation
   /quit                              leave (Ctrl-D works too)
 Anything else is a question or request for Deskhand."""
@@ -139,6 +142,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     async with _runtime(settings) as rt:
         user = await _identify(rt, args.user)
         print(f"Deskhand is ready. You are {user or 'anonymous'}. Type /help for commands, /quit to leave.")
+        last_section: str | None = None  # the last answer's full-section reference, for /more
         while True:
             await rt.agent.expire_due()
             for note in rt.local_outbox.drain(conversation):
@@ -151,13 +155,24 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
             text = text.strip()
             if not text:
                 continue
+            if text.split()[0].lower() == "/more":
+                print("\n" + (await _more(rt, last_section)) + "\n")
+                continue
             if text.startswith("/"):
                 done, conversation = await _chat_command(rt, text, conversation)
                 if done:
                     return 0
                 continue
             reply = await rt.agent.handle(_message(text, user, conversation))
-            print("\n" + reply_to_text(reply) + "\n")
+            last_section = reply.section
+            print("\n" + reply_to_text(reply) + ("\n" + MORE_HINT if reply.section else "") + "\n")
+
+
+async def _more(rt: Any, ref: str | None) -> str:
+    """`/more`: the full section of the last answer, when it was shortened."""
+    if not ref:
+        return NO_MORE
+    return section_to_text(await rt.agent.full_section(ref))
 
 
 async def _chat_command(rt: Any, text: str, conversation: str) -> tuple[bool, str]:
@@ -205,7 +220,11 @@ def register(
         description="Ask Deskhand one question (or run one request) and print the reply.",
     )
     p.add_argument("question", nargs="*", help="the question or request")
-    p.add_argument("--json", action="store_true", help="print one JSON object (answer, citations, confidence, route…)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (answer, citations, confidence, route, full_section…)",
+    )
     p.add_argument("--user", metavar="EMAIL", help="who is asking (the directory identity used by the policy)")
     p.add_argument("--conversation", metavar="ID", help="continue a conversation (follow-ups, clarifications)")
     p.add_argument(

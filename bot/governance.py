@@ -8,6 +8,7 @@ client) is opened only when a decision completes an approval and its action runs
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -92,7 +93,12 @@ async def open_decisions(settings: Settings, sessions: Any) -> AsyncIterator[Dec
     """Deciding over `sessions` (an approved action runs here, at once, without the agent's graph)."""
     audit = build_audit(sessions, settings)
     directory = open_directory(settings)
+    tracer = None
     try:
+        if settings.traces_endpoint is not None:  # spans as the agent's runtime records them (SDK loaded then)
+            from bot.observability import start_tracing
+
+            tracer = start_tracing(settings)
         policy = Policy.load(settings.policy_file)
         governance = Governance(
             tools=wired_tools(directory, None, policy),  # what a decision shows: titles, masked fields
@@ -116,3 +122,5 @@ async def open_decisions(settings: Settings, sessions: Any) -> AsyncIterator[Dec
         yield Deciding(Decisions(governance, run_directly(running), fanout), identities)
     finally:
         await directory.aclose()
+        if tracer is not None:
+            await asyncio.to_thread(tracer.close)  # bounded by the export timeout

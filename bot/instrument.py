@@ -41,6 +41,10 @@ class InstrumentedHandler:
         outcome: DecisionOutcome = await self.inner.decide(approval_id, approver_email, approve, comment)
         return outcome
 
+    async def may_decide(self, approval_id: str, approver_email: str | None, approve: bool) -> DecisionOutcome | None:
+        refusal: DecisionOutcome | None = await self.inner.may_decide(approval_id, approver_email, approve)
+        return refusal
+
     async def feedback(
         self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
     ) -> None:

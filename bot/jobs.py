@@ -63,6 +63,17 @@ class JobKeys:
 
         return await asyncio.to_thread(write)
 
+    async def release(self, key: str) -> None:
+        """Forget `key` (the work it claimed failed: a later run may do it)."""
+
+        def write() -> None:
+            with self._sessions() as session, session.begin():
+                row = session.get(JobRunRow, key[:200])
+                if row is not None:
+                    session.delete(row)
+
+        await asyncio.to_thread(write)
+
     async def count(self, prefix: str) -> int:
         def read() -> int:
             with self._sessions() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import select, update
 from bot.jobs import JobContext, JobQueue
 from channels.base import ApprovalView, MessageRef, Reply
 from graphs.eligibility import escalation_approvers
+from graphs.governance.approval_joins import ApprovalJoins
 from graphs.governance.approval_records import when
 from graphs.governance.approval_tables import ApprovalRow
 from graphs.governance.audit import begin_serialised_write
@@ -62,9 +64,31 @@ async def remind_approvers(ctx: JobContext, approval_id: str | None = None, **_:
             expires=when(approval.expires_at),
             approval_id=approval.id,
         )
-        await ctx.agent.fanout.notify(approval.channel, approval.conversation_ref, Reply(text=text, route="approval"))
+        if not await tell_requesters(ctx, approval, Reply(text=text, route="approval"), "remind"):
+            return  # someone was not reached: the sweep tries again (each person is told once)
         log.info("reminded the approvers of %s", approval.id)
     await ctx.keys.finish(key, "remind_approvers")
+
+
+async def tell_requesters(ctx: JobContext, approval: Any, reply: Reply, kind: str) -> bool:
+    """Tell the requester and everyone whose identical request joined `approval`, each once (a claimed key
+    per person, released when the post fails) in the conversation they asked in; False when someone
+    could not be reached now."""
+    waiters = await asyncio.to_thread(ApprovalJoins(ctx.approvals).waiters, approval.id)
+    people = [(approval.requester, approval.channel, approval.conversation_ref)]
+    people += [(w.requester, w.channel, w.conversation_ref) for w in waiters]
+    reached = True
+    for who, channel, ref in people:
+        key = f"told:{kind}:{approval.id}:{hashlib.sha256(who.encode()).hexdigest()[:16]}"
+        if not await ctx.keys.finish(key, kind):
+            continue  # told already (an earlier or a concurrent run)
+        try:
+            await ctx.agent.fanout.notify(channel, ref, reply)
+        except Exception:
+            log.exception("could not tell a requester of approval %s (%s)", approval.id, kind)
+            await ctx.keys.release(key)
+            reached = False
+    return reached
 
 
 async def _due_for_reminder(ctx: JobContext) -> list[str]:
@@ -110,7 +134,7 @@ async def escalate_approval(ctx: JobContext, approval_id: str, **_: Any) -> None
                 request_id=approval.id,
                 payload={"approval_id": approval.id, "escalated_to": ctx.escalation_group, "fallback": []},
             )
-        await ctx.agent.fanout.notify(approval.channel, approval.conversation_ref, Reply(text=text, route="handoff"))
+        await tell_requesters(ctx, approval, Reply(text=text, route="handoff"), "escalate")
         log.warning("approval %s escalated: too few of its approvers are reachable", approval.id)
     await ctx.keys.finish(key, "escalate_approval")
 

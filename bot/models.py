@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from knowledge.live import LiveKnowledgeBase
     from knowledge.retrieve import Retriever
+    from knowledge.section import FullSection
     from knowledge.types import Answer
 
 
@@ -67,6 +68,9 @@ class LazyKnowledge:
 
     def query_text(self, question: str) -> str:
         return self._models.knowledge.query_text(question)
+
+    def section(self, ref: str) -> FullSection:
+        return self._models.knowledge.section(ref)
 
     @property
     def retriever(self) -> Retriever:

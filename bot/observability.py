@@ -12,7 +12,9 @@ import structlog
 from aiohttp import web
 
 from bot.metrics import Metrics
+from bot.settings import Settings, SettingsError
 from channels.context import accept_request_id, current_request_id, new_request_id, request_scope
+from tools.tracing import annotate, span
 
 ACCESS = logging.getLogger("deskhand.access")
 NOISY = ("httpx", "sentence_transformers", "transformers", "aiosqlite", "alembic", "procrastinate", "bm25s")
@@ -62,6 +64,21 @@ def configure_logging(level: str, fmt: str = "auto") -> None:
     )
 
 
+def start_tracing(settings: Settings) -> Any:
+    """OpenTelemetry spans when an OTLP endpoint is set (the SDK is imported only then), else None."""
+    endpoint = settings.traces_endpoint
+    if endpoint is None:
+        return None
+    try:
+        from bot.otel import start_tracing as start
+    except ImportError:
+        raise SettingsError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK is not installed: "
+            "pip install 'deskhand[otel]' (or unset the endpoint)"
+        ) from None
+    return start(endpoint, settings.otel_service_name, settings.trace_export_timeout_seconds)
+
+
 def _route(request: web.Request) -> str:
     """The matched route's pattern (bounded label values), never the raw path."""
     resource = request.match_info.route.resource
@@ -78,7 +95,9 @@ def build_observability_middleware(metrics: Metrics | None) -> Any:
     async def observe(request: web.Request, handler: Any) -> web.StreamResponse:
         started = time.perf_counter()
         upstream = request.headers.get(REQUEST_ID_HEADER)
-        with request_scope(new_request_id()) as rid:
+        route = _route(request)
+        attributes = {"http.request.method": request.method, "http.route": route}
+        with request_scope(new_request_id()) as rid, span(f"{request.method} {route}", "server", **attributes):
             status = 500
             try:
                 response = await handler(request)
@@ -90,7 +109,7 @@ def build_observability_middleware(metrics: Metrics | None) -> Any:
                 raise
             finally:
                 elapsed = time.perf_counter() - started
-                route = _route(request)
+                annotate(**{"http.response.status_code": status})
                 if metrics is not None and route != "/metrics":
                     metrics.http_requests.labels(route=route, status=str(status)).inc()
                     metrics.observe(metrics.http_seconds, elapsed, route=route)

@@ -19,6 +19,7 @@ from croniter import croniter
 
 from bot.jobs import JobContext, JobSpec
 from channels.context import current_request_id, request_scope
+from tools.tracing import span
 
 log = logging.getLogger(__name__)
 SCHEMA_TABLE = "procrastinate_jobs"
@@ -31,7 +32,8 @@ def is_postgres(url: str) -> bool:
 async def run_job(spec: JobSpec, ctx: JobContext, kwargs: Mapping[str, Any], due: datetime | None = None) -> None:
     """Run one job under its request id, timed and counted; exceptions propagate (the queue retries)."""
     args = dict(kwargs)
-    with request_scope(args.pop("request_id", None) or None):
+    rid = args.pop("request_id", None) or None
+    with request_scope(rid), span(f"job {spec.name}", "consumer", job=spec.name):
         started, outcome = time.perf_counter(), "failed"
         if ctx.metrics is not None and due is not None:
             lateness = max(0.0, (datetime.now(UTC) - due).total_seconds())

@@ -148,6 +148,14 @@ class Settings(_Base):
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=300)  # a job is stalled after 3 missed beats
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")  # auto: JSON unless a terminal
     metrics_enabled: bool = True
+    # OpenTelemetry traces (the `otel` extra) under the standard OTLP variables: on when an endpoint is set.
+    otlp_endpoint: str | None = Field(default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    otlp_traces_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )  # used as is; the generic endpoint above gets /v1/traces appended
+    otel_service_name: str = Field(default="deskhand", min_length=1, validation_alias=AliasChoices("OTEL_SERVICE_NAME"))
+    otel_sdk_disabled: bool = Field(default=False, validation_alias=AliasChoices("OTEL_SDK_DISABLED"))
+    trace_export_timeout_seconds: float = Field(default=5.0, gt=0, le=60)  # one export request, retries included
 
     slack: SlackSettings = Field(default_factory=SlackSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
@@ -207,6 +215,13 @@ class Settings(_Base):
             raise ValueError("must be a redis:// or rediss:// URL")
         return value
 
+    @field_validator("otlp_endpoint", "otlp_traces_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (Deskhand exports traces over OTLP/HTTP)")
+        return value or None
+
     @field_validator("index_build_cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
@@ -258,6 +273,17 @@ class Settings(_Base):
     @property
     def resolved_audit_anchor_file(self) -> Path:
         return self.audit_anchor_file or self.data_dir / "audit-anchor.jsonl"
+
+    @property
+    def traces_endpoint(self) -> str | None:
+        """Where spans go (OTLP/HTTP), or None when tracing is off."""
+        if self.otel_sdk_disabled:
+            return None
+        if self.otlp_traces_endpoint:
+            return self.otlp_traces_endpoint
+        if self.otlp_endpoint:
+            return self.otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None
 
     @property
     def checkpoint_path(self) -> Path:

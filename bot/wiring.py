@@ -20,6 +20,7 @@ from bot.faults import build_fault_hook
 from bot.governance import build_audit, local_fanout, open_directory, seed_sample_ledger, wired_tools
 from bot.metrics import observed_audit_log
 from bot.models import LazyKnowledge, LazyRouter, Models
+from bot.observability import start_tracing
 from bot.settings import Settings, SettingsError
 from bot.wiring_llm import LLMParts, build_llm
 from channels.local import LocalOutbox
@@ -226,6 +227,19 @@ async def open_runtime(
     settings: Settings, embedder: Embedder | None = None, metrics: Any = None, *, lazy_models: bool = False
 ) -> AsyncIterator[Runtime]:
     """Build every component from settings, with a durable checkpointer; close them on exit."""
+    tracer = start_tracing(settings)  # before the graph is built: its nodes are wrapped in spans then
+    try:
+        async with _open_runtime(settings, embedder, metrics, lazy_models=lazy_models) as rt:
+            yield rt
+    finally:
+        if tracer is not None:
+            await asyncio.to_thread(tracer.close)  # bounded by the export timeout
+
+
+@asynccontextmanager
+async def _open_runtime(
+    settings: Settings, embedder: Embedder | None, metrics: Any, *, lazy_models: bool
+) -> AsyncIterator[Runtime]:
     c = build_components(settings, embedder, metrics, lazy_models=lazy_models)
     fanout, local_outbox = local_fanout(settings)
     token = settings.ticket_webhook_token

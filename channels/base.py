@@ -87,6 +87,18 @@ class Reply:
     confidence: float | None = None
     tool: str | None = None
     data: dict[str, Any] = field(default_factory=dict)  # structured tool result for --json
+    section: str | None = None  # a shortened answer: reference to its full section ("Show full section")
+
+
+@dataclass(frozen=True)
+class SectionText:
+    """The full section behind a shortened answer, or (found=False) why it cannot be shown."""
+
+    found: bool
+    text: str  # the section's text (light Markdown: list markers, table rows), or the reason it is missing
+    title: str = ""
+    heading: str = ""
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,11 @@ class TurnHandler(Protocol):
         self, approval_id: str, approver_email: str | None, approve: bool, comment: str = ""
     ) -> DecisionOutcome: ...
 
+    async def may_decide(self, approval_id: str, approver_email: str | None, approve: bool) -> DecisionOutcome | None:
+        """Before a reason form opens: None when the person may decide on it now, else the refusal (to tell
+        them privately) with the approval as it stands. Changes nothing; `decide` judges again on submission."""
+        ...
+
     async def feedback(
         self, audit_id: str, user_email: str | None, helpful: bool, *, sources: tuple[str, ...] = (), comment: str = ""
     ) -> None:
@@ -124,6 +141,11 @@ class TurnHandler(Protocol):
     async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
         """ "Get a human" under an answer: hand the answer's question over to the right team, as asking for a
         person would (`message` says who clicked and where; its text is ignored)."""
+        ...
+
+    async def full_section(self, ref: str) -> SectionText:
+        """The full section of a shortened answer, by the reply's `section` reference (never raises for a
+        bad or stale reference: found=False with a message for the clicker)."""
         ...
 
     async def identify(self, email: str) -> str | None:

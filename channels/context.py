@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+# Where the answer goes while it is produced: `sink(text, reset)` appends `text` to what the user sees, or,
+# with `reset`, replaces all of it. Set by a channel that shows answers live (channels.core.live); unset
+# (None) for callers that only want the finished reply (CLI, evals), which then run exactly as before.
+AnswerSink = Callable[[str, bool], None]
 _REQUEST_ID: ContextVar[str | None] = ContextVar("deskhand_request_id", default=None)
+_ANSWER_SINK: ContextVar[AnswerSink | None] = ContextVar("deskhand_answer_sink", default=None)
 _SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -44,3 +49,17 @@ def request_scope(request_id: str | None = None) -> Iterator[str]:
         yield rid
     finally:
         _REQUEST_ID.reset(token)
+
+
+def current_answer_sink() -> AnswerSink | None:
+    return _ANSWER_SINK.get()
+
+
+@contextmanager
+def answer_sink(sink: AnswerSink | None) -> Iterator[None]:
+    """Run the block with `sink` receiving the answer as it is produced (None: nobody is listening)."""
+    token = _ANSWER_SINK.set(sink)
+    try:
+        yield
+    finally:
+        _ANSWER_SINK.reset(token)

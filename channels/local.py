@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from channels.base import ApprovalView, MessageRef, Reply
+from channels.base import ApprovalView, MessageRef, Reply, SectionText
 
 CITATION = re.compile(r"\[(\d+)\]")
 
@@ -67,6 +67,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         ],
         "confidence": round(reply.confidence or 0.0, 4),
         "route": reply.route,
+        "full_section": reply.section,  # a shortened answer: the reference "Show full section" / `/more` opens
     }
     if reply.tool:
         out["tool"] = reply.tool
@@ -87,6 +88,18 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
     if reply.reference_id:
         out["reference_id"] = reply.reference_id
     return out
+
+
+def section_to_text(section: SectionText) -> str:
+    """A full section for the terminal: "Title — Heading (url)", then its text; or why it cannot be shown."""
+    if not section.found:
+        return section.text
+    head = (
+        section.title
+        if not section.heading or section.heading == section.title
+        else (f"{section.title} — {section.heading}")
+    )
+    return f"{head}" + (f" ({section.url})" if section.url else "") + "\n\n" + section.text
 
 
 def reply_to_text(reply: Reply) -> str:

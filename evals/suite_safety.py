@@ -233,7 +233,8 @@ async def _pii(env: EvalEnv, index_dir: Path, case: dict[str, Any], turns: list[
     async with env.runtime(index_dir, case["id"]) as rt:
         model = RecordingChatModel()
         tools = as_langchain_tools(rt.deps.tools, lambda: ToolContext(requester=case["user"]))
-        rt.deps.understander = ToolCallingUnderstander(model, tools)
+        # The people's names to mask come from the runtime's directory, as the served LLM mode's do.
+        rt.deps.understander = ToolCallingUnderstander(model, tools, people=rt.entities.names)
         chat = Chat(rt, f"eval-{case['id']}", turns)
         with captured_logs() as logs:
             for text in case["turns"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Final
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
@@ -16,25 +16,30 @@ from channels.base import (
     InboundMessage,
     MessageRef,
     Reply,
+    SectionText,
 )
-from channels.context import current_request_id, request_scope
-from graphs import feedback
+from channels.context import current_answer_sink, current_request_id, request_scope
+from graphs import answer_stream, feedback
 from graphs import messages as msg
 from graphs.approval_notes import joined_reply
 from graphs.context import AgentDeps
 from graphs.deciding import Decisions
+from graphs.eligibility import form_refusal
 from graphs.fanout import Fanout, new_reference
 from graphs.governance.approval_records import Approval
 from graphs.graph import Graph
 from graphs.home import home_for
 from graphs.identity import IdentityCache
 from graphs.replies import turn_reply
+from graphs.sections import full_section
 from graphs.state import AgentState
 from graphs.waiting import waiting_views
+from tools.tracing import annotate, span
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 FEEDBACK_COMMENT_MAX = 500  # what a user may write with a rating (Teams' feedback form)
+TURN_DURABILITY: Final = "exit"  # a turn's checkpoint is written when it ends or pauses
 
 
 class Agent:
@@ -73,8 +78,10 @@ class Agent:
             )
         # The channel event's request id when there is one, so logs, metrics and audit entries agree.
         request_id = current_request_id() or new_reference()
-        with request_scope(request_id):
-            return await self._turn(message, text, request_id)
+        with request_scope(request_id), span("turn", channel=message.channel):
+            reply = await self._turn(message, text, request_id)
+            annotate(route=reply.route)
+            return reply
 
     async def _turn(self, message: InboundMessage, text: str, request_id: str) -> Reply:
         turn: AgentState = {
@@ -97,15 +104,18 @@ class Agent:
                 relayed: Reply | None = await self.deps.handoffs.relay(message)
                 if relayed is not None:
                     return relayed
+            # A turn's checkpoint is written once, when the run ends or pauses (durability="exit"), not after
+            # every step: nothing reads the steps in between, and an interrupted turn is replayed whole.
             snapshot = await self.graph.aget_state(config)
+            # A channel showing answers live gets them as they are produced (the same run and state).
+            sink = current_answer_sink()
             if snapshot.interrupts:
-                out = await self.graph.ainvoke(
-                    Command(resume=text, update={"request_id": request_id}), config, context=self.deps
-                )
+                resume: Command[Any] = Command(resume=text, update={"request_id": request_id})
+                out = await answer_stream.run(self.graph, resume, config, self.deps, sink, durability=TURN_DURABILITY)
                 if out.get("reply", {}).get("redo"):
-                    out = await self.graph.ainvoke(turn, config, context=self.deps)
+                    out = await answer_stream.run(self.graph, turn, config, self.deps, sink, durability=TURN_DURABILITY)
             else:
-                out = await self.graph.ainvoke(turn, config, context=self.deps)
+                out = await answer_stream.run(self.graph, turn, config, self.deps, sink, durability=TURN_DURABILITY)
             return await self._reply(out, message.user_email)
         except Exception:
             ref = new_reference()
@@ -200,6 +210,16 @@ class Agent:
     ) -> DecisionOutcome:
         return await self.decisions.decide(approval_id, approver_email, approve, comment)
 
+    async def may_decide(self, approval_id: str, approver_email: str | None, approve: bool) -> DecisionOutcome | None:
+        """None when `approver_email` may decide on the approval now (a reason form may open); otherwise the
+        refusal, audited, with the approval as it stands. `decide` judges again on submission."""
+        if not approver_email:
+            return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
+        refusal, approval = await form_refusal(self.deps, approval_id, approver_email, approve)
+        if refusal is None:
+            return None
+        return DecisionOutcome(False, refusal, self.view(approval) if approval is not None else None)
+
     async def _close(self, approval: Approval, status: str) -> dict[str, Any]:
         """Resume the approval's thread with the outcome (approved: its execute step runs the action)."""
         await self._pause(approval)  # a record whose thread never started (crash) still resumes cleanly
@@ -236,3 +256,6 @@ class Agent:
 
     async def request_human(self, audit_id: str, message: InboundMessage) -> Reply:
         return await feedback.request_human(self.deps, audit_id, message)
+
+    async def full_section(self, ref: str) -> SectionText:
+        return await full_section(self.deps.knowledge, ref)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # annotations only: reading an approval (graphs.eligibility) 
     from graphs.handoff import HandoffDesk
     from graphs.understanding.intents import IntentRouter
     from graphs.understanding.slots import SlotExtractor
+    from knowledge.section import FullSection
     from knowledge.types import Answer, Citation
     from tools.tool_spec import ToolSpec
 
@@ -60,6 +61,10 @@ class KnowledgePort(Protocol):
         """The part of a message the knowledge base embeds (the last question of a long message)."""
         ...
 
+    def section(self, ref: str) -> FullSection:
+        """The full section an answer's `section` reference points to (knowledge.section)."""
+        ...
+
 
 class GeneratedAnswer(Protocol):
     """A generative answer (see graphs.llm.grounded.Outcome)."""
@@ -79,8 +84,17 @@ class Generator(Protocol):
     """An optional LLM that rewrites a found extractive answer as a verified generative one."""
 
     async def answer(
-        self, question: str, extractive: Answer, *, user: str | None = None, turn: str | None = None
-    ) -> GeneratedAnswer: ...
+        self,
+        question: str,
+        extractive: Answer,
+        *,
+        user: str | None = None,
+        turn: str | None = None,
+        emit: Callable[[str, bool], None] | None = None,
+    ) -> GeneratedAnswer:
+        """The outcome; `emit(text, reset)` gets each verified piece as it is released (reset: the text
+        shown so far is replaced)."""
+        ...
 
 
 class Understander(Protocol):

@@ -29,6 +29,7 @@ from graphs.governance.approvals import ApprovalStore
 from graphs.governance.policy import Policy
 from graphs.state import AgentState
 from tools.tool_spec import ToolSpec
+from tools.tracing import annotate, span
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,14 @@ class Decisions:
 
     async def decide(
         self, approval_id: str, approver_email: str | None, approve: bool, comment: str = ""
+    ) -> DecisionOutcome:
+        with span("approval decide", approval_id=approval_id, approve=approve):
+            outcome = await self._decide(approval_id, approver_email, approve, comment)
+            annotate(accepted=outcome.accepted)
+            return outcome
+
+    async def _decide(
+        self, approval_id: str, approver_email: str | None, approve: bool, comment: str
     ) -> DecisionOutcome:
         if not approver_email:
             return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
@@ -135,6 +144,7 @@ class Decisions:
                     await self.fanout.notify(latest.channel, latest.conversation_ref, note)
                 except Exception:
                     log.exception("could not tell the requester about approval %s", approval_id)
+                await notify_waiters(self.deps.approvals, self.fanout, latest, note)
         if refusal is not None and check.approval.status == "pending":
             check = replace(check, refusal=refusal)  # asked for it too (joined): like the requester
         if check.refusal is None or (check.refusal == msg.REQUESTER_INACTIVE and not approve):
@@ -154,7 +164,9 @@ class Decisions:
         r = await self.close(approval, status)
         title = approval.title
         if status == "approved":
-            text = f"Approved by {who}.{decision_note(approval, who)} {r.get('text', '')}".strip()
+            approvers = approval.approved_by or (who,)  # four eyes: every approver's comment is told
+            notes = "".join(decision_note(approval, a) for a in approvers)
+            text = f"Approved by {' and '.join(approvers)}.{notes} {r.get('text', '')}".strip()
             reply = Reply(
                 text=text,
                 route="tool",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from graphs import messages as msg
 from graphs.context import Directory, GovernanceDeps
-from graphs.governance.approval_records import Approval
+from graphs.governance.approval_joins import ApprovalJoins
+from graphs.governance.approval_records import Approval, refusal, when
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,35 @@ async def recheck(deps: GovernanceDeps, approval: Approval, decider: str) -> Rec
     if approval.requester in gone:
         refusal = msg.REQUESTER_INACTIVE
     return Recheck(refusal, approval, changed)
+
+
+async def form_refusal(
+    deps: GovernanceDeps, approval_id: str, who: str, approve: bool
+) -> tuple[str | None, Approval | None]:
+    """Before a reason form opens (a Reject or Approve-with-comment click): why `who` may not decide on
+    `approval_id` now (not an approver, the requester or someone who joined the request, already decided
+    by them, closed, overdue), with the approval as it stands; (None, approval) when they may. Changes
+    nothing but the refusal's audit entry: the decision itself is judged again when the form is submitted
+    (state may change in between)."""
+    approval = await asyncio.to_thread(deps.approvals.get, approval_id)
+    if approval is None:
+        return f"There is no approval request {approval_id}.", None
+    who = who.strip().lower()
+    if approval.status == "pending" and deps.clock() >= approval.expires_at:
+        approval = replace(approval, status="expired")  # the sweep records it; to this person it is over
+        reason: str | None = f"This request expired at {when(approval.expires_at)}."
+    else:
+        reason = refusal(approval, who, approve)
+    if reason is None and approval.status == "pending":
+        reason = await asyncio.to_thread(ApprovalJoins(deps.approvals).refusal, approval_id, who)
+    if reason is not None:  # an attempt refused before any form: audited like a refused decision
+        payload = {"approval_id": approval_id, "approve": approve, "accepted": False, "message": reason}
+        await asyncio.to_thread(
+            deps.audit.append,
+            "approval_decision",
+            actor=who,
+            request_id=approval_id,
+            policy_version=deps.policy.version,
+            payload={**payload, "stage": "form"},
+        )
+    return reason, approval

@@ -11,6 +11,7 @@ CLARIFY = {
     "invoice_id": "Which invoice? Give me its number, e.g. INV-10042.",
     "vendor": "Which vendor do you mean?",
 }
+CLARIFY_WHICH_PERSON = "Which one do you mean: {options}? Give me their full name or e-mail address."
 CLARIFY_INTENT = (
     "I'm not sure what you'd like me to do. Could you rephrase? For example: "
     '"what\'s the status of invoice INV-10042", "add bob@example.com to engineering", '

@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graphs import messages as msg
+from graphs.answer_stream import emit, emit_sentences
 from graphs.context import AgentDeps
 from graphs.node_audit import audit
 from graphs.state import AgentState
@@ -22,18 +23,26 @@ async def answer(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, An
     deps = runtime.context
     vec = deps.query_vectors.take(state.get("request_id", ""))
     result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
-    return await _answered(state, deps, result)
+    return await _answered(state, runtime, result)
 
 
-async def _answered(state: AgentState, deps: AgentDeps, result: Answer) -> dict[str, Any]:
-    """The reply (and its audit entry) for a knowledge answer or its honest "not found"."""
+async def _answered(state: AgentState, runtime: Runtime[AgentDeps], result: Answer) -> dict[str, Any]:
+    """The reply (and its audit entry) for a knowledge answer or its honest "not found". A found answer is
+    emitted to the answer stream as it is produced (`graphs.answer_stream`), before the audit entry."""
+    deps = runtime.context
     deps.query_vectors.forget(state.get("request_id", ""))
     text, citations, path = result.text, list(result.citations), {}
     if result.found and deps.generator is not None:  # never when the index has no support
         outcome = await deps.generator.answer(
-            state["text"], result, user=state.get("user"), turn=state.get("request_id")
+            state["text"],
+            result,
+            user=state.get("user"),
+            turn=state.get("request_id"),
+            emit=lambda piece, reset: emit(runtime, piece, reset=reset),
         )
         text, citations, path = outcome.text, list(outcome.citations), outcome.record()
+    elif result.found:
+        emit_sentences(runtime, text)
     cites = [c.__dict__ for c in citations] if result.found else []
     audit_id = await audit(
         deps,
@@ -56,6 +65,7 @@ async def _answered(state: AgentState, deps: AgentDeps, result: Answer) -> dict[
             "confidence": result.confidence,
             "audit_id": audit_id,
             "data": path,
+            **({"section": result.section} if result.found and result.section else {}),
         }
     }
 
@@ -74,7 +84,7 @@ async def decline(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, A
     vec = deps.query_vectors.peek(request_id)
     result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
     if result.found:
-        return await _answered(state, deps, result)
+        return await _answered(state, runtime, result)
     deps.query_vectors.forget(request_id)
     audit_id = await audit(deps, "answer", state, {"question": state["text"], "found": False, "intent": "out_of_scope"})
     return {"reply": {"route": "no_answer", "text": msg.DECLINE, "confidence": 0.0, "audit_id": audit_id}}
@@ -87,7 +97,7 @@ async def handoff(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, A
         vec = deps.query_vectors.peek(request_id)
         result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
         if result.found:
-            return await _answered(state, deps, result)
+            return await _answered(state, runtime, result)
     deps.query_vectors.forget(request_id)
     team = lexicon().team_for(state["text"])
     if deps.handoffs is not None:  # persisted, then posted to the team, ticketed, or "contact them"
@@ -125,12 +135,14 @@ async def clarify(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, A
             vec = deps.query_vectors.peek(request_id)
             result = await asyncio.to_thread(deps.knowledge.answer, state["text"], query_vec=vec)
             if result.found:
-                return await _answered(state, deps, result)
+                return await _answered(state, runtime, result)
         deps.query_vectors.forget(request_id)
         return {"reply": {"route": "clarify", "text": msg.CLARIFY_INTENT}, "pending": None}
     deps.query_vectors.forget(request_id)
     missing = [s for s in deps.tools[intent].slots if s not in state["slots"]]
     question = msg.CLARIFY[missing[0]].format(name=state["slots"].get("name", "the new hire"))
+    if missing[0] == "user" and state["slots"].get("user_options"):  # "Sam" when two people are called Sam
+        question = msg.CLARIFY_WHICH_PERSON.format(options=state["slots"]["user_options"])
     pending = {
         "intent": intent,
         "confidence": state["confidence"],

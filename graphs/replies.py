@@ -31,4 +31,5 @@ def turn_reply(r: dict[str, Any], approvals: tuple[ApprovalView, ...] = ()) -> R
         tool=r.get("tool"),
         data=r.get("data") or {},
         approvals=approvals,
+        section=r.get("section"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -12,12 +13,23 @@ from graphs.state import AgentState
 from graphs.understanding.intents import mask_entities
 from graphs.understanding.lexicon import lexicon
 from graphs.understanding.patterns import asks_about_own_request, asks_what_awaits_me
+from graphs.understanding.people import Person
 from graphs.understanding.privacy import asks_for_someone_elses_private_data
 from graphs.waiting import INTENT as WAITING_FOR_ME
 from tools.catalog import entity_affinity
 
 IDENTIFIERS = ("invoice_id", "user", "email", "vendor", "iban", "account_number")  # what makes a request specific
 ENTITY_SLOTS = ("invoice_id", "vendor", "group", "iban", "account_number")
+USER_OPTIONS = "user_options"  # the people a shared first name may mean, for the clarifying question
+
+
+def _subject(slots: dict[str, Any], options: list[Person], requester: str | None) -> str | None:
+    """Whom the message is about: the person named, or, for a shared first name, someone other than the
+    requester (any of them may be meant, so their privacy counts)."""
+    if slots.get("user"):
+        return str(slots["user"])
+    others = [p.email for p in options if not requester or p.email.lower() != requester.lower()]
+    return others[0] if others else None
 
 
 def _settled(
@@ -46,6 +58,8 @@ async def understand(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str
     extractor = deps.slots()
     found = extractor.extract(text)
     slots, slot_conf = dict(found.values), dict(found.confidence)
+    if found.user_options:  # a first name several people share: asked about, never guessed
+        slots[USER_OPTIONS] = " or ".join(p.name for p in found.user_options)
     # Recognised by their form, whatever action they name, so neither embedded nor routed: what waits for
     # *my* decision (a list), and a question about one's own request (answered from the approvals store).
     if asks_what_awaits_me(text):
@@ -53,7 +67,8 @@ async def understand(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str
     if asks_about_own_request(text):
         return _settled("request_status", state, text, slots, slot_conf)
     masked = mask_entities(text)
-    vec = deps.embed_query(masked)
+    # Off the event loop: the model runs for milliseconds of CPU, during which other events are acknowledged.
+    vec = await asyncio.to_thread(deps.embed_query, masked)
     if masked == text and deps.knowledge.query_text(text) == text:  # the knowledge answer reuses this embedding
         deps.query_vectors.keep(request_id, vec)
     kinds = [k for k in ENTITY_SLOTS if k in slots]
@@ -97,7 +112,9 @@ async def understand(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str
             }
 
     words = lexicon()
-    if asks_for_someone_elses_private_data(text, slots.get("user"), state.get("user")):
+    if asks_for_someone_elses_private_data(
+        text, _subject(slots, found.user_options, state.get("user")), state.get("user")
+    ):
         intent, confidence = "private_data", 1.0
     elif intent in deps.tools and words.question.search(text) and not any(k in slots for k in IDENTIFIERS):
         # A general question about a process ("how do I get added to the finance group?") is for the

@@ -11,12 +11,13 @@ import numpy as np
 from knowledge.chunking import split_sentences
 from knowledge.compose import Composer
 from knowledge.embedder import Embedder
-from knowledge.errors import QuestionError
+from knowledge.errors import QuestionError, SectionUnavailable
 from knowledge.extract import Analyzer, Question, phrases
 from knowledge.index import LoadedIndex, open_index
 from knowledge.retrieve import Retriever
 from knowledge.routing import DEFAULT_CONTACTS, TeamRouter
-from knowledge.types import Answer, Citation, Hit
+from knowledge.section import STALE, FullSection, cut, make_ref, parse_ref, section_of
+from knowledge.types import Answer, Chunk, Citation, Hit
 
 MAX_QUESTION_CHARS = 4000
 FOCUS_WORDS = 60
@@ -147,8 +148,20 @@ class KnowledgeBase:
             in_scope = evidence.dense >= 0.3 or evidence.coverage >= 0.5
             message, team = self.router.decline(text, in_scope=in_scope)
             return Answer(text=message, confidence=evidence.confidence, found=False, team=team, hits=hits)
-        body, citations = self._compose(q, hits)
-        return Answer(text=body, citations=citations, confidence=evidence.confidence, found=True, hits=hits)
+        body, citations, top = self._compose(q, hits)
+        full = section_of(self.retriever.chunks, top.id)
+        more = make_ref(self.version, top.id) if cut(body, full.text) else None
+        return Answer(
+            text=body, citations=citations, confidence=evidence.confidence, found=True, hits=hits, section=more
+        )
+
+    def section(self, ref: str) -> FullSection:
+        """The full section a reply's reference points to; SectionUnavailable (a message to show) when the
+        reference is malformed, unknown, or from an index version that is no longer served."""
+        version, chunk_id = parse_ref(ref)
+        if version != self.version:
+            raise SectionUnavailable(STALE)
+        return section_of(self.retriever.chunks, chunk_id)
 
     def evidence(self, q: Question, hits: list[Hit]) -> Evidence:
         """Confidence from the best passage's cosine, its coverage of the question, missing specifics."""
@@ -186,7 +199,8 @@ class KnowledgeBase:
         hits = self.retriever.search(text, np.asarray(query_vec, dtype=np.float32).reshape(-1), TOP_K)
         return self.evidence(self.analyzer.question(text), hits).score
 
-    def _compose(self, q: Question, hits: list[Hit]) -> tuple[str, list[Citation]]:
+    def _compose(self, q: Question, hits: list[Hit]) -> tuple[str, list[Citation], Chunk]:
+        """The answer text, its citations, and the chunk of its first citation (the top quoted section)."""
         text, order = self.composer.compose(q, hits)
         citations = [self._citation(n, hits[h_idx]) for n, h_idx in enumerate(order, start=1)]
         # The next best retrieved documents follow as further reading: the answer is short, and a person who
@@ -198,7 +212,7 @@ class KnowledgeBase:
             if hit.chunk.source not in cited:
                 cited.add(hit.chunk.source)
                 citations.append(self._citation(len(citations) + 1, hit))
-        return text, citations
+        return text, citations, hits[order[0]].chunk if order else hits[0].chunk
 
     @staticmethod
     def _citation(n: int, hit: Hit) -> Citation:

@@ -55,3 +55,8 @@ class NoDocuments(KnowledgeError):
             f"no documents to index in {sources}: {what}. Supported: Markdown, text, HTML, PDF, Word (.docx). "
             "The published index is unchanged"
         )
+
+
+class SectionUnavailable(KnowledgeError):
+    """A "show the full section" reference that the serving index cannot resolve (malformed, unknown, or from
+    a version that is no longer the one served). The message is safe to show to the person who clicked."""

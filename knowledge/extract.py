@@ -197,13 +197,16 @@ def _fact_kinds(sentence: str) -> tuple[frozenset[str], bool]:
     contact = bool(_CONTACT.search(sentence))
     number = bool(_NUMBER.search(sentence))
     duration = bool(_DURATION.search(sentence))
+    clock = bool(_CLOCK.search(sentence))
+    day = bool(_DAY.search(sentence))
     has = {
-        "clock": bool(_CLOCK.search(sentence)),
-        "day": bool(_DAY.search(sentence)),
+        "clock": clock,
+        "day": day,
         "contact": contact,
         "link": bool(_LINK.search(sentence)),
         "quantity": bool(_MONEY.search(sentence)) or duration or number,
-        "time": bool(_DATE.search(sentence)) or duration,
+        # A "when" is answered by a date, a weekday, a clock time or a delay alike.
+        "time": bool(_DATE.search(sentence)) or duration or clock or day,
         "person": contact or proper,
         "name": proper or contact,
     }

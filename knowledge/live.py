@@ -14,6 +14,7 @@ import numpy as np
 from knowledge import store
 from knowledge.answer import KnowledgeBase
 from knowledge.retrieve import Retriever
+from knowledge.section import FullSection
 from knowledge.types import Answer, Hit
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ class LiveKnowledgeBase:
     # The KnowledgeBase interface, each call on the version current when it starts.
     def answer(self, question: str, *, query_vec: np.ndarray | None = None) -> Answer:
         return self.current.answer(question, query_vec=query_vec)
+
+    def section(self, ref: str) -> FullSection:
+        return self.current.section(ref)
 
     def query_text(self, question: str) -> str:
         return self.current.query_text(question)

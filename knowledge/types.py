@@ -57,3 +57,4 @@ class Answer:
     found: bool = False
     team: str | None = None  # who to ask when not found ("HR", "Accounts Payable", ...)
     hits: list[Hit] = field(default_factory=list)
+    section: str | None = None  # "<index version>:<chunk id>" of the top cited section when the text left some out

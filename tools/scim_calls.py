@@ -13,6 +13,7 @@ from scim2_models import PatchOp, SCIMException
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from tools.directory_types import Conflict, DirectoryError, DirectoryUnavailable, NotFound
+from tools.tracing import annotate, span
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,6 +46,11 @@ def status_of(exc: Exception) -> int | None:
 
 async def scim_call(pending: Awaitable[Any]) -> Any:
     """Await one SCIM request; raise `Transient` or a typed `DirectoryError` instead of library errors."""
+    with span("scim request", "client"):
+        return await _scim_call(pending)
+
+
+async def _scim_call(pending: Awaitable[Any]) -> Any:
     try:
         return await pending
     except RequestNetworkException as exc:
@@ -77,9 +83,15 @@ async def with_retries(op: Callable[[], Awaitable[T]], what: str, policy: RetryP
         retry=retry_if_exception_type(Transient),
         reraise=True,
     )
+    with span(f"scim {what}", operation=what, timeout_s=policy.timeout_s, attempts=policy.attempts):
+        return await _retried(retrying, op, what, policy)
+
+
+async def _retried(retrying: AsyncRetrying, op: Callable[[], Awaitable[T]], what: str, policy: RetryPolicy) -> T:
     try:
         async for attempt in retrying:
             with attempt:
+                annotate(attempt=attempt.retry_state.attempt_number)
                 return await op()
     except Transient as exc:
         log.warning("directory unavailable while %s after %d attempts: %s", what, policy.attempts, exc)

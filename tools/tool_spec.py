@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from tools.data_files import SampleDataError
 from tools.directory_types import Conflict, DirectoryError, DirectoryUnavailable, NotFound
 from tools.ledger_types import HoldNotAllowed, InvalidRequest, InvoiceNotFound, LedgerError, VendorNotFound
+from tools.tracing import annotate, span
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,12 @@ class ToolSpec:
         """Validate and run; expected failures become ok=False results with a clear message."""
         if not self.read_only and not ctx.idempotency_key:
             raise ValueError(f"{self.name} changes data and needs ToolContext.idempotency_key")
+        with span(f"tool {self.name}", tool=self.name, read_only=self.read_only):
+            result = await self._run(args, ctx)
+            annotate(ok=result.ok, error=result.data.get("error") if not result.ok else None)
+            return result
+
+    async def _run(self, args: BaseModel | Mapping[str, Any], ctx: ToolContext) -> ToolResult:
         try:
             parsed = self.parse(args)
         except ValidationError as exc:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from channels.base import ApprovalView, Decision, Reply, SourceRef
+from channels.base import ApprovalView, Decision, Reply, SectionText, SourceRef
 from channels.core import wording
 
 Name = Callable[[str], str]  # e-mail -> how the channel shows that person
@@ -67,6 +67,31 @@ def reply_text(reply: Reply) -> str:
     if reply.reference_id and reply.reference_id not in reply.text:
         return wording.WITH_REFERENCE.format(text=reply.text, ref=reply.reference_id)
     return reply.text
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Text in pieces of at most `limit` characters, cut at paragraph, line or word breaks."""
+    chunks: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = window.rfind("\n\n")
+        if cut < limit // 3:
+            cut = window.rfind("\n")
+        if cut < limit // 3:
+            cut = window.rfind(" ")
+        if cut < limit // 3:
+            cut = limit
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def section_name(section: SectionText) -> str:
+    """ "Title — Heading" of a full section."""
+    return source_title(SourceRef(0, section.title, "", section.heading, 0.0))
 
 
 def wants_feedback(reply: Reply) -> bool:

@@ -15,9 +15,10 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol, TypeVar
 
 from channels.base import InboundMessage, Reply, TurnHandler
-from channels.context import new_reference_id
+from channels.context import answer_sink, new_reference_id
 from channels.coordination import Coordinator, LockTimeout
 from channels.core import wording
+from channels.core.live import LiveAnswer
 from channels.core.present import reply_from_data
 from channels.inbox import Inbox
 
@@ -40,6 +41,11 @@ class PlatformTurn(Protocol):
 
     async def inbound(self) -> InboundMessage:
         """The neutral message, with the sender identified."""
+        ...
+
+    def live(self) -> LiveAnswer | None:
+        """Where the answer is shown while it is produced (its pump started), or None. `deliver` and `tell`
+        finish it before showing the reply."""
         ...
 
     async def deliver(self, reply: Reply) -> None: ...
@@ -71,7 +77,13 @@ class TurnRunner:
         try:
             await turn.begin()
             async with self.coordinator.lock(turn.conversation_key, timeout_s=self.lock_timeout_s):
-                reply = await self.handler.handle(await turn.inbound())
+                live = turn.live()
+                try:
+                    with answer_sink(live.push if live is not None else None):
+                        reply = await self.handler.handle(await turn.inbound())
+                finally:
+                    if live is not None:
+                        live.close()
                 await self.inbox.answered(turn.key, reply, turn.saved())
                 await self.inbox.checkpoint("turn.after_answer", turn.key)
                 await self.deliver(turn, reply)

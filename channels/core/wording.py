@@ -58,3 +58,7 @@ STATUS_REJECTED_BY = "Rejected by {who} at {when}"
 STATUS_REJECTED = "Rejected"
 STATUS_EXPIRED = "Expired at {when} without a decision"
 STATUS_CANCELLED = "Cancelled"
+
+# "Show full section" under a shortened answer
+SHOW_SECTION = "Show full section"
+SECTION_SENT = "Here is the full section."

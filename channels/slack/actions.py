@@ -10,6 +10,7 @@ FEEDBACK_UNHELPFUL = "deskhand_feedback_unhelpful"
 
 FEEDBACK = "deskhand_feedback"  # native feedback_buttons: value "helpful:<audit id>" / "unhelpful:<audit id>"
 GET_HUMAN = "deskhand_get_human"  # value: the answer's audit id
+SHOW_SECTION = "deskhand_show_section"  # value: the answer's section reference ("<index version>:<chunk id>")
 HELPFUL_VALUE, UNHELPFUL_VALUE = "helpful", "unhelpful"
 
 APPROVAL_ACTIONS = (APPROVE, REJECT, APPROVE_WITH_COMMENT)
@@ -18,4 +19,4 @@ FEEDBACK_ACTIONS = (FEEDBACK_HELPFUL, FEEDBACK_UNHELPFUL)
 # block ids (so a refresh can find and replace the right block)
 APPROVAL_BUTTONS_BLOCK = "deskhand_approval_buttons"
 FEEDBACK_BLOCK = "deskhand_feedback"
-GET_HUMAN_BLOCK = "deskhand_get_human"
+GET_HUMAN_BLOCK = "deskhand_get_human"  # the answer's buttons: "Show full section", "Get a human"

@@ -35,6 +35,7 @@ from channels.slack.events import (
 )
 from channels.slack.home import SlackHome
 from channels.slack.outbox import SlackOutbox
+from channels.slack.private_lists import PrivateLists
 from channels.slack.reasons import Submission, parse_submission, submission_key
 from channels.slack.stream import SlackStreams
 from channels.slack.turns import SlackTurns
@@ -274,6 +275,7 @@ def build_slack_channel(
     api = SlackApi(client)
     directory = Directory(api, coordinator, lookup_timeout_s=lookup_timeout_s)
     outbox = SlackOutbox(api, directory, handler.remember_approval_message, SlackStreams(api, enabled=streaming))
+    outbox.private = PrivateLists(coordinator, handler.remember_approval_message)
     runner = TurnRunner(handler, coordinator, inbox, channel="slack", lock_timeout_s=lock_timeout_s)
     turns = SlackTurns(runner, api, directory, outbox, coordinator)
     turns.home = SlackHome(api, directory, handler, runner.identify, coordinator)

@@ -110,6 +110,9 @@ class PrivateTurn:
         )
 
     async def deliver(self, reply: Reply) -> None:
+        if await self._as_list(reply):
+            return
+
         async def show(answer: Reply) -> None:
             await self.whisper(render_reply(answer))
 
@@ -122,8 +125,29 @@ class PrivateTurn:
         surface = Surface(show=show, show_privately=show, tell=tell, show_approval=approval)
         await deliver_reply(reply, shared=False, surface=surface)
 
+    async def _as_list(self, reply: Reply) -> bool:
+        """What waits for the asker (`/deskhand approvals`): the answer and its cards as one message through
+        the command's `response_url`, so the list can be redrawn when one of them is decided or expires
+        (channels/slack/private_lists.py). False when that is not possible: delivered the usual way."""
+        lists, cmd = self._turns.outbox.private, self.cmd
+        if lists is None or not cmd.response_url or not reply.approvals or reply.approval is not None:
+            return False
+        intro = render_reply(reply)
+        if not lists.fits(intro, len(reply.approvals)):
+            return False  # too many cards for one message: each is its own (not redrawn)
+        cards = [(view, await self._turns.outbox.approval_message(view)) for view in reply.approvals]
+        try:
+            await lists.post(cmd.response_url, cmd.user, intro, cards)
+        except WebApiError as exc:
+            log.info("the private list could not go through the response_url (%s): posting it as usual", exc)
+            return False
+        return True
+
     async def tell(self, text: str) -> None:
         await self.whisper(render_text(text))
+
+    def live(self) -> None:
+        return None  # ephemeral messages cannot be streamed or updated
 
     def saved(self) -> dict[str, Any]:
         return {}
@@ -142,10 +166,26 @@ async def whisper(api: Any, cmd: Command, message: Rendered) -> None:
         if not cmd.response_url:
             raise
         log.info("chat.postEphemeral refused (%s): answering through the response_url", exc.reason)
-    hook = AsyncWebhookClient(cmd.response_url, timeout=RESPONSE_URL_TIMEOUT_S)
+    await respond(cmd.response_url, message)
+
+
+async def respond(url: str, message: Rendered, *, replace_original: bool = False) -> None:
+    """POST `message` to a `response_url` (ephemeral; `replace_original`: instead of the message it belongs
+    to). Slack accepts 5 posts per URL within 30 minutes; a refusal or a time-out raises `WebApiError`."""
+    hook = AsyncWebhookClient(url, timeout=RESPONSE_URL_TIMEOUT_S)
     try:
-        response = await hook.send(text=message.text, blocks=message.blocks, response_type="ephemeral")
+        response = await hook.send(
+            text=message.text,
+            blocks=message.blocks,
+            response_type="ephemeral",
+            replace_original=True if replace_original else None,
+        )
     except Exception as exc:  # refused, timed out: the runner tells the user with a reference
         raise WebApiError("response_url", type(exc).__name__) from exc
     if response.status_code != 200:
         raise WebApiError("response_url", f"http_{response.status_code}", status=response.status_code)
+
+
+async def replace_private(url: str, message: Rendered) -> None:
+    """Redraw the (ephemeral) message a `response_url` belongs to."""
+    await respond(url, message, replace_original=True)

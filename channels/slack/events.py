@@ -152,6 +152,9 @@ class Click:
     trigger_id: str = ""  # lets the click open a modal (views.open) within 3 s
     team: str = ""
     home: bool = False  # clicked in the App Home tab: no channel or message (`message_ts` is the view id)
+    ephemeral: bool = False  # on a private copy (`/deskhand approvals`): `chat.update` can't redraw it
+    response_url: str = ""  # redraws the clicked message (ephemeral too) for 30 minutes, 5 times
+    block_id: str = ""  # the clicked button's block (a private list's names the list)
 
 
 def _part(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -191,6 +194,9 @@ def parse_click(body: dict[str, Any]) -> Click | None:
         trigger_id=_text(body.get("trigger_id")) or "",
         team=_text(_part(body, "team").get("id")) or "",
         home=home,
+        ephemeral=container.get("is_ephemeral") is True,
+        response_url=_text(body.get("response_url")) or "",
+        block_id=_text(action.get("block_id")) or "",
     )
 
 

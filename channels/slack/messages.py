@@ -15,6 +15,7 @@ SUGGESTED_PROMPTS = (
 STATUS_THINKING = "is thinking…"
 TITLE_LIMIT = 60
 GET_HUMAN = "Get a human"
+SECTION_CONTINUED = "_(continued)_"
 APPROVAL_BELOW = "I've asked for approval: see the request below."
 
 # The /deskhand slash command and the "Ask Deskhand about this" message shortcut (answered privately)

@@ -11,6 +11,8 @@ from channels.core import present, wording
 from channels.core.delivery import Surface, deliver_reply
 from channels.slack import messages
 from channels.slack.events import conversation_key
+from channels.slack.live import UPDATE_EVERY_S
+from channels.slack.private_lists import PrivateLists
 from channels.slack.render import Block, Rendered, render_approval, render_reply, render_text, reply_tail
 from channels.slack.stream import SlackStreams, StreamClosed
 from channels.slack.webapi import Directory, SlackApi, WebApiError
@@ -37,13 +39,25 @@ class SlackOutbox:
         streams: SlackStreams | None = None,
     ) -> None:
         self._api = api
+        self.api = api
+        self.update_every_s = UPDATE_EVERY_S  # chat.update of an answer growing while it is produced
         self._directory = directory
         self._remember = remember
         self.streams = streams or SlackStreams(api, enabled=False)
         self.changed: Changed | None = None  # an approval was shown or redrawn (the App Home republishes)
+        self.private: PrivateLists | None = None  # `/deskhand approvals` lists, redrawn through response_url
 
     async def refresh_approval(self, ref: MessageRef, view: ApprovalView) -> None:
-        """Redraw an approval message (decision stamp, buttons removed once closed) with `chat.update`."""
+        """Redraw an approval message: a channel message with `chat.update`, a private list through the
+        command's `response_url` while it lasts (decision stamp, buttons removed once closed)."""
+        url, until = ref.data.get("response_url"), ref.data.get("until")
+        if ref.channel == self.name and isinstance(url, str) and isinstance(until, int | float):
+            if self.private is not None:
+                await self.private.redraw(url, float(until), view, await self.approval_message(view))
+            return
+        await self._update_message(ref, view)
+
+    async def _update_message(self, ref: MessageRef, view: ApprovalView) -> None:
         channel, ts = ref.data.get("channel"), ref.data.get("ts")
         if ref.channel != self.name or not channel or not ts:
             raise ValueError(f"not a Slack message reference: {ref!r}")
@@ -108,14 +122,19 @@ class SlackOutbox:
         *,
         streamed: bool = False,
         recovered: bool = False,
+        shown: str = "",
     ) -> None:
         """Show `reply` in the thread of `ref` (replacing the placeholder when there is one), the shared way
         (`deliver_reply`): privately by DM when it must be; an approval request is its own message in the
         thread, remembered for later refreshes. A `streamed` placeholder is an open chat stream: the answer
         is streamed into it (`recovered`: a dead process may have streamed part of it, so the stream is
-        stopped and the message replaced whole with `chat.update`)."""
+        stopped and the message replaced whole with `chat.update`). `shown`: the text already appended while
+        the answer was produced; the final answer continues it (or replaces the message when it does not
+        begin with it)."""
         channel, thread_ts, user = _target(ref)
-        stream = _Stream(self, channel, thread_ts, placeholder_ts, recovered) if streamed and placeholder_ts else None
+        stream = (
+            _Stream(self, channel, thread_ts, placeholder_ts, recovered, shown) if streamed and placeholder_ts else None
+        )
 
         async def privately(answer: Reply) -> None:
             if not user:
@@ -178,16 +197,19 @@ class SlackOutbox:
 class _Stream:
     """The open chat stream a turn began with, finished once."""
 
-    def __init__(self, outbox: SlackOutbox, channel: str, thread_ts: str | None, ts: str, recovered: bool) -> None:
+    def __init__(
+        self, outbox: SlackOutbox, channel: str, thread_ts: str | None, ts: str, recovered: bool, shown: str = ""
+    ) -> None:
         self._outbox, self._channel, self._thread, self._ts, self._recovered = outbox, channel, thread_ts, ts, recovered
+        self._shown = shown
         self.done = False
 
     async def finish(self, markdown: str, blocks: list[Block], whole: Rendered | None) -> None:
         streams = self._outbox.streams
         self.done = True
-        if not self._recovered:
+        if not self._recovered and markdown.startswith(self._shown):
             try:
-                await streams.finish(self._channel, self._ts, markdown, blocks)
+                await streams.finish(self._channel, self._ts, markdown, blocks, shown=self._shown)
                 return
             except StreamClosed as exc:
                 log.warning("stream %s closed (%s): replacing the message", self._ts, exc)

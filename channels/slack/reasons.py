@@ -1,8 +1,9 @@
 """The reason form: Reject (and "Approve with comment") opens a modal (`views.open` with the click's
 `trigger_id`); its `view_submission` carries the decision with the approver's words.
 
-The modal only collects text. Who may decide is still judged by the turn handler when the form is
-submitted, and the clicker alone hears a refusal (ephemeral, in the conversation of the card).
+The modal only collects text. It opens only for someone who may decide now (the turn handler's
+`may_decide`, asked by channels/slack/turns.py before `views.open`); who may decide is judged again when the
+form is submitted, and the clicker alone hears a refusal (ephemeral, in the conversation of the card).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from channels.base import ApprovalView, Reply, SourceRef
+from channels.base import ApprovalView, Reply, SectionText, SourceRef
 from channels.core import present, wording
 from channels.slack import actions, messages
 
@@ -56,22 +56,7 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """Split text into chunks of at most `limit` characters, at paragraph, line or word breaks."""
-    chunks: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), -1)
-        if cut < limit // 3:
-            cut = window.rfind("\n")
-        if cut < limit // 3:
-            cut = window.rfind(" ")
-        if cut < limit // 3:
-            cut = limit
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        chunks.append(rest)
-    return chunks
+    return present.split_text(text, limit)
 
 
 def _section(text: str) -> Block:
@@ -130,13 +115,30 @@ def feedback_block(audit_id: str) -> Block:
     }
 
 
-def get_human_block(audit_id: str) -> Block:
-    """A "Get a human" button: hands the answer's question over to the team that owns it."""
-    return {
-        "type": "actions",
-        "block_id": actions.GET_HUMAN_BLOCK,
-        "elements": [_button(messages.GET_HUMAN, actions.GET_HUMAN, audit_id)],
-    }
+def get_human_block(audit_id: str | None, section: str | None = None) -> Block:
+    """The answer's buttons: "Show full section" (a shortened answer: posts the whole section privately) and
+    "Get a human" (hands the answer's question over to the team that owns it)."""
+    elements = [_button(messages.GET_HUMAN, actions.GET_HUMAN, audit_id)] if audit_id else []
+    if section:
+        elements.append(_button(wording.SHOW_SECTION, actions.SHOW_SECTION, section))
+    return {"type": "actions", "block_id": actions.GET_HUMAN_BLOCK, "elements": elements}
+
+
+def render_section(section: SectionText) -> list[Rendered]:
+    """The full section of an answer as mrkdwn messages within Slack's limits: its title (linked when it has
+    a URL), then its text in sections, as many messages as the block limit needs."""
+    if not section.found:
+        return [render_text(section.text)]
+    name = present.section_name(section)
+    title = f"*<{section.url}|{escape(name)}>*" if section.url else f"*{escape(name)}*"
+    parts = [_section(part) for part in split_text(to_mrkdwn(section.text))]
+    pages = [parts[i : i + MAX_BLOCKS - 1] for i in range(0, len(parts), MAX_BLOCKS - 1)] or [[]]
+    out = []
+    for n, page in enumerate(pages):
+        head = _context(title if n == 0 else f"{title} {messages.SECTION_CONTINUED}")
+        fallback = name + "\n\n" + "\n".join(block["text"]["text"] for block in page)
+        out.append(Rendered(text=truncate(fallback, TEXT_LIMIT), blocks=[head, *page]))
+    return out
 
 
 def render_text(text: str) -> Rendered:
@@ -148,7 +150,9 @@ def reply_tail(reply: Reply, *, feedback: bool = True) -> list[Block]:
     """What goes under an answer's text: the sources, then the feedback buttons."""
     tail: list[Block] = citation_blocks(reply.citations)
     if feedback and reply.audit_id and present.wants_feedback(reply):
-        tail += [feedback_block(reply.audit_id), get_human_block(reply.audit_id)]
+        tail += [feedback_block(reply.audit_id), get_human_block(reply.audit_id, reply.section)]
+    elif feedback and reply.section:
+        tail.append(get_human_block(None, reply.section))
     return tail[: MAX_BLOCKS - 2]
 
 

@@ -4,7 +4,7 @@ The stream is opened when a turn begins (it is the turn's placeholder, so a reco
 same message); the answer is appended first sentence first, and the sources and feedback buttons come with
 the stop. Where streaming is unavailable (an older workspace or token: `unknown_method`, `not_allowed`…)
 the channel posts "Thinking…" and replaces it with `chat.update`, as it did before, and stops asking for a
-while."""
+while. Text produced while the turn runs is appended as it comes (`append`, fed by `channels.slack.live`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from channels.core.stream import split_sentences
+from channels.answer_pieces import split_sentences
 from channels.slack.render import Block
 from channels.slack.webapi import SlackApi, WebApiError
 
@@ -71,23 +71,27 @@ class SlackStreams:
         ts = data.get("ts")
         return str(ts) if ts else None
 
-    async def finish(self, channel: str, ts: str, markdown: str, blocks: list[Block]) -> None:
-        """Append `markdown` (its first sentence on its own, so the first words show at once), then stop
-        the stream with `blocks` underneath. `StreamClosed` when the stream no longer takes text."""
-        first, *rest = split_sentences(markdown) or [markdown]
-        if len(first) > MARKDOWN_LIMIT:
-            first, rest = first[:MARKDOWN_LIMIT], [first[MARKDOWN_LIMIT:], *rest]
+    async def append(self, channel: str, ts: str, markdown: str) -> None:
+        """Append `markdown` to the open stream (in pieces Slack takes). `StreamClosed` when it no longer
+        takes text."""
         try:
-            if first:
-                await self._api.call(
-                    "chat.appendStream", self._api.client.chat_appendStream, channel=channel, ts=ts, markdown_text=first
-                )
-            tail = "".join(rest)
-            while len(tail) > MARKDOWN_LIMIT:  # Slack takes at most 12,000 characters per call
-                piece, tail = tail[:MARKDOWN_LIMIT], tail[MARKDOWN_LIMIT:]
-                await self._api.call(
-                    "chat.appendStream", self._api.client.chat_appendStream, channel=channel, ts=ts, markdown_text=piece
-                )
+            await self._append(channel, ts, markdown)
+        except WebApiError as exc:
+            raise _closed(exc) from exc
+
+    async def finish(self, channel: str, ts: str, markdown: str, blocks: list[Block], *, shown: str = "") -> None:
+        """Show the rest of `markdown` and stop the stream with `blocks` underneath. `shown` is the start of
+        `markdown` already appended while the answer was produced; with none, the first sentence goes on
+        its own (so the first words show at once). `StreamClosed` when the stream no longer takes text."""
+        first, rest = "", markdown[len(shown) :]
+        if not shown:
+            first, *pieces = split_sentences(markdown) or [markdown]
+            rest = "".join(pieces)
+        tail = rest if len(rest) <= MARKDOWN_LIMIT else ""
+        try:
+            await self._append(channel, ts, first)
+            if not tail:
+                await self._append(channel, ts, rest)
             stop: dict[str, Any] = {"channel": channel, "ts": ts}
             if tail:
                 stop["markdown_text"] = tail
@@ -95,9 +99,17 @@ class SlackStreams:
                 stop["blocks"] = blocks
             await self._api.call("chat.stopStream", self._api.client.chat_stopStream, **stop)
         except WebApiError as exc:
-            if exc.reason in ("message_not_in_streaming_state", "message_not_found", *UNAVAILABLE):
-                raise StreamClosed(exc.reason) from exc
-            raise
+            raise _closed(exc) from exc
+
+    async def _append(self, channel: str, ts: str, markdown: str) -> None:
+        for start in range(0, len(markdown), MARKDOWN_LIMIT):  # Slack takes at most 12,000 characters a call
+            await self._api.call(
+                "chat.appendStream",
+                self._api.client.chat_appendStream,
+                channel=channel,
+                ts=ts,
+                markdown_text=markdown[start : start + MARKDOWN_LIMIT],
+            )
 
     async def stop_quietly(self, channel: str, ts: str) -> None:
         """Stop a stream that may already be stopped (recovery, before the message is replaced whole)."""
@@ -105,3 +117,10 @@ class SlackStreams:
             await self._api.call("chat.stopStream", self._api.client.chat_stopStream, channel=channel, ts=ts)
         except WebApiError as exc:
             log.info("stopping stream %s: %s", ts, exc.reason)
+
+
+def _closed(exc: WebApiError) -> Exception:
+    """`StreamClosed` for Slack's answers meaning the stream takes no more text; else the error itself."""
+    if exc.reason in ("message_not_in_streaming_state", "message_not_found", *UNAVAILABLE):
+        return StreamClosed(exc.reason)
+    return exc

@@ -1,20 +1,19 @@
-"""Slack's half of a turn (placeholder, user look-ups, thread delivery) and of clicks, run by the shared core."""
+"""Which Slack messages Deskhand takes part in, assistant threads, commands and clicks, run by the shared core
+(one message's turn — placeholder or stream, user look-ups, live answer, delivery — is `turn.py`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from channels.base import InboundMessage, Reply
+from channels.base import ApprovalView, InboundMessage
 from channels.context import new_reference_id
-from channels.coordination import CoordinationUnavailable, Coordinator
+from channels.coordination import Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
 from channels.slack import actions, messages
-from channels.slack.commands import Command, PrivateTurn, whisper
+from channels.slack.commands import Command, PrivateTurn, replace_private, whisper
 from channels.slack.events import (
     AssistantThread,
     Click,
@@ -24,120 +23,17 @@ from channels.slack.events import (
     click_key,
     conversation_key,
     event_key,
-    mentioned_users,
     thread_marker,
 )
 from channels.slack.home import SlackHome
 from channels.slack.outbox import SlackOutbox
+from channels.slack.private_lists import list_of
 from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
-from channels.slack.render import render_text
+from channels.slack.render import render_section, render_text
+from channels.slack.turn import SlackTurn
 from channels.slack.webapi import Directory, SlackApi, WebApiError
 
 log = logging.getLogger(__name__)
-PLACEHOLDER_LOOKUP_S = 0.5  # the placeholder marker is cosmetic: never let a slow Redis hold up the turn
-STREAM_PREFIX = "stream:"  # a remembered placeholder that is an open chat stream
-
-
-class SlackTurn:
-    """`channels.core.turns.PlatformTurn` for one Slack message."""
-
-    settled: tuple[type[BaseException], ...] = (
-        WebApiError,
-    )  # `SlackApi` retried what was safe; the outbox re-posts a failed update
-
-    def __init__(
-        self,
-        msg: SlackMessage,
-        bot_user_id: str | None,
-        turns: SlackTurns,
-        placeholder: str | None = None,
-        *,
-        streamed: bool = False,
-        recovered: bool = False,
-    ):
-        self.msg = msg
-        self.key = event_key(msg.event_id)
-        self.conversation_key = msg.conversation_key
-        self.placeholder = placeholder
-        self.streamed = streamed  # the placeholder is an open chat stream the answer is streamed into
-        self.recovered = recovered
-        self._bot = bot_user_id
-        self._turns = turns
-
-    async def begin(self) -> None:
-        msg = self.msg
-        await self._turns.coordinator.remember(
-            thread_marker(msg.team, msg.channel, msg.thread_ts), "1", self._turns.thread_ttl_s
-        )
-        assistant = msg.direct and await self._turns.coordinator.recall(assistant_marker(msg.channel, msg.thread_ts))
-        if assistant:  # Slack shows "is thinking…" under the thread and clears it when the answer comes
-            await self._turns.assistant_status(msg)
-        # Cosmetic: when Slack refuses it, the answer is posted at the end instead. A turn re-run after a
-        # crash (recovery, or a retry taking over from a dead process) reuses the first attempt's placeholder
-        # (an open stream is then stopped and replaced whole: the dead process may have streamed into it).
-        marker = f"placeholder:{self.key}"
-        with contextlib.suppress(CoordinationUnavailable, TimeoutError):
-            earlier = await asyncio.wait_for(self._turns.coordinator.recall(marker), PLACEHOLDER_LOOKUP_S)
-            if earlier:
-                self.streamed = self.recovered = earlier.startswith(STREAM_PREFIX)
-                self.placeholder = earlier.removeprefix(STREAM_PREFIX)
-                return
-        self.placeholder = await self._turns.outbox.streams.start(msg.channel, msg.thread_ts, msg.user, msg.team)
-        self.streamed = self.placeholder is not None
-        if self.streamed:
-            await self._remember_placeholder(marker, STREAM_PREFIX + str(self.placeholder))
-            return
-        if assistant:
-            return
-        try:
-            self.placeholder = await self._turns.api.post(msg.channel, render_text(wording.THINKING), msg.thread_ts)
-        except WebApiError as exc:
-            log.warning("no placeholder for %s (%s): the answer will be posted", msg.conversation_key, exc)
-            return
-        await self._remember_placeholder(marker, self.placeholder)
-
-    async def _remember_placeholder(self, marker: str, value: str) -> None:
-        with contextlib.suppress(CoordinationUnavailable, TimeoutError):
-            remember = self._turns.coordinator.remember(marker, value, self._turns.thread_ttl_s)
-            await asyncio.wait_for(remember, PLACEHOLDER_LOOKUP_S)
-
-    async def inbound(self) -> InboundMessage:
-        msg = self.msg
-        others = [uid for uid in mentioned_users(msg.text) if uid != self._bot]
-        lookups = await asyncio.gather(*map(self._turns.email_of, [msg.user, *others]))
-        failures = [f for _e, f in lookups if f is not None]
-        if failures:
-            # Degrade, never drop the turn: an unidentified sender gets answers without personal tools.
-            log.warning(
-                "Slack user look-up failed for event %s (reference %s): %s; answering without the user's identity",
-                msg.event_id,
-                new_reference_id(),
-                "; ".join(map(str, failures)),
-            )
-        known = {uid: e for uid, (e, _f) in zip(others, lookups[1:], strict=True) if e}
-        return InboundMessage(
-            channel="slack",
-            conversation_key=msg.conversation_key,
-            user_id=msg.user,
-            user_email=await self._turns.runner.identify(lookups[0][0]),
-            text=clean_text(msg.text, self._bot, known),
-            message_id=msg.event_id,
-            shared=msg.shared,
-            conversation_ref=msg.conversation_ref(),
-        )
-
-    async def deliver(self, reply: Reply) -> None:
-        await self._turns.outbox.deliver(
-            self.msg.conversation_ref(), reply, self.placeholder, streamed=self.streamed, recovered=self.recovered
-        )
-
-    async def tell(self, text: str) -> None:
-        if self.streamed and self.placeholder:
-            await self._turns.outbox.streams.stop_quietly(self.msg.channel, self.placeholder)
-        await self._turns.outbox.show(self.msg.channel, self.msg.thread_ts, render_text(text), self.placeholder)
-
-    def saved(self) -> dict[str, Any]:
-        return {"placeholder": self.placeholder, "streamed": self.streamed}
 
 
 @dataclass
@@ -243,7 +139,14 @@ class SlackTurns:
         if click.home:  # from the App Home tab: refusals and forms go to the clicker's DM with the bot
             click = replace(click, channel=await self.api.open_dm(click.user))
         if opens_form(click.action_id):  # Reject asks for a reason (a modal); the form decides
-            if not await self._forms.open(
+            # Checked before the form opens (the trigger is valid for 3 s): someone who may not decide now
+            # is told why and sees no form. The submission is judged again (state may change meanwhile).
+            approve = click.action_id == actions.APPROVE_WITH_COMMENT
+            refused = await self.runner.handler.may_decide(click.value, await self._identity(click.user), approve)
+            if refused is not None:
+                await self._whisper(click, refused.message)
+                await self._redraw_private(click, refused.approval)
+            elif not await self._forms.open(
                 click.action_id, click.value, click.trigger_id, click.channel, click.thread_ts
             ):
                 await self._whisper(click, FORM_FAILED)
@@ -255,6 +158,7 @@ class SlackTurns:
                 # Nothing changed: only the clicker learns why. Refreshing every copy of an accepted
                 # decision is the agent core's job (through each channel's outbox).
                 await self._whisper(click, outcome.message)
+            await self._redraw_private(click, outcome.approval)
         elif click.action_id in actions.FEEDBACK_ACTIONS:  # the buttons of answers posted before native ones
             user = await self._identity(click.user)
             await self.runner.handler.feedback(click.value, user, click.action_id == actions.FEEDBACK_HELPFUL)
@@ -269,6 +173,14 @@ class SlackTurns:
             await self._whisper(click, wording.FEEDBACK_THANKS)
         elif click.action_id == actions.GET_HUMAN:
             await self._get_human(click)
+        elif click.action_id == actions.SHOW_SECTION:
+            await self._show_section(click)
+
+    async def _show_section(self, click: Click) -> None:
+        """The full section of a shortened answer, only to the clicker (ephemeral, in the answer's thread)."""
+        section = await self.runner.handler.full_section(click.value)
+        for message in render_section(section):
+            await self.api.ephemeral(click.channel, click.user, message, click.thread_ts)
 
     async def _get_human(self, click: Click) -> None:
         """Hand the answer's question over (the agent's hand-off: persisted, posted to the team or ticketed)
@@ -305,6 +217,21 @@ class SlackTurns:
         if failure is not None:  # an unidentified clicker is refused by the core, never trusted
             log.warning("Slack user look-up failed for a click (reference %s): %s", new_reference_id(), failure)
         return await self.runner.identify(email)
+
+    async def _redraw_private(self, click: Click, view: ApprovalView | None) -> None:
+        """A click on a private copy of an approval card (which `chat.update` can't reach): redraw that copy
+        as the approval stands now through the click's `response_url`, so no button on it lies."""
+        if not (click.ephemeral and click.response_url) or view is None:
+            return
+        message = await self.outbox.approval_message(view)
+        in_list = list_of(click.block_id)
+        try:
+            if in_list is None:  # a card of its own
+                await replace_private(click.response_url, message)
+            elif self.outbox.private is not None:  # one card of a list: the list, that card redrawn
+                await self.outbox.private.redraw_clicked(in_list, click.response_url, view, message)
+        except WebApiError as exc:
+            log.warning("could not redraw a private approval card of %s: %s", view.approval_id, exc)
 
     async def _whisper(self, click: Click, text: str) -> None:
         try:

@@ -168,7 +168,7 @@ class Courier:
             # whole, at once. Streaming a finished answer would only hold its end back by Teams' one-second
             # pace (the full answer must not arrive later than before streaming existed).
             return await self.send(ctx, message)
-        if not stream.resumed:
+        if not stream.resumed and not stream.shown:  # text already shown live: the final message follows
             try:
                 await stream.show(sentence_stream(str(message.get("text") or "")), started or _nothing)
             except ErrorResponseException as exc:

@@ -1,20 +1,19 @@
-"""The Teams activity handler: Teams' half of a turn (member look-up, replies) and of card actions; the shared
-turn runner does the rest (lock, busy apology, handle, save, deliver, error boundary)."""
+"""The Teams activity handler: messages (Teams' half of one turn is `turn.py`), welcome, card actions, the
+feedback loop and the member look-up; the shared turn runner does the rest (lock, busy apology, handle,
+save, deliver, error boundary)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 from botbuilder.core import ActivityHandler, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ErrorResponseException, InvokeResponse
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, InvokeResponse
 
-from channels.base import DecisionOutcome, InboundMessage, Reply
+from channels.base import DecisionOutcome
 from channels.context import new_reference_id
 from channels.coordination import Coordinator
 from channels.core import wording
@@ -23,15 +22,14 @@ from channels.teams import reasons, render, verbs
 from channels.teams.activities import (
     CHANNEL,
     activity_key,
-    conversation_key,
     identifier,
     is_shared,
     message_text,
-    reference_of,
 )
 from channels.teams.courier import Courier, throttled, to_activity
 from channels.teams.memory import TeamsMemory
-from channels.teams.streaming import DEFAULT_INTERVAL_S, Progress, TeamsStream
+from channels.teams.streaming import DEFAULT_INTERVAL_S
+from channels.teams.turn import TeamsTurn
 
 log = logging.getLogger(__name__)
 
@@ -48,74 +46,6 @@ def feedback_text(raw: object) -> str:
         return ""
     text = data.get("feedbackText") if isinstance(data, dict) else None
     return text.strip() if isinstance(text, str) else ""
-
-
-class TeamsTurn:
-    """`channels.core.turns.PlatformTurn` for one Teams message."""
-
-    # `throttled` retried what was safe (429, no connection); a failed POST may have been posted.
-    settled: tuple[type[BaseException], ...] = (ErrorResponseException, aiohttp.ClientError, asyncio.TimeoutError)
-
-    def __init__(
-        self, ctx: TurnContext, bot: DeskhandTeamsBot, text: str, saved: Mapping[str, Any] | None = None
-    ) -> None:
-        self.ctx = ctx
-        self.key = activity_key(ctx.activity)
-        self.conversation_key = conversation_key(ctx.activity)
-        self._bot = bot
-        self._text = text
-        self._stream: TeamsStream | None = None
-        if bot.streaming and not is_shared(ctx.activity):  # Teams streams in one-to-one chats only
-            stream_id = (saved or {}).get("stream_id")
-            self._stream = TeamsStream(
-                lambda m: bot.courier.send(ctx, m), interval_s=bot.stream_interval_s, stream_id=stream_id
-            )
-        self._progress = Progress(
-            lambda m: bot.courier.send(ctx, m), self._stream, inform_after_s=bot.inform_after_s, note=render.WORKING
-        )
-        self._reply: Reply | None = None
-
-    async def begin(self) -> None:
-        self._progress.start()
-
-    async def inbound(self) -> InboundMessage:
-        activity = self.ctx.activity
-        message = InboundMessage(
-            channel=CHANNEL,
-            conversation_key=self.conversation_key,
-            user_id=activity.from_property.aad_object_id or activity.from_property.id,
-            user_email=await self._bot.identify(self.ctx),
-            text=self._text,
-            message_id=activity.id or "",
-            shared=is_shared(activity),
-            user_name=activity.from_property.name,
-            conversation_ref=reference_of(activity),
-        )
-        if message.user_email and not message.shared:
-            await self._bot.memory.remember_personal_chat(message.user_email, message.conversation_ref)
-        return message
-
-    async def deliver(self, reply: Reply) -> None:
-        await self._progress.stop()
-        self._reply = reply
-        await self._bot.courier.deliver(self.ctx, reply, self._stream, self._started)
-        await self._bot.runner.inbox.checkpoint("teams.after_delivery", self.key)
-
-    async def _started(self, stream_id: str) -> None:
-        """The stream exists: saved with the answer, so a recovery finishes this message (no second one)."""
-        if self._reply is not None:
-            await self._bot.runner.inbox.answered(self.key, self._reply, {"stream_id": stream_id})
-            await self._bot.runner.inbox.checkpoint("teams.stream_started", self.key)
-
-    async def tell(self, text: str) -> None:
-        await self._progress.stop()
-        if self._stream is not None and self._stream.stream_id and not self._stream.finished:
-            await self._stream.finish(render.text_message(text))  # ends the stream it began
-            return
-        await self._bot.courier.send(self.ctx, render.text_message(text))
-
-    def saved(self) -> dict[str, Any]:
-        return {"stream_id": self._stream.stream_id} if self._stream and self._stream.stream_id else {}
 
 
 class DeskhandTeamsBot(ActivityHandler):
@@ -194,18 +124,17 @@ class DeskhandTeamsBot(ActivityHandler):
             approval_id = identifier(data.get("approval_id"))
             if approval_id is None:
                 return render.message_response(wording.UNKNOWN_ACTION)
+            if reasons.wants_form(verb, data):  # only for someone who may decide now; else why not
+                refused = await self._may_not(ctx, approval_id, verb)
+                if refused is not None:
+                    return await self._refused_card(refused)
             if reasons.wants_form(verb, data) or reasons.missing_reason(verb, data):
                 return render.card_response(await self._form(approval_id, verb, data))  # the clicker's view only
             outcome = await self._decide(ctx, approval_id, verbs.DECISIONS[verb], reasons.reason_of(data))
-            view = outcome.approval
-            if view is None:
-                return render.message_response(outcome.message)
-            ids = await self.courier.approver_ids(view)
-            if outcome.accepted:
-                return render.card_response(render.approval_card(view, ids))
-            if not view.open:  # already decided or expired: show the clicker the final card
-                return render.card_response(render.approval_card(view, ids, notice=outcome.message))
-            return render.message_response(outcome.message)  # e.g. not an approver: nothing changes
+            decided = outcome.approval
+            if outcome.accepted and decided is not None:
+                return render.card_response(render.approval_card(decided, await self.courier.approver_ids(decided)))
+            return await self._refused_card(outcome)
         if verb == verbs.REFRESH:
             approval_id = identifier(data.get("approval_id"))
             view = await self.memory.view(approval_id) if approval_id else None
@@ -215,6 +144,8 @@ class DeskhandTeamsBot(ActivityHandler):
         if verb == verbs.FEEDBACK:
             await self._feedback(ctx, data)
             return render.message_response(wording.FEEDBACK_THANKS)
+        if verb == verbs.SECTION:
+            return render.message_response(await self._show_section(ctx, data))
         return render.message_response(wording.UNKNOWN_ACTION)
 
     async def _on_submit(self, ctx: TurnContext, value: dict[str, Any]) -> None:
@@ -223,9 +154,17 @@ class DeskhandTeamsBot(ActivityHandler):
             await self._feedback(ctx, value)
             await self._tell_clicker(ctx, wording.FEEDBACK_THANKS)
             return
+        if verb == verbs.SECTION:
+            told = await self._show_section(ctx, value)
+            if told != wording.SECTION_SENT:
+                await self._tell_clicker(ctx, told)
+            return
         approval_id = identifier(value.get("approval_id"))
         if (verb not in verbs.DECISIONS and verb != reasons.VERB_COMMENT) or approval_id is None:
             await self._tell_clicker(ctx, wording.UNKNOWN_ACTION)
+            return
+        if reasons.wants_form(verb, value) and (refused := await self._may_not(ctx, approval_id, verb)):
+            await self._tell_clicker(ctx, refused.message)
             return
         if reasons.wants_form(verb, value) or reasons.missing_reason(verb, value):
             form = reasons.form_message(await self._form(approval_id, verb, value))
@@ -237,6 +176,23 @@ class DeskhandTeamsBot(ActivityHandler):
         outcome = await self._decide(ctx, approval_id, verbs.DECISIONS[verb], reasons.reason_of(value))
         if not outcome.accepted:
             await self._tell_clicker(ctx, outcome.message)
+
+    async def _may_not(self, ctx: TurnContext, approval_id: str, verb: str) -> DecisionOutcome | None:
+        """Before the reason form: the refusal for a clicker who may not decide now (None: show the form)."""
+        approve = verb != verbs.REJECT
+        refused = await self.runner.handler.may_decide(approval_id, await self.identify(ctx), approve)
+        if refused is not None and refused.approval is not None:
+            await self.memory.remember_view(refused.approval)
+        return refused
+
+    async def _refused_card(self, outcome: DecisionOutcome) -> dict[str, Any]:
+        """The invoke answer to a refused click: a closed approval's final card with why (no buttons left
+        to lie), otherwise only the reason (e.g. not an approver: the card stays as it is)."""
+        view = outcome.approval
+        if view is None or view.open:
+            return render.message_response(outcome.message)
+        ids = await self.courier.approver_ids(view)
+        return render.card_response(render.approval_card(view, ids, notice=outcome.message))
 
     async def _form(self, approval_id: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
         notice = reasons.REASON_NEEDED if reasons.missing_reason(verb, data) else None
@@ -274,6 +230,17 @@ class DeskhandTeamsBot(ActivityHandler):
             sources=tuple(str(s) for s in answer.get("sources") or ()),
             comment=feedback_text(value["actionValue"].get("feedback")),
         )
+
+    async def _show_section(self, ctx: TurnContext, data: dict[str, Any]) -> str:
+        """The full section of a shortened answer as a reply in the conversation (Teams has no ephemeral
+        messages). Returns what the clicker is told: that it was sent, or why not (a bad or stale reference)."""
+        ref = data.get("section")
+        section = await self.runner.handler.full_section(ref if isinstance(ref, str) else "")
+        if not section.found:
+            return section.text
+        for message in render.section_messages(section):
+            await self.courier.send(ctx, message)
+        return wording.SECTION_SENT
 
     async def _tell_clicker(self, ctx: TurnContext, text: str) -> None:
         """A message only the clicker should see: in a shared conversation, a private chat."""

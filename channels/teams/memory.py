@@ -67,6 +67,13 @@ class TeamsMemory:
             return None
         return data if isinstance(data, dict) and data.get("audit_id") else None
 
+    async def remember_turn_stream(self, key: str, stream_id: str) -> None:
+        """The stream a turn began (before its answer was saved): a re-run after a crash finishes it."""
+        await self._coordinator.remember(f"teams:turnstream:{key}", stream_id, STREAM_TTL_S)
+
+    async def turn_stream(self, key: str) -> str | None:
+        return await self._coordinator.recall(f"teams:turnstream:{key}")
+
     async def remember_stream_done(self, stream_id: str | None) -> None:
         """The stream's final message was posted (recovery must not post the answer again)."""
         if stream_id:

@@ -2,7 +2,8 @@
 `Input.Text`; its Action.Execute (Action.Submit on older clients) brings the typed words back in the
 action's data (`reason`), and only then is the decision made.
 
-The form collects text only; who may decide is judged by the turn handler when it is submitted.
+The form collects text only. It is shown only to someone who may decide now (the turn handler's
+`may_decide`, asked by channels/teams/handler.py first); who may decide is judged again when it is submitted.
 """
 
 from __future__ import annotations

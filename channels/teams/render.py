@@ -6,11 +6,13 @@ only the Teams layout. `channels.teams.courier` turns a message dict into a botb
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from channels.base import ApprovalView, Reply, SourceRef
+from channels.base import ApprovalView, Reply, SectionText, SourceRef
 from channels.core import present, wording
 from channels.teams import verbs
 
@@ -19,6 +21,8 @@ MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION = "1.5"  # Action.Execute needs 1.4+; older clients use each action's Action.Submit fallback
+SECTION_CHARS = 12_000  # per message of a full section (Teams caps a message at about 28 KB)
+LIST_LINE = re.compile(r"^(?:- |\d{1,3}\. )")
 MAX_REFRESH_USERS = 60  # Teams refreshes user-specific views for at most 60 users
 
 WELCOME = (
@@ -115,9 +119,27 @@ def answer_card(reply: Reply) -> dict[str, Any] | None:
     if reply.audit_id and present.wants_feedback(reply):
         for helpful, title in ((True, wording.HELPFUL), (False, wording.NOT_HELPFUL)):
             actions.append(execute_action(title, verbs.FEEDBACK, {"audit_id": reply.audit_id, "helpful": helpful}))
+    if reply.section:
+        actions.append(execute_action(wording.SHOW_SECTION, verbs.SECTION, {"section": reply.section}))
     if not body and not actions:
         return None
     return _card(body, actions)
+
+
+def section_messages(section: SectionText) -> list[Message]:
+    """The full section of an answer as Markdown messages (its title, linked when it has a URL, then its
+    text; paragraphs apart, list items kept together), split to stay well under Teams' message size."""
+    if not section.found:
+        return [text_message(section.text)]
+    name = present.section_name(section)
+    title = f"**[{name}]({section.url})**" if section.url else f"**{name}**"
+    lines = [line.strip() for line in section.text.split("\n") if line.strip()]
+    text = lines[0] if lines else ""
+    for prev, line in itertools.pairwise(lines):
+        together = LIST_LINE.match(prev) and LIST_LINE.match(line)
+        text += ("\n" if together else "\n\n") + line
+    parts = present.split_text(text, SECTION_CHARS) or [""]
+    return [text_message(f"{title}\n\n{part}".strip()) for part in parts]
 
 
 def local_time(at: datetime, date: bool = False) -> str:

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from channels.core.live import LiveAnswer
 from channels.teams import render
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ class TeamsStream:
         self._last_at: float | None = None
         self.shown = ""  # the text the user sees so far
         self.finished = False
+        self.begun = asyncio.Event()  # set once the stream exists (its first piece was posted)
+        if stream_id is not None:
+            self.begun.set()
 
     async def inform(self, text: str) -> None:
         """A progress note (the blue bar), before any answer text."""
@@ -57,6 +61,15 @@ class TeamsStream:
                 self.shown = text
                 if started and self.stream_id:
                     await on_started(self.stream_id)
+
+    async def update(self, text: str) -> None:
+        """Show `text` (all of it so far) now: the caller waited `wait_s()` (the answer, produced live)."""
+        await self._send(render.stream_update(text, "streaming", self._next(), self.stream_id), wait=True)
+        self.shown = text
+
+    def wait_s(self) -> float:
+        """How long until the next request keeps Teams' pace."""
+        return 0.0 if self._last_at is None else max(0.0, self._last_at + self._interval_s - time.monotonic())
 
     async def finish(self, message: render.Message) -> Any:
         """Post the final message: it replaces the streamed text in the same chat message."""
@@ -81,6 +94,8 @@ class TeamsStream:
         self._last_at = time.monotonic()
         if self.stream_id is None:
             self.stream_id = getattr(response, "id", None) or None
+            if self.stream_id is not None:
+                self.begun.set()
         return response
 
 
@@ -130,3 +145,25 @@ class Progress:
                 await post()
             except Exception as exc:
                 log.info("a progress update was not shown: %s", type(exc).__name__)
+
+
+async def show_live(stream: TeamsStream, answer: LiveAnswer, started: Callable[[str], Awaitable[object]]) -> None:
+    """The answer while it is produced, into `stream` once the informative update began it (an answer ready
+    before then is sent whole): all the text so far at Teams' pace; the final message replaces it."""
+    waits = {asyncio.ensure_future(stream.begun.wait()), asyncio.ensure_future(answer.ended())}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+    if answer.closed or stream.stream_id is None:
+        return
+    await started(stream.stream_id)
+    while await answer.changed() is not None:
+        if not await answer.pause(stream.wait_s()):
+            return  # the reply is ready: the final message shows all of it
+        text = answer.text
+        if not text.startswith(stream.shown):
+            return  # the answer was replaced: the final message shows it
+        if text != stream.shown:
+            await stream.update(text)

@@ -7,5 +7,6 @@ REJECT = "reject"  # opens the reason form (channels/teams/reasons.py); the form
 APPROVE_COMMENT = "approve_comment"  # opens the form with an optional comment, then approves
 REFRESH = "refresh"
 FEEDBACK = "feedback"
+SECTION = "show_section"  # data {"section": the answer's section reference}: the full section as a reply
 
 DECISIONS = {APPROVE: True, REJECT: False}  # verb -> approve?

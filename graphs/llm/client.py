@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_ran
 
 from graphs.llm.breaker import Breakers
 from graphs.llm.models import ModelConfig
+from tools.tracing import annotate, span
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = {408, 409, 429}
@@ -139,6 +141,12 @@ class LLMClient:
 
     async def _record(self, purpose: str, user: str | None, message: BaseMessage | None, started: float) -> None:
         meta = getattr(message, "usage_metadata", None) or {}
+        annotate(
+            **{
+                "gen_ai.usage.input_tokens": meta.get("input_tokens"),
+                "gen_ai.usage.output_tokens": meta.get("output_tokens"),
+            }
+        )
         if self.sink is None:
             return
         event = UsageEvent(
@@ -165,6 +173,16 @@ class LLMClient:
     ) -> AIMessage:
         """One completion from the model (or `runnable`, e.g. the model with tools bound); LLMUnavailable on
         any failure."""
+        with self._span(purpose, streamed=False):
+            return await self._invoke(messages, runnable, purpose, user, turn)
+
+    def _span(self, purpose: str, *, streamed: bool) -> AbstractContextManager[Any]:
+        attributes = {"gen_ai.system": self.config.provider, "gen_ai.request.model": self.config.model}
+        return span(f"llm {purpose}", "client", purpose=purpose, streamed=streamed, **attributes)
+
+    async def _invoke(
+        self, messages: Sequence[BaseMessage], runnable: Any, purpose: str, user: str | None, turn: str | None
+    ) -> AIMessage:
         await self._admit(user, turn)
         runnable = runnable if runnable is not None else self.model
         started, deadline = time.perf_counter(), time.monotonic() + self.config.timeout_s
@@ -188,6 +206,13 @@ class LLMClient:
     ) -> AsyncIterator[str]:
         """Text deltas as they arrive. Retries happen only before the first delta; the whole stream shares
         the one time budget. LLMUnavailable on failure (callers keep what was verified so far)."""
+        with self._span(purpose, streamed=True):
+            async for text in self._stream(messages, purpose, user, turn):
+                yield text
+
+    async def _stream(
+        self, messages: Sequence[BaseMessage], purpose: str, user: str | None, turn: str | None
+    ) -> AsyncIterator[str]:
         await self._admit(user, turn)
         started, deadline = time.perf_counter(), time.monotonic() + self.config.timeout_s
         total: AIMessageChunk | None = None

@@ -163,11 +163,19 @@ class GroundedAnswerer:
         yield Delta(out.text, reset=True)
 
     async def answer(
-        self, question: str, extractive: Answer, *, user: str | None = None, turn: str | None = None
+        self,
+        question: str,
+        extractive: Answer,
+        *,
+        user: str | None = None,
+        turn: str | None = None,
+        emit: Callable[[str, bool], None] | None = None,
     ) -> Outcome:
+        """The whole stream's outcome; `emit(text, reset)` sees each delta as it is released."""
         outcome = Outcome()
-        async for _ in self.stream(question, extractive, user=user, turn=turn, outcome=outcome):
-            pass
+        async for delta in self.stream(question, extractive, user=user, turn=turn, outcome=outcome):
+            if emit is not None:
+                emit(delta.text, delta.reset)
         return outcome
 
     def _check(

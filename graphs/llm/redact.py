@@ -1,5 +1,6 @@
 """Personal data out of model requests: e-mails, phone numbers, IBANs/account numbers and known people's
-names become stable placeholders before a request leaves the process, and are put back in the reply."""
+names (full names, @handles, and a first name used as a person's) become stable placeholders before a
+request leaves the process, and are put back in the reply."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import phonenumbers
 from stdnum import iban as stdnum_iban
 
 from graphs.understanding.patterns import ACCOUNT, EMAIL, IBAN, ROUTING
+from graphs.understanding.people import PeopleFinder, Person
 
 KINDS = ("email", "phone", "iban", "account", "person")
 # A bare run of 8-17 digits (spaces or dashes allowed) is treated as an account number even without the
@@ -33,12 +35,12 @@ class Redactor:
         self.keep = {k.lower() for k in keep}
         self.values: dict[str, str] = {}  # placeholder -> original
         self._by_value: dict[str, str] = {}
-        names = sorted({p.strip() for p in people if p and len(p.strip()) > 3}, key=len, reverse=True)
+        names = sorted({p.strip() for p in people if p and len(p.strip()) > 1}, key=len, reverse=True)
         self.people_names = tuple(names)
+        # Full names and @handles anywhere; a lone first name where the sentence puts a person ("can you add
+        # Carol…", "ask @sam") but not as an ordinary word ("the grace period"): the slot extractor's rules.
         self._people = (
-            re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
-            if names and "person" not in self.keep
-            else None
+            PeopleFinder(Person(email="", name=n) for n in names) if names and "person" not in self.keep else None
         )
 
     def _placeholder(self, kind: str, value: str) -> str:
@@ -70,7 +72,11 @@ class Redactor:
         if "account" not in self.keep:
             text = self._sub(BARE_DIGITS, "ACCOUNT", text)
         if self._people is not None:
-            text = self._sub(self._people, "PERSON", text)
+            spans = [
+                (m.start, m.end, self._placeholder("PERSON", text[m.start : m.end])) for m in self._people.find(text)
+            ]
+            for start, end, placeholder in reversed(spans):  # numbered in reading order, replaced from the end
+                text = text[:start] + placeholder + text[end:]
         return text
 
     def _iban(self, m: re.Match[str]) -> str:

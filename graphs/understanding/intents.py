@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from graphs.understanding.intent_examples import CONVERSATION_INTENTS, DEFAULT_INTENTS, load_examples
-from graphs.understanding.patterns import EMAIL, ROUTER_INVOICE
+from graphs.understanding.patterns import EMAIL, INVOICE
 
 __all__ = ["CONVERSATION_INTENTS", "DEFAULT_INTENTS", "IntentGuess", "IntentRouter", "load_examples", "mask_entities"]
 
@@ -42,9 +42,10 @@ def char_ngrams(text: str, low: int = 2, high: int = 5) -> list[str]:
 
 def mask_entities(text: str) -> str:
     """Replace values that vary per request (e-mails, invoice numbers) with stable tokens, so the router
-    learns the request's shape rather than its particular values."""
+    learns the request's shape rather than its particular values. The invoice pattern is the slot
+    extractor's: every invoice number a slot can hold is masked the same way."""
     text = EMAIL.sub(" someone@email ", text)
-    return ROUTER_INVOICE.sub(" invoice INV ", text)
+    return INVOICE.sub(" invoice INV ", text)
 
 
 class IntentRouter:

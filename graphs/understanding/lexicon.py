@@ -23,6 +23,12 @@ class Lexicon:
     default_team: str
     not_names: frozenset[str]
     stop_words: frozenset[str]
+    person_before: frozenset[str]  # a lone first name right after one of these is a person ("add grace")
+    person_after: frozenset[str]  # … or right before one of these ("grace asked", "is Sam on leave")
+    determiners: frozenset[str]  # … but never right after one of these ("the grace period")
+    group_before: frozenset[str]  # a shortened group name counts right after one of these ("to eng") …
+    group_after: frozenset[str]  # … or right before one of these ("the fin team")
+    group_word_endings: tuple[str, ...]  # "designers", "engineer": a group's word with another ending
 
     @property
     def teams(self) -> tuple[str, ...]:
@@ -67,4 +73,10 @@ def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
         default_team=str(data.get("default_team") or "HR"),
         not_names=frozenset(_words(data, "not_names", path)),
         stop_words=frozenset(_words(data, "stop_words", path)),
+        person_before=frozenset(_words(data, "person_before", path)),
+        person_after=frozenset(_words(data, "person_after", path)),
+        determiners=frozenset(_words(data, "determiners", path)),
+        group_before=frozenset(_words(data, "group_before", path)),
+        group_after=frozenset(_words(data, "group_after", path)),
+        group_word_endings=tuple(_words(data, "group_word_endings", path)),
     )

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from graphs.understanding.lexicon import lexicon
 from graphs.understanding.patterns import (
@@ -25,16 +26,11 @@ from graphs.understanding.patterns import (
     NAME_AFTER,
     ROUTING,
 )
+from graphs.understanding.people import PeopleFinder, Person
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTH_NAMES = "january february march april may june july august september october november december"
 MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES.split())}
-
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
 
 
 @dataclass
@@ -50,6 +46,8 @@ class Entities:
 class Slots:
     values: dict[str, str] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
+    # People a shared first name could mean ("Sam" with two Sams): asked about, never guessed.
+    user_options: list[Person] = field(default_factory=list)
 
     def set(self, name: str, value: str, conf: float) -> None:
         if name not in self.values or conf > self.confidence.get(name, 0.0):
@@ -61,28 +59,13 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[A-Za-z0-9][A-Za-z0-9&.'’-]*", text)
 
 
-def _ngrams(words: list[str], max_n: int = 3) -> list[str]:
-    out = []
-    for n in range(max_n, 0, -1):
-        for i in range(len(words) - n + 1):
-            gram = " ".join(words[i : i + n])
-            if n == 1 and (gram.lower() in lexicon().stop_words or len(gram) < 3):
-                continue
-            out.append(gram)
-    return out
-
-
 class SlotExtractor:
     """Extracts typed slot values from one message."""
 
     def __init__(self, entities: Entities, today: date | None = None) -> None:
         self.entities = entities
         self.today = today
-        self._people_names = {p.name.lower(): p for p in entities.people}
-        firsts: dict[str, list[Person]] = {}
-        for p in entities.people:
-            firsts.setdefault(p.name.split()[0].lower(), []).append(p)
-        self._unique_first = {k: v[0] for k, v in firsts.items() if len(v) == 1}
+        self.people = PeopleFinder(entities.people)
         self._emails = {p.email.lower(): p for p in entities.people}
         self._group_alias: dict[str, str] = {}
         for name, aliases in entities.groups.items():
@@ -111,23 +94,13 @@ class SlotExtractor:
             slots.set("email", email, 1.0)
             slots.set("user", email, 1.0 if email in self._emails else 0.9)
         stripped = EMAIL.sub(" ", text)
-        words = _words(stripped)
-        best: tuple[float, Person | None] = (0.0, None)
-        for gram in _ngrams(words, 3):
-            low = gram.lower().rstrip("'’s")
-            if low in self._people_names:
-                best = max(best, (1.0, self._people_names[low]), key=lambda b: b[0])
-            elif " " not in low and low in self._unique_first:
-                best = max(best, (0.8, self._unique_first[low]), key=lambda b: b[0])
-        if best[1] is None and self._people_names:
-            for gram in _ngrams(words, 2):
-                if " " not in gram:
-                    continue
-                hit = process.extractOne(gram.lower(), list(self._people_names), scorer=fuzz.ratio)
-                if hit and hit[1] >= 85:
-                    best = max(best, (hit[1] / 100 * 0.9, self._people_names[hit[0]]), key=lambda b: b[0])
-        if best[1] is not None:
-            slots.set("user", best[1].email, best[0])
+        mentions = self.people.find(text)
+        named = [(m.person, m.confidence) for m in mentions if m.person is not None]
+        if named:
+            person, conf = max(named, key=lambda pc: pc[1])
+            slots.set("user", person.email, conf)
+        elif mentions and "user" not in slots.values:
+            slots.user_options = list(mentions[0].candidates)
         new = NAME_AFTER.search(stripped)
         if new:
             slots.set("name", new.group(1).strip(), 0.9)
@@ -207,27 +180,36 @@ class SlotExtractor:
     def _match(
         self, text: str, aliases: dict[str, str], min_score: int = 88, prefixes: bool = False
     ) -> tuple[str, float] | None:
+        """The best alias named in `text`: exactly, misspelt as a whole word ("desgin"), or (groups) shortened
+        where a group belongs ("to eng", "the fin team"); never a part of another word ("star" is not
+        "Stark", "engine" not "engineering")."""
         words = _words(EMAIL.sub(" ", text))
         best: tuple[str, float] | None = None
         keys = list(aliases)
-        for word in words:  # short exact names such as "HR" or "IT"
-            if 2 <= len(word) < 3 and word.lower() in aliases:
-                best = (aliases[word.lower()], 1.0)
-        for gram in _ngrams(words, 3):
-            low = gram.lower()
-            low = low[:-2] if low.endswith(("'s", "’s")) else low.rstrip(".,")
-            starts = {aliases[k] for k in keys if prefixes and len(low) >= 3 and k.startswith(low)}
-            if low in aliases:
-                cand = (aliases[low], 1.0)
-            elif len(starts) == 1 and " " not in low and low not in lexicon().stop_words:
-                cand = (starts.pop(), 0.8)  # "eng" for engineering
-            else:
-                hit = process.extractOne(low, keys, scorer=fuzz.ratio) if keys else None
-                if not hit or hit[1] < min_score:
+        lows = [w.lower().rstrip(".,") for w in words]
+        stop = lexicon().stop_words
+        for i, word in enumerate(words):  # short names such as "HR" or "IT" ("it" only as written or in place)
+            plain = lows[i] not in stop or word.isupper() or _group_place(lows, i)
+            if 2 <= len(word) < 3 and lows[i] in aliases and plain:
+                best = (aliases[lows[i]], 1.0)
+        for n in range(3, 0, -1):
+            for i in range(len(words) - n + 1):
+                low = " ".join(lows[i : i + n])
+                low = low[:-2] if low.endswith(("'s", "’s")) else low
+                if n == 1 and (low in lexicon().stop_words or len(low) < 3):
                     continue
-                cand = (aliases[hit[0]], hit[1] / 100 * 0.9)
-            if best is None or cand[1] > best[1]:
-                best = cand
+                if low in aliases:
+                    cand: tuple[str, float] | None = (aliases[low], 1.0)
+                elif n == 1:
+                    shortened = prefixes and (_group_place(lows, i) or words[i].isupper())  # "to eng", "VPN access"
+                    cand = _abbreviation(low, aliases) if shortened else None
+                    cand = cand or (_same_stem(low, aliases) if prefixes else None) or _misspelt_word(low, aliases)
+                else:
+                    same_shape = [k for k in keys if k.count(" ") == n - 1 and _word_by_word(low, k)]
+                    hit = process.extractOne(low, same_shape, scorer=fuzz.ratio) if same_shape else None
+                    cand = (aliases[hit[0]], hit[1] / 100 * 0.9) if hit and hit[1] >= min_score else None
+                if cand is not None and (best is None or cand[1] > best[1]):
+                    best = cand
         return best
 
     def _groups(self, text: str, slots: Slots) -> None:
@@ -240,3 +222,60 @@ class SlotExtractor:
         found = self._match(text, self._vendor_alias, min_score=85)
         if found:
             slots.set("vendor", found[0], found[1])
+
+
+def _group_place(lows: list[str], i: int) -> bool:
+    """The word stands where a group name goes: "to eng", "in hr", "the fin team"."""
+    words = lexicon()
+    before, after = (lows[i - 1] if i else ""), (lows[i + 1] if i + 1 < len(lows) else "")
+    return before in words.group_before or after in words.group_after
+
+
+def _abbreviation(low: str, aliases: dict[str, str]) -> tuple[str, float] | None:
+    """ "eng" for engineering: a short start of exactly one alias."""
+    if not 3 <= len(low) <= 4:
+        return None
+    starts = {aliases[k] for k in aliases if k.startswith(low)}
+    return (starts.pop(), 0.8) if len(starts) == 1 else None
+
+
+def _stems(word: str) -> set[str]:
+    return {word} | {
+        word[: -len(e)] for e in lexicon().group_word_endings if word.endswith(e) and len(word) - len(e) >= 5
+    }
+
+
+def _same_stem(low: str, aliases: dict[str, str]) -> tuple[str, float] | None:
+    """ "designers" for design, "engineer" for engineering: the same word with another ending."""
+    mine = _stems(low)
+    names = {aliases[k] for k in aliases if " " not in k and mine & _stems(k)}
+    return (names.pop(), 0.85) if len(names) == 1 else None
+
+
+def _word_by_word(gram: str, alias: str) -> bool:
+    """A misspelt several-word alias is misspelt word by word ("accounts payble"): each word is the alias's
+    word or one slip away from it with the same first letter ("it rains" is not "it admins")."""
+    for mine, theirs in zip(gram.split(), alias.split(), strict=True):
+        if mine != theirs and (
+            mine[0] != theirs[0] or OSA.distance(mine, theirs) > 1 or min(len(mine), len(theirs)) < 4
+        ):
+            return False
+    return True
+
+
+def _misspelt_word(low: str, aliases: dict[str, str]) -> tuple[str, float] | None:
+    """A one-word alias of six letters or more typed with one slip (two from nine letters): same first
+    letter, and not a shorter or longer word that merely shares its start ("star" / "stark", "designed" /
+    "design"). Shorter words are too close to other real words ("start" / "stark") to guess."""
+    best: tuple[str, float] | None = None
+    for alias, name in aliases.items():
+        if " " in alias or min(len(alias), len(low)) < 6 or alias[0] != low[0]:
+            continue
+        if alias.startswith(low) or low.startswith(alias):
+            continue
+        slips = OSA.distance(low, alias)
+        if slips <= (2 if min(len(low), len(alias)) >= 9 else 1):
+            score = (1 - slips / max(len(low), len(alias))) * 0.9
+            if best is None or score > best[1]:
+                best = (name, round(score, 3))
+    return best

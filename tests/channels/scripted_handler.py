@@ -77,6 +77,7 @@ class ScriptedHandler:
         self.feedback_calls: list[tuple[str, str | None, bool]] = []
         self.feedback_details: list[dict[str, Any]] = []
         self.decide_calls = 0
+        self.may_decide_calls = 0
         self.home_calls: list[str] = []
         self.active: dict[str, int] = {}
         self.max_active: dict[str, int] = {}
@@ -183,6 +184,26 @@ class ScriptedHandler:
             view = replace(view, decisions=decisions, status=status)
         view = await self._close(view) if view.status in CLOSED else await self._refresh(view)
         return DecisionOutcome(True, f"Recorded: {view.status}.", view)
+
+    async def may_decide(self, approval_id: str, approver_email: str | None, approve: bool) -> DecisionOutcome | None:
+        """The same checks as `decide`, changing nothing (the reason form opens only when this is None)."""
+        self.may_decide_calls += 1
+        view = self.approvals.get(approval_id)
+        if view is None:
+            return DecisionOutcome(False, "I can't find that request.")
+        if view.status == "pending" and datetime.now(UTC) >= view.expires_at:
+            return DecisionOutcome(False, "This request is already expired: nothing was changed.", view)
+        if view.status != "pending":
+            return DecisionOutcome(False, f"This request is already {view.status}: nothing was changed.", view)
+        if approver_email is None:
+            return DecisionOutcome(False, "I couldn't match your Slack account to the company directory.", view)
+        if approver_email == view.requester:
+            return DecisionOutcome(False, "You can't decide on your own request.", view)
+        if approver_email not in view.approvers:
+            return DecisionOutcome(False, "You're not one of the approvers for this request.", view)
+        if any(d.approver == approver_email for d in view.decisions):
+            return DecisionOutcome(False, "You've already approved this; a second approver must decide.", view)
+        return None
 
     async def expire(self, approval_id: str) -> ApprovalView:
         """What the core's expiry sweep does: close the approval and refresh its messages."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -33,6 +34,9 @@ class Script:
     delay: float = 0.0
     truncate: bool = False
     body: str | None = None  # a raw body for the failure (default: the provider's error shape)
+    # A streamed reply pauses after `hold_at` characters until the test sets `hold` (a slow model).
+    hold: asyncio.Event | None = None
+    hold_at: int = 0
 
 
 Responder = Callable[[dict[str, Any]], Script]

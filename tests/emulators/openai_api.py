@@ -102,8 +102,11 @@ class OpenAIEmulator:
             await resp.write(f"data: {json.dumps({**base, 'choices': choices, **extra})}\n\n".encode())
 
         await send([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        pieces = _pieces(script.content)
+        cut = script.hold_at if script.hold is not None else 0
+        pieces = _pieces(script.content[:cut]) + _pieces(script.content[cut:])
         for i, piece in enumerate(pieces):
+            if script.hold is not None and i == len(_pieces(script.content[:cut])):
+                await script.hold.wait()  # the test lets the rest of the answer come
             if script.truncate and i >= len(pieces) // 2:
                 await resp.write(b'data: {"id": "chatcmpl-')  # cut mid-event, no [DONE]
                 assert request.transport is not None

@@ -1,5 +1,5 @@
 """The Slack emulator's private surfaces: `chat.postEphemeral`, `views.publish` (the App Home tab) and the
-`response_url` of slash commands and shortcuts, each recorded and checked against Slack's published
+`response_url` of slash commands, shortcuts and clicks, each recorded and checked against Slack's published
 method arguments (https://api.slack.com/methods/chat.postEphemeral, /methods/views.publish)."""
 
 from __future__ import annotations
@@ -19,6 +19,12 @@ PUBLISH_OPTIONAL = frozenset({"hash"})
 MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 METHODS = ("chat.postEphemeral", "views.publish")
+# What a response_url accepts (https://api.slack.com/interactivity/handling#message_responses)
+RESPONSE_FIELDS = frozenset(
+    {"text", "blocks", "attachments", "response_type", "replace_original", "delete_original", "thread_ts"}
+    | {"mrkdwn", "metadata", "unfurl_links", "unfurl_media"}
+)
+RESPONSE_URL_USES = 5
 
 
 def _error(error: str, detail: str = "") -> dict[str, Any]:
@@ -50,6 +56,9 @@ class PrivateRecorder:
         self.home: dict[str, dict[str, Any]] = {}
         self.responses: list[dict[str, Any]] = []
         self.outside: set[str] = set()
+        self.shown: dict[str, list[dict[str, Any]]] = {}  # per response_url: the messages the person sees
+        self.url_uses: dict[str, int] = {}
+        self.expired_urls: set[str] = set()
 
     def answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         if method == "chat.postEphemeral":
@@ -82,12 +91,35 @@ class PrivateRecorder:
         return {"ok": True, "view": {**view, "id": f"VHOME{len(self.homes)}"}}
 
     async def respond(self, request: web.Request) -> web.Response:
-        """POST /response/{id}: what Slack does with a command's response_url (ephemeral by default)."""
+        """POST /response/{id}: what Slack does with a response_url (a command's, or a click's on a message):
+        an ephemeral message by default; `replace_original` replaces the message the URL last showed instead
+        of adding one. A URL takes 5 posts within 30 minutes (`expire` ends one early)."""
+        url = request.match_info["id"]
         try:
             body = await request.json()
         except ValueError:
             return web.Response(status=400, text="invalid_payload")
         if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
             return web.Response(status=400, text="no_text")
-        self.responses.append({"id": request.match_info["id"], **body})
+        if unknown := set(body) - RESPONSE_FIELDS:
+            return web.Response(status=400, text=f"invalid_payload: unknown {sorted(unknown)}")
+        if "blocks" in body:
+            ids = [b["block_id"] for b in body["blocks"] if isinstance(b, dict) and "block_id" in b]
+            if not _blocks_ok(body["blocks"], MESSAGE_BLOCKS_MAX) or len(ids) != len(set(ids)):
+                return web.Response(status=400, text="invalid_blocks")
+        if url in self.expired_urls:
+            return web.Response(status=404, text="expired_url")
+        if self.url_uses.get(url, 0) >= RESPONSE_URL_USES:
+            return web.Response(status=404, text="used_url")
+        self.url_uses[url] = self.url_uses.get(url, 0) + 1
+        self.responses.append({"id": url, **body})
+        shown = self.shown.setdefault(url, [])
+        if body.get("replace_original") is True and shown:
+            shown[-1] = body
+        else:
+            shown.append(body)
         return web.Response(text="ok")
+
+    def expire(self, url_id: str) -> None:
+        """The response_url `url_id` has passed its 30 minutes."""
+        self.expired_urls.add(url_id)

@@ -80,33 +80,88 @@ async def test_help_and_an_empty_command_show_the_usage_in_the_ack(
     assert handler.turns == []
 
 
+def _approve_buttons(message: dict[str, Any]) -> list[str]:
+    rows = [b for b in message.get("blocks", []) if b["type"] == "actions"]
+    return [e["value"] for b in rows for e in b["elements"] if e["action_id"] == actions.APPROVE]
+
+
+def _url_id(fields: dict[str, str]) -> str:
+    return fields["response_url"].rsplit("/", 1)[1]
+
+
 async def test_approvals_lists_what_waits_for_the_user_with_working_buttons(
     server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
 ) -> None:
     asked = mention("U_ALICE", "please hold INV-10077")
     await server.deliver(asked)
     await wait_for(lambda: handler.approvals)
-    await send(server, command(emulator, "U_CAROL", "approvals"))
-    [listed] = await wait_for(
-        lambda: [e for e in emulator.private.ephemeral if any(b["type"] == "actions" for b in e.get("blocks", []))]
-    )
+    fields = command(emulator, "U_CAROL", "approvals")
+    await send(server, fields)
+    # One private message through the command's response_url (so it can be redrawn), with the cards.
+    [listed] = await wait_for(lambda: emulator.private.shown.get(_url_id(fields)))
     assert (
         handler.turns[-1].text == "what's waiting for me?" and handler.turns[-1].user_email == "carol.diaz@example.com"
     )
-    buttons = [
-        e
-        for b in listed["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == actions.APPROVE
-    ]
+    assert listed["response_type"] == "ephemeral" and not emulator.private.ephemeral
     [approval_id] = handler.approvals
-    assert [b["value"] for b in buttons] == [approval_id]
+    assert _approve_buttons(listed) == [approval_id]
     # the ephemeral copy's button is the ordinary one: Slack sends the click with the ephemeral container
-    await server.interact(
-        click("U_CAROL", actions.APPROVE, approval_id, channel=GENERAL, message_ts=listed["message_ts"])
-    )
+    await server.interact(click("U_CAROL", actions.APPROVE, approval_id, channel=GENERAL, message_ts="1.000001"))
     await wait_for(lambda: handler.executions == [approval_id])
+
+
+async def test_a_private_list_is_redrawn_when_its_approval_is_decided_elsewhere(
+    server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
+) -> None:
+    await server.deliver(mention("U_ALICE", "please hold INV-10077"))
+    await wait_for(lambda: handler.approvals)
+    fields = command(emulator, "U_CAROL", "approvals")
+    await send(server, fields)
+    await wait_for(lambda: emulator.private.shown.get(_url_id(fields)))
+    await server.channel.drain()
+    [approval_id] = handler.approvals
+    # Dan approves from the card in the thread: Carol's private list no longer offers the buttons.
+    await server.interact(click("U_DAN", actions.APPROVE, approval_id, channel=GENERAL, message_ts="9.000001"))
+    await wait_for(lambda: handler.executions == [approval_id])
+    [redrawn] = await wait_for(
+        lambda: (shown := emulator.private.shown[_url_id(fields)]) and not _approve_buttons(shown[-1]) and shown
+    )
+    assert redrawn["replace_original"] is True and "Approved by <@U_DAN>" in json.dumps(redrawn["blocks"])
+
+
+async def test_a_stale_private_card_answers_with_the_current_state_instead_of_acting(
+    server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
+) -> None:
+    for user, invoice in (("U_ALICE", "INV-10077"), ("U_BOB", "INV-10042")):
+        await server.deliver(mention(user, f"please hold {invoice}"))
+    await wait_for(lambda: len(handler.approvals) == 2)
+    fields = command(emulator, "U_CAROL", "approvals")
+    await send(server, fields)
+    [listed] = await wait_for(lambda: emulator.private.shown.get(_url_id(fields)))
+    await server.channel.drain()
+    first, second = handler.approvals
+    assert _approve_buttons(listed) == [first, second]
+    emulator.private.expire(_url_id(fields))  # its 30 minutes are over: the list can't be redrawn any more
+    await server.interact(click("U_DAN", actions.APPROVE, first, channel=GENERAL, message_ts="9.000001"))
+    await wait_for(lambda: handler.executions == [first])
+    await server.channel.drain()
+    assert emulator.private.shown[_url_id(fields)] == [listed], "still the stale list, buttons and all"
+
+    rows = {e["value"]: b["block_id"] for b in listed["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    for action in (actions.APPROVE, actions.REJECT):  # Carol clicks a button left on it
+        stale = click("U_CAROL", action, first, channel=GENERAL, message_ts="1.000001")
+        stale["container"]["is_ephemeral"] = True
+        stale["actions"][0]["block_id"] = rows[first]
+        url_id = f"click-{action}"
+        stale["response_url"] = f"http://127.0.0.1:{emulator.port}/response/{url_id}"
+        await server.interact(stale)
+        # the list she clicked is redrawn: that card as the approval stands, the other still with its buttons
+        [shown] = await wait_for(lambda: emulator.private.shown.get(url_id))  # noqa: B023 (awaited at once)
+        assert shown["replace_original"] is True and _approve_buttons(shown) == [second]
+        assert "Approved by <@U_DAN>" in json.dumps(shown["blocks"])
+    told = await wait_for(lambda: len(emulator.private.ephemeral) == 2 and emulator.private.ephemeral)
+    assert all(t["user"] == "U_CAROL" and "already executed" in t["text"] for t in told)
+    assert handler.executions == [first] and emulator.views.opened == []
 
 
 async def test_outside_the_bots_channels_the_answer_goes_through_the_response_url(

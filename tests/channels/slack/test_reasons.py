@@ -99,16 +99,36 @@ async def test_approve_with_comment_is_optional_and_reaches_the_decision(
     assert decision.approve and decision.comment == "Checked with the vendor."
 
 
-async def test_an_ineligible_submitter_is_told_privately_and_nothing_changes(
+async def test_an_ineligible_clicker_is_told_why_privately_and_no_form_opens(
     server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
 ) -> None:
     thread, card = await _card(server, emulator)
-    await _press(server, "U_IVY", card, thread, actions.REJECT)  # anyone may open the form…
-    [form] = await wait_for(lambda: emulator.views.opened)
-    await server.submit(view_submission("U_IVY", form["view"], "I don't like it"))
-    [refusal] = await wait_for(lambda: _ephemerals(emulator, "U_IVY"))  # …the decision is checked server-side
-    assert "not one of the approvers" in refusal
+    for action in (actions.REJECT, actions.APPROVE_WITH_COMMENT):
+        await _press(server, "U_IVY", card, thread, action)  # Ivy is no approver
+    told = await wait_for(lambda: len(_ephemerals(emulator, "U_IVY")) == 2 and _ephemerals(emulator, "U_IVY"))
+    assert all("not one of the approvers" in t for t in told)
+    await _press(server, "U_BOB", card, thread, actions.REJECT)  # Bob asked for it
+    [own] = await wait_for(lambda: _ephemerals(emulator, "U_BOB"))
+    assert "your own request" in own
+    assert emulator.views.opened == [], "checked before the form opens: no form for who may not decide"
+    assert handler.may_decide_calls == 3 and handler.decide_calls == 0
     assert next(iter(handler.approvals.values())).status == "pending"
+
+
+async def test_a_form_submitted_after_the_request_was_decided_elsewhere_is_refused(
+    server: SlackServer, emulator: SlackApiEmulator, handler: ScriptedHandler
+) -> None:
+    thread, card = await _card(server, emulator)
+    await _press(server, "U_DAN", card, thread, actions.REJECT)  # Dan may decide: the form opens
+    [form] = await wait_for(lambda: emulator.views.opened)
+    await _press(server, "U_CAROL", card, thread, actions.APPROVE)  # meanwhile Carol approves it
+    await wait_for(lambda: next(iter(handler.approvals.values())).status == "executed")
+    await server.submit(view_submission("U_DAN", form["view"], "Vendor dispute settled."))
+    [refusal] = await wait_for(lambda: _ephemerals(emulator, "U_DAN"))  # judged again on submission
+    assert "already executed" in refusal
+    assert next(iter(handler.approvals.values())).status == "executed" and handler.executions == [
+        next(iter(handler.approvals))
+    ]
 
 
 async def test_an_expired_trigger_tells_the_clicker_to_click_again(

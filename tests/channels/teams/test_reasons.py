@@ -117,3 +117,25 @@ async def test_older_clients_get_the_form_as_a_message_and_submit_it(
     await connector.wait_for(lambda: handler.decide_calls)
     [decision] = next(iter(handler.approvals.values())).decisions
     assert (decision.approve, decision.comment) == (False, "Duplicate request.")
+
+
+async def test_who_may_not_decide_gets_no_form_but_the_reason(
+    server: TeamsServer, connector: BotConnectorEmulator, handler: ScriptedHandler
+) -> None:
+    posted, card = await _request(server, connector)
+    reject = next(a for a in card["actions"] if a["verb"] == "reject")
+    comment = next(a for a in card["actions"] if a["verb"] == reasons.VERB_COMMENT)
+    stranger = await _execute(server, connector, "kate.novak@example.com", "reject", reject["data"], posted)
+    assert stranger["type"] == "application/vnd.microsoft.activity.message"
+    assert "not one of the approvers" in stranger["value"]
+    own = await _execute(server, connector, "bob.martin@example.com", comment["verb"], comment["data"], posted)
+    assert "your own request" in own["value"]
+    assert handler.may_decide_calls == 2 and handler.decide_calls == 0
+
+    await _execute(server, connector, CAROL, "approve", card["actions"][0]["data"], posted)  # decided
+    late = await _execute(server, connector, DAN, "reject", reject["data"], posted)
+    # A decided request: the final card, no buttons, and why (no form over a closed request)
+    assert late["type"] == "application/vnd.microsoft.card.adaptive" and "actions" not in late["value"]
+    assert "already executed" in _facts(late["value"]) and not any(
+        e["type"] == "Input.Text" for e in late["value"]["body"]
+    )

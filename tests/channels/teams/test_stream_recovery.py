@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.base import InboundMessage, Reply
+from channels.context import current_answer_sink
 from channels.coordination import Coordinator
 from channels.inbox import Inbox
 from tests.channels.scripted_handler import KNOWLEDGE_TEXT, ScriptedHandler
@@ -87,3 +88,55 @@ async def test_a_half_streamed_answer_gets_exactly_one_final_message(
     else:
         [end] = [e for e in answer.body["entities"] if e["type"] == "streaminfo"]
         assert answer.stream_type == "final" and end["streamId"] == stream_id  # the streamed message itself
+
+
+async def test_a_turn_that_died_while_streaming_its_answer_finishes_the_same_message(
+    sessions: sessionmaker[Session],  # noqa: F811
+    handler: ScriptedHandler,
+    coordinator: Coordinator,
+    connector: BotConnectorEmulator,
+) -> None:
+    """The process dies after the first words were streamed but before the answer was saved: the turn is run
+    again by recovery, which finds the stream the first attempt began and finishes it (one message)."""
+    store = SqlInboxStore(sessions)
+    scripted_handle = handler.handle
+    first_words = "To get VPN access, "
+
+    async def dies_mid_answer(message: InboundMessage) -> Reply:
+        await connector.wait_for(lambda: any(c.stream_type == "informative" for c in connector.calls))
+        sink = current_answer_sink()
+        assert sink is not None
+        sink(first_words, False)
+        await connector.wait_for(lambda: any(c.stream_type == "streaming" for c in connector.calls))
+        await asyncio.Event().wait()  # the process dies here
+        raise AssertionError("unreachable")
+
+    handler.handle = dies_mid_answer  # type: ignore[method-assign]
+    first = await start_server(
+        handler, coordinator, inform_after_s=0.0, inbox=Inbox(store=store, coordinator=coordinator, lease=LEASE)
+    )
+    bob = connector.user("bob.martin@example.com")
+    chat = personal_conversation(bob)
+    activity = personal_message(connector, bob, "How do I get VPN access?")
+    try:
+        assert (await first.post(activity))[0] == 202
+        [shown] = await connector.wait_for(lambda: [c for c in connector.calls if c.stream_type == "streaming"])
+    finally:
+        await first.channel.close(timeout_s=0)
+        await first.stop()
+    assert shown.text == first_words and not connector.messages(chat)
+    [begun] = [c for c in connector.calls if c.stream_type == "informative"]
+    handler.handle = scripted_handle  # type: ignore[method-assign]
+
+    survivor = Inbox(store=store, coordinator=coordinator, lease=LEASE)
+    second = await start_server(handler, coordinator, inbox=survivor)
+    try:
+        assert await _recovered(survivor) == 1
+        await connector.wait_for(lambda: connector.messages(chat))
+        await second.channel.drain()
+    finally:
+        await second.stop()
+    [answer] = connector.messages(chat)  # one message: the streamed one, finished
+    [end] = [e for e in answer.body["entities"] if e["type"] == "streaminfo"]
+    assert answer.stream_type == "final" and end["streamId"] == begun.response_id and answer.text == KNOWLEDGE_TEXT
+    assert [c.stream_type for c in connector.calls if c.stream_type == "informative"] == ["informative"]

@@ -4,14 +4,17 @@ grow, chunks that drop earlier text, requests faster than the stream's pace, pie
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 from typing import Any
 
 import pytest
 
+from channels.answer_pieces import split_sentences
 from channels.base import InboundMessage, Reply
+from channels.context import current_answer_sink
 from channels.coordination import Coordinator
-from channels.core.stream import split_sentences
 from channels.teams import render
 from tests.channels.scripted_handler import KNOWLEDGE_TEXT, ScriptedHandler
 from tests.channels.teams.support import (
@@ -181,3 +184,47 @@ def test_sentences_join_back_to_the_text(text: str) -> None:
 def test_sentences_keep_citation_markers_with_their_sentence() -> None:
     assert split_sentences("Ask IT [1]. Then wait [2][3]. Done.") == ["Ask IT [1]. ", "Then wait [2][3]. ", "Done."]
     assert split_sentences("Version 1.5 is out.") == ["Version 1.5 is out."]
+
+
+async def test_a_slow_answer_streams_its_text_while_it_is_produced(
+    coordinator: Coordinator, connector: BotConnectorEmulator
+) -> None:
+    """The agent pushes its answer piece by piece (each when the test allows): every piece reaches the
+    stream before the answer is complete, each chunk carrying all the text so far, then the final message."""
+    bob = connector.user("bob.martin@example.com")
+    chat = personal_conversation(bob)
+    pieces = split_sentences(KNOWLEDGE_TEXT)
+    assert len(pieces) >= 2
+    allow = [asyncio.Event() for _ in pieces]
+
+    class Piecemeal(ScriptedHandler):
+        async def handle(self, message: InboundMessage) -> Reply:
+            sink = current_answer_sink()
+            assert sink is not None
+            for piece, allowed in zip(pieces, allow, strict=True):
+                await allowed.wait()
+                sink(piece, False)
+            return await super().handle(message)
+
+    server = await start_server(Piecemeal(), coordinator, inform_after_s=0.0)
+    try:
+        await server.post(personal_message(connector, bob, "How do I get VPN access?"))
+        await connector.wait_for(lambda: any(c.stream_type == "informative" for c in streamed(connector, chat)))
+        for n, allowed in enumerate(allow[:-1], start=1):
+            allowed.set()
+            text = "".join(pieces[:n])
+            await connector.wait_for(
+                lambda t=text: [c for c in streamed(connector, chat) if c.stream_type == "streaming" and c.text == t]
+            )
+            assert not connector.messages(chat)  # the answer is not complete yet
+        allow[-1].set()
+        await connector.wait_for(lambda: connector.messages(chat))
+        await server.channel.drain()
+    finally:
+        await server.stop()
+    calls = streamed(connector, chat)
+    kinds = [c.stream_type for c in calls]
+    assert kinds[0] == "informative" and kinds[-1] == "final" and set(kinds[1:-1]) == {"streaming"}
+    texts = [c.text for c in calls[1:-1]]
+    assert all(b.startswith(a) for a, b in itertools.pairwise(texts))  # growing, never dropping text
+    assert all(c.ok for c in calls) and calls[-1].text == KNOWLEDGE_TEXT

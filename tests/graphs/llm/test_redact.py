@@ -40,3 +40,24 @@ def test_kinds_listed_as_unmasked_are_sent_as_they_are():
 
 def test_unknown_placeholders_from_the_model_stay_as_they_are():
     assert Redactor().restore("ask <PERSON_9>") == "ask <PERSON_9>"
+
+
+def test_first_names_handles_and_possessives_of_people_are_masked_in_reading_order():
+    r = Redactor(["Carol Diaz", "Grace Kim", "Sam Taylor"])
+    text = "ask @grace.kim whether Carol's request for sam is done; Carol Diaz asked twice"
+    masked = r.redact(text)
+    assert masked == "ask <PERSON_1> whether <PERSON_2>'s request for <PERSON_3> is done; <PERSON_4> asked twice"
+    assert r.restore(masked) == text
+
+
+def test_ordinary_words_that_equal_a_first_name_are_sent_as_they_are():
+    r = Redactor(["Grace Kim", "Frank Li", "Victor Hale", "Sam Taylor"])
+    for text in (
+        "what is the grace period for late invoices?",
+        "Grace period for new starters?",
+        "be frank with me about the delay",
+        "the victor of the hackathon gets a prize",
+        "play amazing grace",
+        "add Grace Hopper to the reading list",  # another person's name, not Grace Kim's
+    ):
+        assert r.redact(text) == text

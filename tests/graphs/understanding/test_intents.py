@@ -9,10 +9,12 @@ import pytest
 from langgraph.runtime import Runtime
 
 from graphs import node_names
+from graphs.nodes import clarify
 from graphs.understand import route, understand
 from graphs.understanding.intents import CONVERSATION_INTENTS, IntentRouter, load_examples, mask_entities
+from graphs.understanding.slots import Entities, Person, SlotExtractor
 from tests.clinc150 import WORK_INTENTS, utterances
-from tests.graphs.understanding.support import router, tool_specs, understanding_deps
+from tests.graphs.understanding.support import router, sample_entities, tool_specs, understanding_deps
 from tools.catalog import entity_affinity
 
 
@@ -104,3 +106,29 @@ async def test_a_specific_request_goes_to_its_tool(
 ) -> None:
     where, state = await _destination(understanding_deps(embedder, intent_router), text)
     assert (where, state["intent"]) == (node_names.POLICY, intent)
+
+
+@pytest.mark.parametrize(
+    "text", ["status of INV-10042", "invoice #10042?", "invoice no. 10042 please", "where is invoice number 10042"]
+)
+def test_the_router_masks_every_invoice_number_the_slot_extractor_reads(text: str) -> None:
+    """One invoice pattern: an invoice the slots hold is never embedded with its number."""
+
+    assert SlotExtractor(Entities()).extract(text).values["invoice_id"] == "INV-10042"
+    assert "10042" not in mask_entities(text) and "invoice INV" in mask_entities(text)
+
+
+async def test_a_first_name_two_people_share_gets_a_which_one_question_and_keeps_their_privacy(
+    embedder: Any, intent_router: IntentRouter
+) -> None:
+    entities = sample_entities()
+    entities.people.append(Person("sam.lee@example.com", "Sam Lee"))
+    extractor = SlotExtractor(entities)
+    deps = understanding_deps(embedder, intent_router)
+    deps.slots = lambda: extractor
+    where, state = await _destination(deps, "please add sam to the design group")
+    assert where == node_names.CLARIFY and "user" not in state["slots"]
+    reply = (await clarify(state, Runtime(context=deps)))["reply"]  # type: ignore[arg-type]
+    assert "Sam Taylor" in reply["text"] and "Sam Lee" in reply["text"]
+    where, state = await _destination(deps, "what's Sam's salary?")
+    assert state["intent"] == "private_data" and where == node_names.DECLINE

@@ -33,6 +33,18 @@ PRIVATE = [
     "what was Sam Taylor's performance rating?",
     "did Sam Taylor pass his background check?",
     "what is Sam Taylor’s salary?",
+    "did Sam Taylor get a raise?",
+    "what bonus did Sam Taylor receive last year?",
+    "what's Sam Taylor's base salary?",
+    "how many sick days has Sam Taylor used?",
+    "is Sam Taylor taking paternity leave?",
+    "was Sam Taylor out sick on Friday?",
+    "is Sam Taylor on a PIP?",
+    "has Sam Taylor had a written warning?",
+    "are there complaints against Sam Taylor?",
+    "is Sam Taylor getting fired?",
+    "what did Sam Taylor score in his annual review?",
+    "what rating did Sam Taylor get this cycle?",
 ]
 ORDINARY = [
     "does Sam Taylor work on the mobile app?",
@@ -47,6 +59,13 @@ ORDINARY = [
     "does Sam Taylor manage the mobile release?",
     "is Sam Taylor on the platform health dashboard project?",
     "did Sam Taylor review the earnings report dashboard?",
+    "is Sam Taylor building the salary benchmarking dashboard?",
+    "can Sam Taylor review the pay band calculator code?",
+    "is Sam Taylor running the performance review process this year?",
+    "does Sam Taylor own the sick leave policy page?",
+    "who approves Sam Taylor's expense reports?",
+    "is Sam Taylor on the compensation committee?",
+    "did Sam Taylor fix the bonus feature rollout?",
 ]
 
 

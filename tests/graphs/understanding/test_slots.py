@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from graphs.understanding.slots import SlotExtractor
+from graphs.understanding.slots import Person, SlotExtractor
 from tests.clinc150 import WORK_INTENTS, utterances
 from tests.graphs.understanding.support import sample_entities
 
@@ -71,3 +71,76 @@ def test_real_utterances_yield_no_invented_identifiers(extractor: SlotExtractor)
             assert re.search(r"\$|usd|\d\s?k\b", text, re.I), text
             assert Decimal(found["amount"]) > 0
     assert amounts > 0  # the data does contain sums, so the check above was exercised
+
+
+@pytest.mark.parametrize(
+    ("text", "user"),
+    [
+        ("add grace to finance", "grace.kim@example.com"),
+        ("what did Sam Taylor ask", "sam.taylor@example.com"),
+        ("remove @grace.kim from vpn users", "grace.kim@example.com"),
+        ("can you add Carol to AP leads?", "carol.diaz@example.com"),
+        ("what's carol's title?", "carol.diaz@example.com"),
+        ("is frank on leave today?", "frank.li@example.com"),
+        ("I talked to Noah yesterday about the laptop", "noah.schmidt@example.com"),
+        ("ping @sam about the release", "sam.taylor@example.com"),
+    ],
+)
+def test_people_named_by_full_name_handle_or_first_name_in_a_persons_place(
+    extractor: SlotExtractor, text: str, user: str
+) -> None:
+    assert extractor.extract(text).values.get("user") == user
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how many star wars films are there",
+        "what is the grace period for late invoices?",
+        "Grace period for new starters?",
+        "be frank with me, is the payment late?",
+        "will the victor of the hackathon get a prize",
+        "play amazing grace",
+        "is the ivy league hiring fair on monday",
+        "what do I do when the check engine light is on",
+        "can we start paying INV-10080 again?",
+        "add Grace Hopper to the reading list",
+        "what company designed this app",
+        "give her the laptop",
+    ],
+)
+def test_words_inside_ordinary_phrases_name_no_person_vendor_or_group(extractor: SlotExtractor, text: str) -> None:
+    found = extractor.extract(text)
+    assert not {"user", "vendor", "group"} & set(found.values), found.values
+    assert found.user_options == []
+
+
+def test_a_first_name_several_people_share_is_not_guessed() -> None:
+    entities = sample_entities()
+    entities.people.append(Person("sam.lee@example.com", "Sam Lee"))
+    found = SlotExtractor(entities).extract("add sam to design")
+    assert "user" not in found.values
+    assert {p.email for p in found.user_options} == {"sam.taylor@example.com", "sam.lee@example.com"}
+    assert SlotExtractor(entities).extract("add Sam Lee to design").values["user"] == "sam.lee@example.com"
+
+
+def test_real_utterances_name_a_vendor_or_group_only_by_its_own_word(extractor: SlotExtractor) -> None:
+    """CLINC150 names none of the sample company's vendors: "star wars" is not Stark Logistics. A group is
+    only ever read from a whole word that is its name, another form of it ("finances") or a short start of
+    it ("sal"), never from a word it merely resembles ("engine", "her", "designed", "staples")."""
+    texts = utterances("test") + utterances("oos_test")
+    assert [t for t in texts if "vendor" in extractor.extract(t).values] == []
+    groups = [(t, extractor.extract(t).values.get("group")) for t in texts]
+    found = [(t, g) for t, g in groups if g]
+    assert found  # "design", "sales" and "hr" do occur as words
+
+    def own_word(text: str, group: str) -> bool:
+        words = re.findall(r"[a-z]+", text.lower())
+        return any(
+            w == group
+            or (w.startswith(group) and len(w) - len(group) <= 3)
+            or (group.startswith(w) and 3 <= len(w) <= 4)
+            for w in words
+        )
+
+    assert [(t, g) for t, g in found if not own_word(t, str(g))] == []
