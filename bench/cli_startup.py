@@ -7,13 +7,18 @@ For each command: p50, p95 and max over `--runs` fresh processes, p95 as a ratio
 less than the wall clock. Uses a throw-away data directory (SQLite) holding one pending approval, so the
 figures do not depend on local state; one warm-up run creates the database first and is not counted. The
 load average is printed before and after: on a shared machine, compare figures taken at similar load.
-`approvals decide` of an existing approval opens the agent (the decision may run the action) and is shown
-for reference, without a goal.
+
+`approvals decide` is timed on real pending approvals (payment holds), a fresh one per run, created as the
+agent creates them (the policy's approvers, bound to the facts it saw): a rejection and a first of two
+approvals (a hold over $10,000 needs two AP leads), and an approval that completes a request (a smaller
+hold, one AP lead), which runs the hold.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import resource
 import statistics
@@ -23,6 +28,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_S = 1.0
@@ -37,15 +43,20 @@ COMMANDS = [
     ["audit", "verify"],
     ["audit", "tail", "-n", "5"],
 ]
-REFERENCE = [["approvals", "decide", "apr_bench", "--as", "nobody@example.com", "--approve"]]
+DECISIONS = ("reject", "first of two", "completes")
 
 
-def _time(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """(wall-clock seconds, CPU seconds user+system) of one fresh process."""
+def _time(args: list[str], env: dict[str, str], cwd: Path, expect: str = "") -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds user+system) of one fresh process; with `expect`, its JSON output
+    must report that approval status (a decision that did not happen is not timed as one)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=cwd, capture_output=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
     wall = time.perf_counter() - started
+    if expect and json.loads(done.stdout or "{}").get("status") != expect:
+        raise SystemExit(f"{' '.join(args)}: expected status {expect}, got {done.stdout.strip()} {done.stderr.strip()}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -79,12 +90,94 @@ def _seed(data_dir: Path) -> None:
         engine.dispose()
 
 
-def _row(command: list[str], env: dict[str, str], cwd: Path, runs: int, goal: bool) -> None:
-    measured = [_time(command, env, cwd) for _ in range(runs)]
+async def _pending_holds(data_dir: Path, runs: int) -> dict[str, list[list[str]]]:
+    """For each kind of decision, one `approvals decide` command line per run, on its own pending hold."""
+    from datetime import timedelta
+
+    from bot.settings import DEFAULT_POLICY, DEFAULT_SAMPLE_DATA
+    from graphs.governance.approvals import ApprovalStore
+    from graphs.governance.policy import Policy
+    from tools.catalog import build_tools
+    from tools.directory import build_directory
+    from tools.ledger import Ledger
+    from tools.ledger_data import load_ledger_data, seed_ledger
+    from tools.storage.db import build_engine, build_sessionmaker
+    from tools.tool_env import ToolEnv
+
+    engine = build_engine(f"sqlite:///{data_dir / 'deskhand.db'}")
+    directory = build_directory(None, None, data_dir, DEFAULT_SAMPLE_DATA)
+    sessions = build_sessionmaker(engine)
+    commands: dict[str, list[list[str]]] = {kind: [] for kind in DECISIONS}
+    try:
+        with sessions.begin() as session:
+            seed_ledger(session, DEFAULT_SAMPLE_DATA / "ledger.yaml")
+        ledger = load_ledger_data(DEFAULT_SAMPLE_DATA / "ledger.yaml")
+        policy = Policy.load(DEFAULT_POLICY)
+        spec = build_tools(ToolEnv(directory, Ledger(sessions), policy))["hold_payment"]
+        store = ApprovalStore(sessions)
+        requester = "hector.ruiz@example.com"  # an AP clerk
+
+        async def requirement(args: dict[str, str]) -> tuple[dict[str, object], Any]:
+            facts = await spec.facts(args)
+            req = await policy.decide(
+                "hold_payment", args, requester=requester, confidence=1.0, facts=facts, directory=directory
+            )
+            return facts, req
+
+        # A hold the policy gives to two approvers (rejected, or approved once: it never runs), and holds
+        # that one approval completes, a different invoice per run (each runs once: the invoice goes on hold).
+        four_eyes: list[str] = []
+        single: list[str] = []
+        for invoice in (i.id for i in ledger.invoices if i.status == "approved"):
+            required = (await requirement({"invoice_id": invoice, "reason": "bench"}))[1].required
+            (four_eyes if required >= 2 else single).append(invoice)
+        if not four_eyes or len(single) < runs:
+            raise SystemExit(f"the sample ledger has {len(single)} invoices one approval completes: use fewer --runs")
+        for n in range(runs):
+            for kind in DECISIONS:
+                invoice = single[n] if kind == "completes" else four_eyes[0]
+                args = {"invoice_id": invoice, "reason": f"bench {kind} {n}"}
+                facts, req = await requirement(args)
+                approval = store.create(
+                    tool="hold_payment",
+                    args=args,
+                    requester=requester,
+                    rule_id=req.rule_id,
+                    mode=req.mode,
+                    reason=req.reason,
+                    title=spec.title(args),
+                    approvers=list(req.approvers),
+                    required=req.required,
+                    channel="local",
+                    conversation_ref={"conversation": "bench"},
+                    ttl=timedelta(days=1),
+                    facts=facts,
+                    state_facts=spec.state_facts,
+                )
+                first, *others = req.approvers
+                decider = first
+                if kind == "completes":  # all but the last approval given already
+                    for approver in (first, *others)[: req.required - 1]:
+                        assert store.decide(approval.id, approver, True).accepted
+                    decider = others[req.required - 2]
+                verdict = ["--reject", "--reason", "bench"] if kind == "reject" else ["--approve"]
+                commands[kind].append(["approvals", "decide", approval.id, "--as", decider, *verdict])
+    finally:
+        await directory.aclose()
+        engine.dispose()
+    return commands
+
+
+def _row(
+    commands: list[list[str]], env: dict[str, str], cwd: Path, goal: bool, label: str = "", expect: str = ""
+) -> None:
+    measured = []
+    for command in commands:
+        measured.append(_time(command, env, cwd, expect))
     times = sorted(wall for wall, _ in measured)
     cpu = statistics.median(c for _, c in measured)
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    label = " ".join(command)[:50]
+    label = (label or " ".join(commands[0]))[:50]
     ratio = f"{p95 / GOAL_S:>6.2f}" if goal else "     –"
     print(f"{label:<50} {statistics.median(times):>6.2f} {p95:>6.2f} {times[-1]:>6.2f} {ratio} {cpu:>6.2f}")
 
@@ -105,13 +198,15 @@ def main() -> None:
             env.pop(name, None)
         _time(["audit", "verify"], env, Path(tmp))  # warm-up: creates and migrates the database
         _seed(data)
+        decisions = asyncio.run(_pending_holds(data, args.runs))
         print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs); {args.runs} runs per command")
         print(f"{'command':<50} {'p50 s':>6} {'p95 s':>6} {'max s':>6} {'p95/1s':>6} {'cpu s':>6}")
         for command in COMMANDS:
-            _row(command, env, Path(tmp), args.runs, goal=True)
-        print("reference (opens the agent; no goal):")
-        for command in REFERENCE:
-            _row(command, env, Path(tmp), max(1, args.runs // 3), goal=False)
+            _row([command] * args.runs, env, Path(tmp), goal=True)
+        expected = {"reject": "rejected", "first of two": "pending", "completes": "executed"}
+        for kind in DECISIONS:
+            label = f"approvals decide (a pending hold: {kind})"
+            _row(decisions[kind], env, Path(tmp), goal=True, label=label, expect=expected[kind])
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

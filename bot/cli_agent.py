@@ -126,13 +126,11 @@ def cmd_ask(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace]
 
 
 def _expected_errors() -> tuple[type[Exception], ...]:
-    from graphs.governance.policy import PolicyError
+    from bot.cli_approvals import decide_errors
     from knowledge.embedder import EmbedderUnavailable
     from knowledge.errors import KnowledgeError
-    from tools.data_files import SampleDataError
-    from tools.directory_types import DirectoryError
 
-    return (KnowledgeError, EmbedderUnavailable, PolicyError, SampleDataError, DirectoryError, FileNotFoundError)
+    return (KnowledgeError, EmbedderUnavailable, *decide_errors())
 
 
 # -- chat ---------------------------------------------------------------------------------------

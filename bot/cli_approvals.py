@@ -1,9 +1,12 @@
 """`deskhand approvals list|show|decide`.
 
 `list` and `show` read the approvals table directly: no model, no directory, no agent, no Alembic when the
-schema is current, so they answer in well under a second. `decide` opens the agent (a decision may execute
-the action and tell the requester), except for an id that does not exist, which is refused at once.
-Expiry is the worker's and the server's job: these commands only mark an overdue request as such.
+schema is current. `decide` adds the directory, the policy and the tools (bot.governance) and runs the
+agent's own decision logic (graphs.deciding) without the model, the router or LangGraph: who may decide is
+re-checked against the directory, the decision commits with its audit entry, and a decision that completes
+the approval runs the action once (compare-and-set claim, idempotency key `approval:<id>`) and tells the
+requester. An id that does not exist is refused before any of that is built. `list` and `show` only mark
+an overdue request as such; `decide` first expires overdue requests, as the agent does.
 """
 
 from __future__ import annotations
@@ -104,16 +107,26 @@ def _read(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "show":
             print(json.dumps(approval_json(approval, masked_fields(), now), indent=2))
             return 0
-    return _decide(args, settings)  # the approval exists: deciding needs the agent
+        return _decide(args, settings, store.sessions)  # the approval exists
 
 
-def _decide(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli_agent import _expected_errors, _fail, _identify, _runtime
+def decide_errors() -> tuple[type[Exception], ...]:
+    """Start-up failures of deciding (policy, sample data, directory), each shown as one clear line."""
+    from graphs.governance.policy import PolicyError
+    from tools.data_files import SampleDataError
+    from tools.directory_types import DirectoryError
+
+    return (PolicyError, SampleDataError, DirectoryError, FileNotFoundError)
+
+
+def _decide(args: argparse.Namespace, settings: Settings, sessions: Any) -> int:
+    from bot.governance import open_decisions
 
     async def run() -> int:
-        async with _runtime(settings, lazy_models=True) as rt:  # the model loads only if a turn needs it
-            await rt.agent.expire_due()
-            outcome = await rt.agent.decide(args.id, await _identify(rt, args.as_), args.approve, args.comment or "")
+        async with open_decisions(settings, sessions) as deciding:
+            await deciding.decisions.expire_due()
+            who = await deciding.identify(args.as_)
+            outcome = await deciding.decisions.decide(args.id, who, args.approve, args.comment or "")
             view = outcome.approval
             status = view.status if view else None
             print(json.dumps({"accepted": outcome.accepted, "message": outcome.message, "status": status}))
@@ -121,8 +134,9 @@ def _decide(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         return asyncio.run(run())
-    except _expected_errors() as exc:
-        return _fail(exc)
+    except decide_errors() as exc:
+        print(f"deskhand: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_approvals(args: argparse.Namespace, settings_fn: Callable[[argparse.Namespace], Settings]) -> int:
@@ -152,7 +166,9 @@ def register(
         "decide",
         help="approve or reject as an approver",
         description="Approve (optionally with --comment) or reject (with --reason, required) as an approver; "
-        "the requester is told the outcome with the comment or reason, and the audit entry keeps it.",
+        "who may decide is checked against the directory now, and a decision that completes the approval runs "
+        "the action once. The audit entry keeps the comment or reason; the requester is told in the terminal "
+        "inbox (requesters in Slack or Teams hear of decisions made there).",
     )
     q.add_argument("id")
     q.add_argument("--as", dest="as_", required=True, metavar="EMAIL", help="the approver's e-mail")

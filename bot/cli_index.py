@@ -7,12 +7,9 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.settings import Settings, SettingsError
-
-if TYPE_CHECKING:  # rich loads when an index command runs, not for every other command
-    from rich.console import Console
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +55,7 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
     status.set_defaults(func=lambda args: _status(args, load_settings_fn))
 
 
-def _settings(load_settings_fn: Callable[[], Settings], console: Console) -> Settings | None:
+def _settings(load_settings_fn: Callable[[], Settings]) -> Settings | None:
     try:
         return load_settings_fn()
     except SettingsError as exc:
@@ -74,7 +71,7 @@ def _build(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -
     from knowledge.index import build_index
 
     console = Console(stderr=True)
-    settings = _settings(load_settings_fn, console)
+    settings = _settings(load_settings_fn)
     if settings is None:
         return 2
     sources: list[Path] = args.source or list(settings.knowledge_dir)
@@ -112,15 +109,12 @@ def _build(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -
 
 
 def _status(args: argparse.Namespace, load_settings_fn: Callable[[], Settings]) -> int:
-    from rich.console import Console
-
     from knowledge.errors import KnowledgeError
     from knowledge.status import index_status
 
-    console = Console(stderr=True)
     path: Path | None = args.index
     if path is None:
-        settings = _settings(load_settings_fn, console)
+        settings = _settings(load_settings_fn)
         if settings is None:
             return 2
         path = settings.resolved_index_dir

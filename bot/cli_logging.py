@@ -58,5 +58,9 @@ def configure_cli_logging(data_dir: Path, level: str) -> Path:
         root.addHandler(handler)
     root.setLevel(min(logging.getLevelName(level), logging.INFO))
     logging.getLogger("bm25s").setLevel(logging.INFO)  # it sets itself to DEBUG on import
-    logging.captureWarnings(True)  # TracerWarning/UserWarning from the ONNX export → the log file
+    # TracerWarning/UserWarning from the ONNX export → the log file. Off first: `captureWarnings(True)` does
+    # nothing while logging believes it already captures, even after someone else (a `catch_warnings` block
+    # ending, a test runner) put another `warnings.showwarning` back, so a second call would capture nothing.
+    logging.captureWarnings(False)
+    logging.captureWarnings(True)
     return path

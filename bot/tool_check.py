@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from graphs.governance.policy import Policy, PolicyError
 from graphs.messages import CLARIFY
-from graphs.understanding.intents import CONVERSATION_INTENTS, load_examples
+from graphs.understanding.intent_examples import CONVERSATION_INTENTS, load_examples
 from tools.catalog import ToolEnv, build_tools
 from tools.tool_spec import ToolSpec
 

@@ -13,18 +13,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.cli_db import prepare_schema
 from bot.degraded import ResilientAgent
+from bot.fanout import ChannelFanout
 from bot.faults import build_fault_hook
+from bot.governance import build_audit, local_fanout, open_directory, seed_sample_ledger, wired_tools
 from bot.metrics import observed_audit_log
 from bot.models import LazyKnowledge, LazyRouter, Models
 from bot.observability import start_tracing
 from bot.settings import Settings, SettingsError
-from bot.tool_check import check_tool_wiring
 from bot.wiring_llm import LLMParts, build_llm
-from channels.base import ApprovalView, ChannelOutbox, MessageRef, Reply, TeamDesk
 from channels.local import LocalOutbox
 from graphs.agent import Agent
 from graphs.checkpoint import open_checkpointer
@@ -36,14 +34,12 @@ from graphs.governance.policy import Policy
 from graphs.graph import build_agent
 from graphs.handoff import HandoffDesk
 from graphs.handoff_store import HandoffStore
-from graphs.understanding.intents import IntentRouter, load_examples
+from graphs.understanding.intents import IntentRouter
 from graphs.understanding.lexicon import lexicon
 from graphs.understanding.slots import Entities, Person, SlotExtractor
 from knowledge.embedder import Embedder
-from tools.catalog import ToolEnv, build_tools
-from tools.directory import Directory, build_directory
+from tools.directory import Directory
 from tools.ledger import Ledger
-from tools.ledger_data import seed_ledger
 from tools.storage.db import build_engine, build_sessionmaker
 from tools.ticketing import WebhookTicketing
 
@@ -52,40 +48,6 @@ log = logging.getLogger(__name__)
 ENTITY_TTL_S = 60.0
 FIRST_LOAD_WAIT_S = 3.0  # the first turn after start-up waits at most this for the directory
 RETRY_S = 10.0
-
-
-class ChannelFanout:
-    """Sends approval refreshes and requester notifications to whichever channel holds each message."""
-
-    def __init__(self, outboxes: dict[str, ChannelOutbox]) -> None:
-        self.outboxes = outboxes
-
-    async def refresh(self, view: ApprovalView, refs: list[MessageRef]) -> None:
-        for ref in refs:
-            outbox = self.outboxes.get(ref.channel)
-            if outbox is None:
-                continue
-            try:
-                await outbox.refresh_approval(ref, view)
-            except Exception:
-                log.exception("refreshing approval %s in %s failed", view.approval_id, ref.channel)
-
-    async def offer(self, view: ApprovalView, origin: str) -> None:
-        for name, outbox in self.outboxes.items():
-            try:
-                await outbox.offer_approval(view, origin)
-            except Exception:
-                log.exception("offering approval %s in %s failed", view.approval_id, name)
-
-    async def notify(self, channel: str, conversation_ref: dict[str, Any], reply: Reply) -> None:
-        outbox = self.outboxes.get(channel)
-        if outbox is not None:
-            await outbox.notify(conversation_ref, reply)
-
-    def desk(self, channel: str) -> TeamDesk | None:
-        """The channel's way to post a hand-off to a team channel, when it has one."""
-        outbox = self.outboxes.get(channel)
-        return outbox if isinstance(outbox, TeamDesk) else None
 
 
 class EntityCache:
@@ -171,15 +133,6 @@ def init_sentry(settings: Settings) -> None:
         )
 
 
-def _seed_ledger(sessions: Any, sample_data: Path) -> None:
-    """Load the sample ledger into an empty database (another process may win the race: fine)."""
-    try:
-        with sessions.begin() as session:
-            seed_ledger(session, sample_data / "ledger.yaml")
-    except IntegrityError:
-        log.info("another process seeded the AP ledger first")
-
-
 @dataclass
 class Components:
     deps: AgentDeps
@@ -220,22 +173,14 @@ def build_components(
     prepare_schema(engine)  # SQLite: upgraded in place; PostgreSQL: must be at head (`deskhand db upgrade`)
     sessions = build_sessionmaker(engine)
     ledger = Ledger(sessions)
-    _seed_ledger(sessions, settings.sample_data)
-    directory = build_directory(
-        settings.scim_url,
-        settings.scim_token.get_secret_value() if settings.scim_token else None,
-        settings.data_dir,
-        settings.sample_data,
-    )
+    seed_sample_ledger(sessions, settings.sample_data)
+    directory = open_directory(settings)
     policy = Policy.load(settings.policy_file)
-    tools = build_tools(ToolEnv(directory, ledger, policy))
-    # A tool without an intent or a policy rule, or an intent or rule naming no tool, stops start-up.
-    check_tool_wiring(tools, load_examples(), policy.tools)
-    key = settings.audit_key_bytes
+    tools = wired_tools(directory, ledger, policy)  # a tool without an intent or policy rule stops start-up
     if metrics is not None:
-        audit = observed_audit_log(sessions, metrics, key)
+        audit = observed_audit_log(sessions, metrics, settings.audit_key_bytes)
     else:
-        audit = AuditLog(sessions, key) if key else AuditLog(sessions)
+        audit = build_audit(sessions, settings)
     approvals = ApprovalStore(sessions, audit)
     entities = EntityCache(directory, ledger)
     parts: dict[str, Any] = {"tools": tools, "sessions": sessions, "directory": directory, "audit": audit}
@@ -296,8 +241,7 @@ async def _open_runtime(
     settings: Settings, embedder: Embedder | None, metrics: Any, *, lazy_models: bool
 ) -> AsyncIterator[Runtime]:
     c = build_components(settings, embedder, metrics, lazy_models=lazy_models)
-    local_outbox = LocalOutbox(settings.data_dir / "inbox")
-    fanout = ChannelFanout({"local": local_outbox})
+    fanout, local_outbox = local_fanout(settings)
     token = settings.ticket_webhook_token
     ticketing = WebhookTicketing(
         token=token.get_secret_value() if token else None, timeout_s=settings.ticket_timeout_seconds

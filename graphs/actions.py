@@ -4,8 +4,7 @@ happen only in `execute`, after any interrupt, once per request or approval (ide
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -14,15 +13,14 @@ from pydantic import ValidationError
 
 from graphs import messages as msg
 from graphs import node_names as n
+from graphs.approved_run import run_approved, tool_reply
 from graphs.context import AgentDeps
 from graphs.governance.approval_joins import ApprovalJoins
-from graphs.governance.approval_records import compute_digest
-from graphs.governance.audit import new_entry_id
 from graphs.node_audit import audit, note
 from graphs.noop import nothing_to_do
 from graphs.state import Action, AgentState
 from graphs.understanding.lexicon import lexicon
-from tools.tool_spec import ToolContext, ToolResult
+from tools.tool_spec import ToolContext
 
 AfterPolicy = Literal["execute", "confirm", "request_approval", "__end__"]
 AfterPause = Literal["execute", "__end__"]
@@ -140,66 +138,12 @@ async def execute(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, A
     action = state["action"]
     assert action is not None
     approval_id = state.get("approval_id") if state.get("mode") == "approval" else None
-    spec = deps.tools[action["tool"]]
     if approval_id:
-        outcome = await execute_approved(deps, approval_id, action, state)
-        if outcome is None:
-            return {"reply": {"route": "tool", "text": msg.APPROVAL_ALREADY_USED, "tool": action["tool"]}}
-        result, audit_id = outcome
-    else:
-        key = f"{state.get('request_id')}:{action['tool']}"
-        ctx = ToolContext(
-            requester=state.get("user") or "", idempotency_key=key, request_id=state.get("request_id", "")
-        )
-        result = await spec.run(action["args"], ctx)
-        payload = {"tool": action["tool"], "args": spec.redact(action["args"]), "ok": result.ok, "approval_id": None}
-        audit_id = await audit(deps, "execution", state, payload)
-    return {
-        "reply": {
-            "route": "tool",
-            "text": result.summary,
-            "tool": action["tool"],
-            "ok": result.ok,
-            "data": result.data,
-            "sensitive": bool(spec.sensitive),
-            "audit_id": audit_id,
-        }
-    }
-
-
-async def execute_approved(
-    deps: AgentDeps,
-    approval_id: str,
-    action: Action,
-    state: AgentState,
-    *,
-    stale_before: datetime | None = None,
-) -> tuple[ToolResult, str] | None:
-    """Claim and run an approved action once, under the approval's idempotency key; None when it was not
-    claimable (already used, or the facts changed). Recovery calls this too, with `stale_before` to take
-    over an execution whose process died: the tools are idempotent under `approval:<id>`."""
+        return {"reply": await run_approved(deps, approval_id, action, state)}
     spec = deps.tools[action["tool"]]
-    # Bound to the exact arguments and to the facts decided on (e.g. the invoice amount now).
-    facts = await spec.facts(action["args"])
-    digest = compute_digest(action["tool"], action["args"], facts, spec.state_facts)
-    claimed = await asyncio.to_thread(
-        deps.approvals.claim_execution,
-        approval_id,
-        digest,
-        deps.clock(),
-        stale_before=stale_before,
-        audit=note(deps, state),
-    )
-    if not claimed:
-        return None
-    key = f"approval:{approval_id}"
+    key = f"{state.get('request_id')}:{action['tool']}"
     ctx = ToolContext(requester=state.get("user") or "", idempotency_key=key, request_id=state.get("request_id", ""))
-    if deps.fault is not None:
-        await deps.fault("execute.before_tool", approval_id)
     result = await spec.run(action["args"], ctx)
-    if deps.fault is not None:
-        await deps.fault("execute.after_tool", approval_id)
-    audit_id = new_entry_id()
-    entry = replace(note(deps, state, audit_id), payload={"tool": action["tool"], "args": spec.redact(action["args"])})
-    await asyncio.to_thread(deps.approvals.finish_execution, approval_id, result.ok, result.data, None, entry)
-    return result, audit_id
+    payload = {"tool": action["tool"], "args": spec.redact(action["args"]), "ok": result.ok, "approval_id": None}
+    audit_id = await audit(deps, "execution", state, payload)
+    return {"reply": tool_reply(spec, action["tool"], result, audit_id)}

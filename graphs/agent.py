@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from typing import Any, Final
 
 from langchain_core.runnables import RunnableConfig
@@ -22,11 +21,12 @@ from channels.base import (
 from channels.context import current_answer_sink, current_request_id, request_scope
 from graphs import answer_stream, feedback
 from graphs import messages as msg
-from graphs.approval_notes import decision_note, joined_reply, joiner_refusal, notify_waiters
+from graphs.approval_notes import joined_reply
 from graphs.context import AgentDeps
-from graphs.eligibility import form_refusal, recheck, unreachable, unreachable_note
-from graphs.fanout import Fanout, NoFanout, new_reference
-from graphs.governance.approval_records import Approval, ApprovalError
+from graphs.deciding import Decisions
+from graphs.eligibility import form_refusal
+from graphs.fanout import Fanout, new_reference
+from graphs.governance.approval_records import Approval
 from graphs.graph import Graph
 from graphs.home import home_for
 from graphs.identity import IdentityCache
@@ -48,11 +48,19 @@ class Agent:
     def __init__(self, graph: Graph, deps: AgentDeps, fanout: Fanout | None = None) -> None:
         self.graph = graph
         self.deps = deps
-        self.fanout: Fanout = fanout or NoFanout()
+        self.decisions = Decisions(deps, self._close, fanout)
         self.identities = IdentityCache(
             deps.approver_directory.get, ttl_s=deps.identity_ttl_s, changes=deps.directory_changes
         )
         self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def fanout(self) -> Fanout:
+        return self.decisions.fanout
+
+    @fanout.setter
+    def fanout(self, fanout: Fanout) -> None:
+        self.decisions.fanout = fanout
 
     async def drain(self) -> None:
         """Wait for background deliveries (approval offers) to finish."""
@@ -187,60 +195,20 @@ class Agent:
 
     def view(self, approval: Approval) -> ApprovalView:
         """What channels show of an approval: bank numbers masked to their last four characters."""
-        view = self.deps.approvals.to_view(approval)
-        if unreachable(approval):  # whoever looks sees that it can't be approved as it stands
-            view = replace(view, reason=view.reason + unreachable_note(approval))
-        spec = self.deps.tools.get(approval.tool)
-        return replace(view, arguments=spec.redact(view.arguments)) if spec is not None else view
+        return self.decisions.view(approval)
 
     async def _approval(self, approval_id: str) -> Approval:
-        approval = await asyncio.to_thread(self.deps.approvals.get, approval_id)
-        if approval is None:
-            raise ApprovalError(f"there is no approval {approval_id}")
-        return approval
+        return await self.decisions.approval(approval_id)
 
     @staticmethod
     def _approval_config(approval_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": f"approval:{approval_id}"}}
 
-    # -- approvals ---------------------------------------------------------------------------
+    # -- approvals (graphs.deciding holds the logic, shared with `deskhand approvals decide`) ---------
     async def decide(
         self, approval_id: str, approver_email: str | None, approve: bool, comment: str = ""
     ) -> DecisionOutcome:
-        with span("approval decide", approval_id=approval_id, approve=approve):
-            outcome = await self._decide(approval_id, approver_email, approve, comment)
-            annotate(accepted=outcome.accepted)
-            return outcome
-
-    async def _decide(
-        self, approval_id: str, approver_email: str | None, approve: bool, comment: str
-    ) -> DecisionOutcome:
-        if not approver_email:
-            return DecisionOutcome(accepted=False, message=msg.UNKNOWN_REQUESTER)
-        joiner = await joiner_refusal(self.deps.approvals, approval_id, approver_email)
-        refused = await self._recheck(approval_id, approver_email, approve, joiner)
-        if refused is not None:
-            return refused
-        now = self.deps.clock()
-        # The decision and its audit entry commit together inside the store.
-        result = await asyncio.to_thread(
-            self.deps.approvals.decide, approval_id, approver_email, approve, comment, now, self.deps.policy.version
-        )
-        approval = result.approval
-        if approval is None:
-            return DecisionOutcome(accepted=False, message=result.message)
-        if self.deps.fault is not None and result.became == "approved":
-            await self.deps.fault("decide.after_commit", approval_id)
-        if result.became == "expired":  # this click found it overdue: exactly one caller gets here
-            await self._finish(approval, "expired")
-        if not result.accepted:
-            return DecisionOutcome(False, result.message, self.view(approval))
-        if result.became in ("approved", "rejected"):
-            await self._finish(approval, result.became, who=approver_email)
-        else:
-            await self._refresh(approval)
-        latest = await self._approval(approval_id)
-        return DecisionOutcome(True, result.message, self.view(latest))
+        return await self.decisions.decide(approval_id, approver_email, approve, comment)
 
     async def may_decide(self, approval_id: str, approver_email: str | None, approve: bool) -> DecisionOutcome | None:
         """None when `approver_email` may decide on the approval now (a reason form may open); otherwise the
@@ -252,100 +220,21 @@ class Agent:
             return None
         return DecisionOutcome(False, refusal, self.view(approval) if approval is not None else None)
 
-    async def _recheck(
-        self, approval_id: str, approver: str, approve: bool, refusal: str | None = None
-    ) -> DecisionOutcome | None:
-        """Who may decide is judged now, not when the request was made: refuse an inactive approver, or an
-        approval for an inactive requester; store a changed approver list and tell everyone who sees it."""
-        approval = await asyncio.to_thread(self.deps.approvals.get, approval_id)
-        if approval is None:
-            return None
-        check = await recheck(self.deps, approval, approver)
-        if check.changed:
-            latest = check.approval
-            await asyncio.to_thread(
-                self.deps.audit.append,
-                "approval_decision",
-                actor="system",
-                request_id=approval_id,
-                policy_version=self.deps.policy.version,
-                payload={"approval_id": approval_id, "became": "reassigned", "approvers": list(latest.approvers)},
-            )
-            await self._refresh(latest)
-            if unreachable(latest):
-                note = Reply(text=msg.STUCK.format(title=latest.title) + unreachable_note(latest), route="approval")
-                try:
-                    await self.fanout.notify(latest.channel, latest.conversation_ref, note)
-                except Exception:
-                    log.exception("could not tell the requester about approval %s", approval_id)
-                await notify_waiters(self.deps.approvals, self.fanout, latest, note)
-        if refusal is not None and check.approval.status == "pending":
-            check = replace(check, refusal=refusal)  # asked for it too (joined): like the requester
-        if check.refusal is None or (check.refusal == msg.REQUESTER_INACTIVE and not approve):
-            return None
-        await asyncio.to_thread(
-            self.deps.audit.append,
-            "approval_decision",
-            actor=approver,
-            request_id=approval_id,
-            policy_version=self.deps.policy.version,
-            payload={"approval_id": approval_id, "approve": approve, "accepted": False, "message": check.refusal},
-        )
-        return DecisionOutcome(False, check.refusal, self.view(check.approval))
-
-    async def _finish(self, approval: Approval, status: str, who: str = "") -> None:
-        """Resume the approval's thread with the outcome, then update every message and the requester."""
+    async def _close(self, approval: Approval, status: str) -> dict[str, Any]:
+        """Resume the approval's thread with the outcome (approved: its execute step runs the action)."""
         await self._pause(approval)  # a record whose thread never started (crash) still resumes cleanly
         out = await self.graph.ainvoke(
             Command(resume={"status": status}), self._approval_config(approval.id), context=self.deps
         )
-        r = out.get("reply") or {}
-        title = approval.title
-        if status == "approved":
-            approvers = approval.approved_by or (who,)  # four eyes: every approver's comment is told
-            notes = "".join(decision_note(approval, a) for a in approvers)
-            text = f"Approved by {' and '.join(approvers)}.{notes} {r.get('text', '')}".strip()
-            reply = Reply(
-                text=text,
-                route="tool",
-                tool=approval.tool,
-                sensitive=bool(r.get("sensitive")),
-                audit_id=r.get("audit_id"),
-                data=r.get("data") or {},
-            )
-        elif status == "rejected":
-            text = msg.APPROVAL_REJECTED.format(title=title, who=who) + decision_note(approval, who)
-            reply = Reply(text=text, route="approval")
-        else:
-            reply = Reply(text=msg.APPROVAL_EXPIRED.format(title=title), route="approval")
-        await self.publish(approval, reply)
+        return dict(out.get("reply") or {})
 
     async def publish(self, approval: Approval, reply: Reply) -> None:
         """Refresh every message showing `approval`, then tell its requester `reply` (best effort)."""
-        await self._refresh(approval)
-        try:
-            await self.fanout.notify(approval.channel, approval.conversation_ref, reply)
-        except Exception:
-            log.exception("could not tell the requester about approval %s", approval.id)
-        await notify_waiters(self.deps.approvals, self.fanout, approval, reply)
-
-    async def _refresh(self, approval: Approval) -> None:
-        latest = await self._approval(approval.id)
-        refs = [
-            MessageRef(channel=c, data=d)
-            for c, d in await asyncio.to_thread(self.deps.approvals.message_refs, approval.id)
-        ]
-        try:
-            await self.fanout.refresh(self.view(latest), refs)
-        except Exception:
-            log.exception("could not refresh the messages of approval %s", approval.id)
+        await self.decisions.publish(approval, reply)
 
     async def expire_due(self) -> list[str]:
         """Expire overdue approvals: tell requesters and update every message showing them."""
-        expired = await asyncio.to_thread(self.deps.approvals.expire_due, self.deps.clock(), self.deps.policy.version)
-        for approval in expired:  # each expiry was audited with its status change
-            await self._finish(approval, "expired")
-        return [a.id for a in expired]
+        return await self.decisions.expire_due()
 
     async def remember_approval_message(self, approval_id: str, ref: MessageRef) -> None:
         await asyncio.to_thread(self.deps.approvals.add_message_ref, approval_id, ref.channel, ref.data)

@@ -3,7 +3,7 @@ tools, policy, approvals and audit (nodes take `runtime: Runtime[AgentDeps]`).""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -105,6 +105,35 @@ class Understander(Protocol):
     ) -> tuple[str, dict[str, Any]] | None:
         """Return (intent or tool name, arguments), or None to fall back to the offline router."""
         ...
+
+
+class GovernanceDeps(Protocol):
+    """What deciding on and running an approval needs (graphs.deciding): `AgentDeps` has it all, and
+    `deskhand approvals decide` builds just this, without the model, the router or the graph."""
+
+    @property
+    def tools(self) -> Mapping[str, ToolSpec]: ...
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def approver_directory(self) -> Directory: ...
+
+    @property
+    def approvals(self) -> ApprovalStore: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
+
+    @property
+    def escalation_group(self) -> str | None: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def fault(self) -> Callable[[str, str], Awaitable[None]] | None: ...
 
 
 @dataclass

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, replace
 
 from graphs import messages as msg
-from graphs.context import AgentDeps, Directory
+from graphs.context import Directory, GovernanceDeps
 from graphs.governance.approval_joins import ApprovalJoins
 from graphs.governance.approval_records import Approval, refusal, when
 
@@ -39,7 +39,7 @@ def unreachable_note(approval: Approval) -> str:
     return msg.UNREACHABLE.format(required=approval.required, eligible=", ".join(approval.approvers) or "no one")
 
 
-async def recheck(deps: AgentDeps, approval: Approval, decider: str) -> Recheck:
+async def recheck(deps: GovernanceDeps, approval: Approval, decider: str) -> Recheck:
     """Re-resolve the approvers from the policy with the directory as it is now (active accounts only), store
     the new list when it changed, and say why `decider` may not decide (inactive, or requester inactive)."""
     if approval.status != "pending" or deps.clock() >= approval.expires_at:
@@ -68,7 +68,7 @@ async def recheck(deps: AgentDeps, approval: Approval, decider: str) -> Recheck:
 
 
 async def form_refusal(
-    deps: AgentDeps, approval_id: str, who: str, approve: bool
+    deps: GovernanceDeps, approval_id: str, who: str, approve: bool
 ) -> tuple[str | None, Approval | None]:
     """Before a reason form opens (a Reject or Approve-with-comment click): why `who` may not decide on
     `approval_id` now (not an approver, the requester or someone who joined the request, already decided

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from graphs.context import AgentDeps
+from graphs.context import GovernanceDeps
 from graphs.governance.approval_records import AuditNote
 from graphs.state import AgentState
 
 
-def note(deps: AgentDeps, state: AgentState, entry_id: str | None = None) -> AuditNote:
+def note(deps: GovernanceDeps, state: AgentState, entry_id: str | None = None) -> AuditNote:
     """Who caused a state change the approvals store records (its audit entry commits with it)."""
     return AuditNote(
         actor=state.get("user") or "anonymous",
@@ -20,7 +20,7 @@ def note(deps: AgentDeps, state: AgentState, entry_id: str | None = None) -> Aud
     )
 
 
-async def audit(deps: AgentDeps, kind: str, state: AgentState, payload: dict[str, Any]) -> str:
+async def audit(deps: GovernanceDeps, kind: str, state: AgentState, payload: dict[str, Any]) -> str:
     """Append one audit entry for this turn and return its id."""
     return str(
         await asyncio.to_thread(

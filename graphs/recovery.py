@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from channels.base import Reply
 from graphs import messages as msg
-from graphs.actions import execute_approved
 from graphs.agent import Agent
+from graphs.approved_run import execute_approved
 from graphs.governance.approval_records import Approval, AuditNote
 from graphs.state import Action, AgentState
 

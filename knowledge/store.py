@@ -10,12 +10,13 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from knowledge.errors import IndexBusy, IndexCorrupt, IndexMissing
 from knowledge.types import Chunk
+
+if TYPE_CHECKING:  # numpy loads when vectors are read, not for `index status` (the manifest alone)
+    import numpy as np
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -173,6 +174,8 @@ def read_chunks(path: Path) -> list[Chunk]:
 
 
 def read_vectors(path: Path, *, expected: tuple[int, int]) -> np.ndarray:
+    import numpy as np
+
     try:
         vectors = np.load(path, allow_pickle=False)
     except FileNotFoundError:

@@ -10,15 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from graphs.understanding.intent_examples import CONVERSATION_INTENTS, DEFAULT_INTENTS, load_examples
 from graphs.understanding.patterns import EMAIL, INVOICE
 
-DEFAULT_INTENTS = Path(__file__).resolve().parent / "intents.yaml"
+__all__ = ["CONVERSATION_INTENTS", "DEFAULT_INTENTS", "IntentGuess", "IntentRouter", "load_examples", "mask_entities"]
 
-# The intents that are not tools; every other intent is named after the tool it runs (tools/*_tools.py
-# declare each tool's slots and entity kinds; bot.tool_check keeps the two in step).
-CONVERSATION_INTENTS = ("knowledge_question", "handoff", "out_of_scope", "greeting", "request_status")
 AFFINITY_BONUS = 0.5  # relative boost of an intent for each of its entity kinds present
 MODEL_VERSION = 2
 
@@ -29,15 +26,6 @@ class IntentGuess:
     confidence: float  # 0..1
     similarity: float  # margin over the runner-up
     runner_up: str
-
-
-def load_examples(path: Path = DEFAULT_INTENTS) -> dict[str, list[str]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    intents = data.get("intents", {}) if isinstance(data, dict) else {}
-    out = {name: [str(e) for e in spec.get("examples", [])] for name, spec in intents.items()}
-    if not out or any(not v for v in out.values()):
-        raise ValueError(f"{path}: every intent needs at least one example")
-    return out
 
 
 def char_ngrams(text: str, low: int = 2, high: int = 5) -> list[str]:

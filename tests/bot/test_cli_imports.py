@@ -112,6 +112,8 @@ def test_read_commands_load_only_the_database_layer(args: list[str], tmp_path: P
 def test_help_config_and_index_status_load_no_framework(args: list[str], tmp_path: Path) -> None:
     loaded = _loaded(args, tmp_path)
     assert not loaded & set(MODEL_STACK + FRAMEWORKS), sorted(loaded & set(MODEL_STACK + FRAMEWORKS))
+    # Nor numpy (the index status reads the manifest alone) or rich (plain lines only).
+    assert not loaded & {"numpy", "rich"}, sorted(loaded & {"numpy", "rich"})
 
 
 def test_the_heavy_commands_still_have_their_full_help(tmp_path: Path) -> None:
@@ -124,3 +126,103 @@ def test_the_heavy_commands_still_have_their_full_help(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0 and "--slack-socket-mode" in done.stdout
+
+
+# -- deciding an existing approval ------------------------------------------------------------------
+# Deciding re-checks eligibility against the directory and may run the action, so it loads the directory,
+# the policy and the tools; never the model, the router or LangGraph (issue 9: it took 3.8 s opening the
+# whole agent). Its behaviour through the agent is covered in tests/graphs/agent/test_agent_approvals.py.
+NOT_FOR_DECIDING = (*MODEL_STACK, "langgraph", "langchain_core", "langchain", "langsmith", "numpy", "botbuilder")
+CAROL, DAN = "carol.diaz@example.com", "dan.okafor@example.com"  # AP leads: a hold needs both (four eyes)
+HECTOR = "hector.ruiz@example.com"  # AP clerk: requests holds
+
+
+async def _request(data: Path, tool: str, args: dict[str, object], requester: str) -> str:
+    """A pending approval as the agent records it: the policy's approvers, bound to the facts it saw."""
+    from datetime import timedelta
+
+    from bot.settings import DEFAULT_POLICY, DEFAULT_SAMPLE_DATA
+    from graphs.governance.approvals import ApprovalStore
+    from graphs.governance.policy import Policy
+    from tools.catalog import build_tools
+    from tools.directory import build_directory
+    from tools.ledger import Ledger
+    from tools.ledger_data import seed_ledger
+    from tools.storage.db import build_engine, build_sessionmaker
+    from tools.tool_env import ToolEnv
+
+    engine = build_engine(f"sqlite:///{data / 'deskhand.db'}")
+    directory = build_directory(None, None, data, DEFAULT_SAMPLE_DATA)
+    try:
+        sessions = build_sessionmaker(engine)
+        with sessions.begin() as session:
+            seed_ledger(session, DEFAULT_SAMPLE_DATA / "ledger.yaml")
+        policy = Policy.load(DEFAULT_POLICY)
+        spec = build_tools(ToolEnv(directory, Ledger(sessions), policy))[tool]
+        facts = await spec.facts(args)
+        req = await policy.decide(tool, args, requester=requester, confidence=1.0, facts=facts, directory=directory)
+        approval = ApprovalStore(sessions).create(
+            tool=tool,
+            args=args,
+            requester=requester,
+            rule_id=req.rule_id,
+            mode=req.mode,
+            reason=req.reason,
+            title=spec.title(args),
+            approvers=list(req.approvers),
+            required=req.required,
+            channel="local",
+            conversation_ref={"conversation": "imports"},
+            ttl=timedelta(hours=1),
+            facts=facts,
+            state_facts=spec.state_facts,
+        )
+        return approval.id
+    finally:
+        await directory.aclose()
+        engine.dispose()
+
+
+def _decided(args: list[str], tmp_path: Path) -> tuple[dict[str, object], set[str]]:
+    """The command's JSON outcome, and every module it loaded (full dotted names)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.replace('m.split(".")[0]', "m"), *args],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    outcome = json.loads(next(x for x in lines if x.startswith("{")))
+    loaded = json.loads(next(x for x in lines if x.startswith("LOADED ")).removeprefix("LOADED "))
+    return outcome, set(loaded)
+
+
+async def test_deciding_an_approval_loads_neither_the_model_nor_the_agent_graph(tmp_path: Path) -> None:
+    created = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "verify"], cwd=tmp_path, env=_env(tmp_path), capture_output=True
+    )
+    assert created.returncode == 0, created.stderr
+    data = tmp_path / "data"
+    rejected = await _request(data, "hold_payment", {"invoice_id": "INV-10042", "reason": "check"}, HECTOR)
+    held = await _request(
+        data, "hold_payment", {"invoice_id": "INV-10077", "reason": "dispute"}, "hector.ruiz@example.com"
+    )
+    steps = [  # (command, accepted, status, whether the AP tools' client may load: only to run the hold)
+        (["approvals", "decide", rejected, "--as", DAN, "--reject", "--reason", "duplicate"], True, "rejected", False),
+        (["approvals", "decide", held, "--as", CAROL, "--approve"], True, "pending", False),  # first of two
+        (["approvals", "decide", held, "--as", DAN, "--approve"], True, "executed", True),  # completes: the hold runs
+        (["approvals", "decide", held, "--as", DAN, "--approve"], False, "executed", False),  # single use
+    ]
+    for args, accepted, status, runs in steps:
+        outcome, modules = _decided(args, tmp_path)
+        loaded = {m.split(".")[0] for m in modules}
+        assert (outcome["accepted"], outcome["status"]) == (accepted, status), (args, outcome)
+        assert not loaded & set(NOT_FOR_DECIDING), (args, sorted(loaded & set(NOT_FOR_DECIDING)))
+        assert ("tools.ledger" in modules) == runs, args
+    verified = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "verify"], cwd=tmp_path, env=_env(tmp_path), capture_output=True
+    )
+    assert verified.returncode == 0, verified.stdout

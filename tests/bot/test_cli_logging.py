@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.cli_logging import PROGRESS_LOGGER, configure_cli_logging
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 def test_library_noise_goes_to_the_log_file_not_the_terminal(
@@ -60,3 +46,19 @@ def test_a_repeated_warning_is_shown_once(
     for _ in range(3):
         logging.getLogger("bot.settings").warning("DESKHAND_X is not a Deskhand setting and is ignored")
     assert capsys.readouterr().err.count("DESKHAND_X") == 1
+
+
+def test_warnings_reach_the_log_file_when_configured_again_after_someone_reset_them(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    # An earlier configuration in the same process (another command run in-process, another test), whose
+    # capture was undone from outside: a `catch_warnings` block restores the `showwarning` it found.
+    with warnings.catch_warnings():
+        configure_cli_logging(tmp_path / "first", "INFO")
+    path = configure_cli_logging(tmp_path / "second", "INFO")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("the export could not be traced exactly", stacklevel=1)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    assert "the export could not be traced exactly" in path.read_text(encoding="utf-8")

@@ -15,7 +15,8 @@ from tools.storage.db import build_engine, build_sessionmaker, migrate
 
 
 @pytest.fixture
-def audit_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AuditLog:
+def audit_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_logging: None) -> AuditLog:
+    # `main` configures the CLI's logging (a handler on the root logger, warnings captured): undone after.
     monkeypatch.setenv("DESKHAND_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     engine = build_engine(f"sqlite:///{(tmp_path / 'deskhand.db').resolve()}")
