@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -122,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`deskhand approvals show ID | head`): not an error of ours. Point stdout at
+        # /dev/null so the interpreter's final flush does not fail again, and exit as a piped tool does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE
     except Exception as exc:
         from bot.cli_serve import database_down, database_message
 

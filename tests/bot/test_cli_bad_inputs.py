@@ -225,3 +225,25 @@ def busy_port() -> Iterator[int]:
 
 def test_serve_on_a_port_in_use(tmp_path: Path, busy_port: int) -> None:
     _check(_run(["serve", "--port", str(busy_port)], tmp_path, {}), "in use")
+
+
+def test_a_reader_that_goes_away_is_not_an_unexpected_error(tmp_path: Path) -> None:
+    # `deskhand config | head -0`: the pipe's read end is closed before the command prints anything, so its
+    # first write fails with EPIPE. That is the reader's choice, not a failure to report with a reference id.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "config"],
+            cwd=tmp_path,
+            env=_env(tmp_path, {}),
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=240,
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert "unexpected error" not in proc.stderr
+    assert "Traceback" not in proc.stderr
