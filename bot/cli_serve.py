@@ -168,7 +168,7 @@ def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings]) ->
         description="Start one aiohttp server with the Slack and Teams endpoints that are configured. "
         "Slack needs SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET; Teams needs MICROSOFT_APP_ID (+ password) "
         "or DESKHAND_TEAMS_INSECURE_NO_AUTH=true outside production. OpenTelemetry traces go to "
-        "OTEL_EXPORTER_OTLP_ENDPOINT when it is set (needs `pip install 'deskhand[otel]'`).",
+        "OTEL_EXPORTER_OTLP_ENDPOINT when it is set (needs the otel extra: `pip install -e '.[otel]'`).",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default: $PORT, else 3000; 0 = any free port)")

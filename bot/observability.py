@@ -74,7 +74,8 @@ def start_tracing(settings: Settings) -> Any:
     except ImportError:
         raise SettingsError(
             "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK is not installed: "
-            "pip install 'deskhand[otel]' (or unset the endpoint)"
+            "DESKHAND_EXTRAS=otel scripts/run.sh, or pip install -e '.[otel]' in the Deskhand checkout "
+            "(or unset the endpoint)"
         ) from None
     return start(endpoint, settings.otel_service_name, settings.trace_export_timeout_seconds)
 

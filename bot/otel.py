@@ -1,5 +1,6 @@
-"""OpenTelemetry traces over OTLP/HTTP, imported only when an endpoint is configured (`pip install
-'deskhand[otel]'`). Plugs a tracer into `tools.tracing`; every span gets the request id of the work in progress.
+"""OpenTelemetry traces over OTLP/HTTP, imported only when an endpoint is configured (the `otel` extra:
+`pip install -e '.[otel]'` in the checkout). Plugs a tracer into `tools.tracing`; every span gets the request
+id of the work in progress.
 
 Export never slows a turn: spans are queued in memory and a background thread (the SDK's batch processor)
 sends them with a bounded timeout; when the collector is down or slow the queue fills and spans are dropped.

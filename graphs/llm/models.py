@@ -7,7 +7,9 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-EXTRA_HINT = "install the llm extra: pip install 'deskhand[llm]'"
+EXTRA_HINT = (
+    "install the llm extra: DESKHAND_EXTRAS=llm scripts/run.sh, or pip install -e '.[llm]' in the Deskhand checkout"
+)
 PROVIDER_PACKAGES = {"openai": "langchain-openai", "anthropic": "langchain-anthropic", "ollama": "langchain-ollama"}
 
 
