@@ -28,7 +28,6 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_S = 1.0
@@ -92,79 +91,38 @@ def _seed(data_dir: Path) -> None:
 
 async def _pending_holds(data_dir: Path, runs: int) -> dict[str, list[list[str]]]:
     """For each kind of decision, one `approvals decide` command line per run, on its own pending hold."""
-    from datetime import timedelta
+    from bot.settings import DEFAULT_SAMPLE_DATA
+    from tests.sample_world import sample_world
+    from tools.ledger_data import load_ledger_data
 
-    from bot.settings import DEFAULT_POLICY, DEFAULT_SAMPLE_DATA
-    from graphs.governance.approvals import ApprovalStore
-    from graphs.governance.policy import Policy
-    from tools.catalog import build_tools
-    from tools.directory import build_directory
-    from tools.ledger import Ledger
-    from tools.ledger_data import load_ledger_data, seed_ledger
-    from tools.storage.db import build_engine, build_sessionmaker
-    from tools.tool_env import ToolEnv
-
-    engine = build_engine(f"sqlite:///{data_dir / 'deskhand.db'}")
-    directory = build_directory(None, None, data_dir, DEFAULT_SAMPLE_DATA)
-    sessions = build_sessionmaker(engine)
     commands: dict[str, list[list[str]]] = {kind: [] for kind in DECISIONS}
-    try:
-        with sessions.begin() as session:
-            seed_ledger(session, DEFAULT_SAMPLE_DATA / "ledger.yaml")
+    requester = "hector.ruiz@example.com"  # an AP clerk
+    async with sample_world(data_dir) as world:
         ledger = load_ledger_data(DEFAULT_SAMPLE_DATA / "ledger.yaml")
-        policy = Policy.load(DEFAULT_POLICY)
-        spec = build_tools(ToolEnv(directory, Ledger(sessions), policy))["hold_payment"]
-        store = ApprovalStore(sessions)
-        requester = "hector.ruiz@example.com"  # an AP clerk
-
-        async def requirement(args: dict[str, str]) -> tuple[dict[str, object], Any]:
-            facts = await spec.facts(args)
-            req = await policy.decide(
-                "hold_payment", args, requester=requester, confidence=1.0, facts=facts, directory=directory
-            )
-            return facts, req
-
         # A hold the policy gives to two approvers (rejected, or approved once: it never runs), and holds
         # that one approval completes, a different invoice per run (each runs once: the invoice goes on hold).
         four_eyes: list[str] = []
         single: list[str] = []
         for invoice in (i.id for i in ledger.invoices if i.status == "approved"):
-            required = (await requirement({"invoice_id": invoice, "reason": "bench"}))[1].required
-            (four_eyes if required >= 2 else single).append(invoice)
+            _, req = await world.requirement("hold_payment", {"invoice_id": invoice, "reason": "bench"}, requester)
+            (four_eyes if req.required >= 2 else single).append(invoice)
         if not four_eyes or len(single) < runs:
             raise SystemExit(f"the sample ledger has {len(single)} invoices one approval completes: use fewer --runs")
         for n in range(runs):
             for kind in DECISIONS:
                 invoice = single[n] if kind == "completes" else four_eyes[0]
                 args = {"invoice_id": invoice, "reason": f"bench {kind} {n}"}
-                facts, req = await requirement(args)
-                approval = store.create(
-                    tool="hold_payment",
-                    args=args,
-                    requester=requester,
-                    rule_id=req.rule_id,
-                    mode=req.mode,
-                    reason=req.reason,
-                    title=spec.title(args),
-                    approvers=list(req.approvers),
-                    required=req.required,
-                    channel="local",
-                    conversation_ref={"conversation": "bench"},
-                    ttl=timedelta(days=1),
-                    facts=facts,
-                    state_facts=spec.state_facts,
+                approval, req = await world.request(
+                    "hold_payment", args, requester, conversation="bench", ttl=timedelta(days=1)
                 )
                 first, *others = req.approvers
                 decider = first
                 if kind == "completes":  # all but the last approval given already
                     for approver in (first, *others)[: req.required - 1]:
-                        assert store.decide(approval.id, approver, True).accepted
+                        assert world.store.decide(approval.id, approver, True).accepted
                     decider = others[req.required - 2]
                 verdict = ["--reject", "--reason", "bench"] if kind == "reject" else ["--approve"]
                 commands[kind].append(["approvals", "decide", approval.id, "--as", decider, *verdict])
-    finally:
-        await directory.aclose()
-        engine.dispose()
     return commands
 
 

@@ -141,46 +141,11 @@ async def _request(data: Path, tool: str, args: dict[str, object], requester: st
     """A pending approval as the agent records it: the policy's approvers, bound to the facts it saw."""
     from datetime import timedelta
 
-    from bot.settings import DEFAULT_POLICY, DEFAULT_SAMPLE_DATA
-    from graphs.governance.approvals import ApprovalStore
-    from graphs.governance.policy import Policy
-    from tools.catalog import build_tools
-    from tools.directory import build_directory
-    from tools.ledger import Ledger
-    from tools.ledger_data import seed_ledger
-    from tools.storage.db import build_engine, build_sessionmaker
-    from tools.tool_env import ToolEnv
+    from tests.sample_world import sample_world
 
-    engine = build_engine(f"sqlite:///{data / 'deskhand.db'}")
-    directory = build_directory(None, None, data, DEFAULT_SAMPLE_DATA)
-    try:
-        sessions = build_sessionmaker(engine)
-        with sessions.begin() as session:
-            seed_ledger(session, DEFAULT_SAMPLE_DATA / "ledger.yaml")
-        policy = Policy.load(DEFAULT_POLICY)
-        spec = build_tools(ToolEnv(directory, Ledger(sessions), policy))[tool]
-        facts = await spec.facts(args)
-        req = await policy.decide(tool, args, requester=requester, confidence=1.0, facts=facts, directory=directory)
-        approval = ApprovalStore(sessions).create(
-            tool=tool,
-            args=args,
-            requester=requester,
-            rule_id=req.rule_id,
-            mode=req.mode,
-            reason=req.reason,
-            title=spec.title(args),
-            approvers=list(req.approvers),
-            required=req.required,
-            channel="local",
-            conversation_ref={"conversation": "imports"},
-            ttl=timedelta(hours=1),
-            facts=facts,
-            state_facts=spec.state_facts,
-        )
-        return approval.id
-    finally:
-        await directory.aclose()
-        engine.dispose()
+    async with sample_world(data) as world:
+        approval, _ = await world.request(tool, args, requester, conversation="imports", ttl=timedelta(hours=1))
+        return str(approval.id)
 
 
 def _decided(args: list[str], tmp_path: Path) -> tuple[dict[str, object], set[str]]:
