@@ -107,25 +107,37 @@ async def approval_timing(emulator: Emulator, url: str, db_url: str, sustain_s: 
     }
 
 
+def serve_env(db: str, redis_url: str, tmp: Path, index: Path, emulator: Emulator, **extra: str) -> dict[str, str]:
+    """The environment of `deskhand serve`/`worker` processes on PostgreSQL, Redis and the Slack emulator."""
+    return {
+        **os.environ,
+        "DATABASE_URL": db,
+        "REDIS_URL": redis_url,
+        "DESKHAND_DATA_DIR": str(tmp / "data"),
+        "DESKHAND_INDEX_DIR": str(index),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": emulator.base_url,
+        "DESKHAND_LOG_LEVEL": "WARNING",
+        "DESKHAND_LOG_FORMAT": "json",
+        **extra,
+    }
+
+
 async def run_config(webs: int, rates: list[float], step_s: float, sustain_s: float, index: Path) -> None:
     base_db = os.environ.get("DESKHAND_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/deskhand_test")
     redis_url = os.environ.get("DESKHAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     emulator = Emulator()
     with postgres_schema(base_db, "bench") as db, tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "DATABASE_URL": db,
-            "REDIS_URL": redis_url,
-            "DESKHAND_DATA_DIR": str(Path(tmp) / "data"),
-            "DESKHAND_INDEX_DIR": str(index),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": emulator.base_url,
-            "DESKHAND_APPROVAL_TTL_MINUTES": "1",
-            "DESKHAND_REMINDER_BEFORE_MINUTES": "1",
-            "DESKHAND_LOG_LEVEL": "WARNING",
-            "DESKHAND_LOG_FORMAT": "json",
-        }
+        env = serve_env(
+            db,
+            redis_url,
+            Path(tmp),
+            index,
+            emulator,
+            DESKHAND_APPROVAL_TTL_MINUTES="1",
+            DESKHAND_REMINDER_BEFORE_MINUTES="1",
+        )
         await asyncio.to_thread(
             subprocess.run, deskhand("db", "upgrade"), env=env, check=True, capture_output=True, timeout=300
         )

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.scale import QUESTIONS
+from bench.scale import QUESTIONS, serve_env
 from bench.slack_ack import Emulator, load, pct, wait_answered
-from tests.channels.slack.support import SIGNING_SECRET, event_callback, mention, sign
+from tests.channels.slack.support import event_callback, mention, sign
 from tests.conftest import postgres_schema
-from tests.emulators.slack_api import BOT_TOKEN, slack_id
+from tests.emulators.slack_api import slack_id
 from tests.ops.processes import LoggedProcess, deskhand
 from tests.ops.test_cluster import _free_base_port
 
@@ -55,18 +55,7 @@ async def measure(turns: int, profile: str | None, index: Path) -> None:
     redis_url = os.environ.get("DESKHAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     emulator = Emulator()
     with postgres_schema(base_db, "turncpu") as db, tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "DATABASE_URL": db,
-            "REDIS_URL": redis_url,
-            "DESKHAND_DATA_DIR": str(Path(tmp) / "data"),
-            "DESKHAND_INDEX_DIR": str(index),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": emulator.base_url,
-            "DESKHAND_LOG_LEVEL": "WARNING",
-            "DESKHAND_LOG_FORMAT": "json",
-        }
+        env = serve_env(db, redis_url, Path(tmp), index, emulator)
         upgrade = deskhand("db", "upgrade")
         await asyncio.to_thread(subprocess.run, upgrade, env=env, check=True, capture_output=True, timeout=300)
         port = _free_base_port()
