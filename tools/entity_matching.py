@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from rapidfuzz import fuzz, process, utils
-from scim2_models import EnterpriseUser
 
 from tools.directory_types import Person
 
@@ -25,6 +24,8 @@ def fold(text: str) -> str:
 
 def to_person(user: Any, emails_by_id: dict[str, str]) -> Person:
     """A Person from a SCIM User[EnterpriseUser]; the manager id is resolved through `emails_by_id`."""
+    from scim2_models import EnterpriseUser  # here: matching names needs no SCIM library (directory_snapshot)
+
     name = user.name
     given = (name.given_name if name else None) or ""
     family = (name.family_name if name else None) or ""
