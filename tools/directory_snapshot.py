@@ -149,9 +149,11 @@ class SnapshotDirectory:
         return state
 
     async def get(self, email: str) -> Person | None:
-        """The person whose userName or e-mail is `email` (userName preferred), manager resolved, or None."""
-        state = await self._current()
+        """The person whose userName or e-mail is `email`, manager resolved, or None."""
         wanted = email.strip().lower()
+        if not wanted:  # no SCIM user has an empty userName or e-mail
+            return None
+        state = await self._current()
         found = [
             u
             for u in state.users
@@ -160,7 +162,9 @@ class SnapshotDirectory:
         ]
         if not found:
             return None
-        found.sort(key=lambda u: (u.get("userName") or "").lower() != wanted)
+        # The order of ScimDirectory._find_user without an idempotency key: accounts without an externalId
+        # first, then the one whose userName is `email`.
+        found.sort(key=lambda u: (u.get("externalId") is not None, (u.get("userName") or "").lower() != wanted))
         user = found[0]
         manager = ((user.get(ENTERPRISE) or {}).get("manager") or {}).get("value")
         emails: dict[str, str] = {}

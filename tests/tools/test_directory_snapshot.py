@@ -74,8 +74,37 @@ async def test_snapshot_reads_answer_as_the_scim_directory_does(
         assert "dana.reyes@example.com" in await light.group_members("ap-leads")
         assert "carol.diaz@example.com" not in await light.group_members("AP Leads")
         await _same_answers(full, light, directory_data, ["dana.reyes@example.com"])
+
+        # An account whose userName is not its e-mail, with a second address and a third that is another
+        # account's userName, written by someone else. Which of the two a look-up finds is the SCIM
+        # directory's rule (an account without externalId first: Dana's has one, she was created by us).
+        _add_user(tmp_path / SNAPSHOT_NAME, user_name="Zed.Alias@Example.com", emails=ZED, group="AP Leads")
+        assert (await light.get("dana.reyes@example.com")) == (await full.get("dana.reyes@example.com"))
+        assert await light.inactive(["zed.alias@example.com", ZED[1], "nobody@example.com"]) == {
+            "zed.alias@example.com",
+            ZED[1],
+        }
+        await _same_answers(full, light, directory_data, ["zed.alias@example.com", *ZED[:2]])
     finally:
         await full.aclose()
+
+
+ZED = ["zed@example.com", "zed.other@example.com", "dana.reyes@example.com"]
+
+
+def _add_user(snapshot: Path, *, user_name: str, emails: list[str], group: str) -> None:
+    """Another process's write: a deactivated user (a copy of the first one, with its manager) and its
+    membership of `group`, with the snapshot's generation moved on as the embedded store does."""
+    body = json.loads(snapshot.read_text())
+    resources = body["resources"]
+    first = next(r for r in resources if r["meta"]["resourceType"] == "User")
+    user = {**first, "id": "zed-id", "userName": user_name, "active": False}
+    user["emails"] = [{"value": emails[0], "primary": True}, *({"value": e} for e in emails[1:])]
+    resources.insert(0, user)  # found before the account whose userName it also has as an e-mail
+    team = next(r for r in resources if r["meta"]["resourceType"] == "Group" and r.get("displayName") == group)
+    team["members"] = [*team.get("members", []), {"value": "zed-id", "type": "User"}]
+    body["generation"] += 1
+    snapshot.write_text(json.dumps(body))
 
 
 def test_a_user_resource_reads_the_same_as_json_and_as_a_scim_model(tmp_path: Path, sample_data_dir: Path) -> None:
