@@ -6,8 +6,6 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from rapidfuzz import fuzz, process, utils
-
 from tools.directory_types import Person
 
 NAME_CUTOFF = 80.0
@@ -51,6 +49,8 @@ def match_names(text: str, people: list[Person]) -> list[Person]:
 
     Plain ratios rather than partial ones, so a two-letter query does not match every long name.
     """
+    from rapidfuzz import fuzz, utils
+
     scored: list[tuple[float, Person]] = []
     for person in people:
         local = person.email.split("@", 1)[0].replace(".", " ")
@@ -73,6 +73,8 @@ def match_group(text: str, groups: Sequence[G], labels: Callable[[G], tuple[str,
     for group in groups:
         if wanted in {fold(label) for label in labels(group)}:
             return group
+    from rapidfuzz import fuzz, process, utils  # here: an exact name (deciding on approvals) needs none
+
     choices = {(i, j): label for i, group in enumerate(groups) for j, label in enumerate(labels(group)) if label}
     best = process.extractOne(
         text, choices, scorer=fuzz.ratio, processor=utils.default_process, score_cutoff=GROUP_CUTOFF
