@@ -23,9 +23,10 @@ REF = re.compile(r"^([0-9A-Za-z_.-]{1,64}):(\d{1,9})$")
 MIN_OVERLAP = 12  # shorter shared text is a coincidence, not the chunker's overlap
 MARKER = re.compile(r"\s*\[\d{1,2}\]")
 # The full section is offered only when the sentences the answer left out come to at least this many
-# characters (spaces collapsed): about one full sentence. A short closing remark ("Questions? Ask HR."), a
-# link line or a few words are not worth a click (README, "Show the full section").
-MIN_EXTRA_CHARS = 80
+# characters (spaces collapsed): a short factual sentence ("Children are included for free.", 31) is worth a
+# click; a few words, a bare link line or a sign-off ("Questions? Ask HR.") are not (README, "Show the full
+# section"). An 80-character rule (one median sentence) hid facts like that one.
+MIN_EXTRA_CHARS = 30
 CACHE_SECTIONS = 512  # joined section texts kept per loaded index (most recently read first)
 MALFORMED = "That button does not point to a section I know. Please ask the question again."
 STALE = (
