@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
 from tools.data_files import file_digest
 from tools.directory_data import load_directory_data
 from tools.directory_snapshot import SNAPSHOT_NAME, SnapshotDirectory
 
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from graphs.context import Directory as ApproverLookups
     from tools.directory import Directory
 
