@@ -10,7 +10,7 @@ load average is printed before and after: on a shared machine, compare figures t
 
 The project's modules are byte-compiled first (into their `__pycache__` folders, as `pip install` does for an
 installed package), and PYTHONDONTWRITEBYTECODE is dropped for the timed processes: otherwise every process
-compiles each of our modules from source again (~0.1 s of every command here). `--source` times that case.
+compiles each of our modules from source again. `--source` times that case.
 
 `approvals decide` is timed on real pending approvals (payment holds), a fresh one per run, created as the
 agent creates them (the policy's approvers, bound to the facts it saw): a rejection and a first of two
