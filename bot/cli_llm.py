@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -36,7 +37,7 @@ def cmd_check(settings: Settings) -> int:
     from graphs.llm import Breakers, LLMClient, LLMUnavailable
 
     if not settings.llm_model:
-        print("deskhand: DESKHAND_LLM_MODEL is not set (the offline engine answers)")
+        print("deskhand: DESKHAND_LLM_MODEL is not set (the offline engine answers)", file=sys.stderr)
         return 2
     config = model_config(settings)
     client = LLMClient(build_model(config), config, Breakers(config.breaker_failures, config.breaker_reset_s))
