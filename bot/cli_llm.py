@@ -21,7 +21,7 @@ def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings]) ->
     p = sub.add_parser("llm", help="LLM mode: check the configured model")
     llm_sub = p.add_subparsers(dest="llm_command", metavar="SUBCOMMAND", required=True)
     c = llm_sub.add_parser(
-        "check", help="send one tiny request to DESKHAND_LLM_MODEL; print the model's name and latency"
+        "check", help="send one tiny request to DESKHAND_LLM_MODEL; print the model's name, latency and tokens"
     )
     c.set_defaults(func=lambda args: cmd_check(settings_fn(args)))
     u = sub.add_parser("usage", help="LLM tokens and cost by team or user", description=USAGE_HELP)
