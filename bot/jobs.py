@@ -111,6 +111,7 @@ class JobContext:
     escalation_group: str | None = None
     index_sources: list[Path] = field(default_factory=list)
     index_dir: Path | None = None
+    source_urls: dict[str, str] = field(default_factory=dict)  # DESKHAND_SOURCE_URLS, as `index build` uses it
     embedder: Any = None
     contacts: dict[str, str] = field(default_factory=dict)
     recovery_grace: timedelta = timedelta(seconds=30)
@@ -148,7 +149,9 @@ async def build_index(ctx: JobContext, timestamp: int | None = None, **_: Any) -
         return
     from knowledge.index import build_index as build
 
-    report = await asyncio.to_thread(build, list(ctx.index_sources), ctx.index_dir, ctx.embedder, progress=False)
+    report = await asyncio.to_thread(
+        build, list(ctx.index_sources), ctx.index_dir, ctx.embedder, progress=False, source_urls=ctx.source_urls
+    )
     log.info("scheduled index build published version %s (%d embedded)", report.version, report.embedded)
     if key:
         await ctx.keys.finish(key, "build_index")

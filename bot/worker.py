@@ -46,6 +46,7 @@ def build_job_context(settings: Settings, rt: Any, queue: Any, metrics: Metrics 
         escalation_group=settings.escalation_group,
         index_sources=list(settings.knowledge_dir),
         index_dir=settings.resolved_index_dir,
+        source_urls=dict(settings.source_urls),
         embedder=rt.models.embedder,
         contacts=load_contacts(settings.contacts_file).contact_lines(),
         recovery_grace=timedelta(seconds=settings.recovery_grace_seconds),
