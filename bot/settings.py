@@ -332,6 +332,9 @@ def _dotenv_names() -> dict[str, str]:
     return {k: v or "" for k, v in dotenv_values(path, encoding="utf-8").items()}
 
 
+_WARNED: set[str] = set()
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the settings; raise SettingsError naming each bad setting (no values)."""
     try:
@@ -346,5 +349,7 @@ def load_settings(**overrides: Any) -> Settings:
             lines.append(message if name == "configuration" else f"{name}: {message}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     for warning in unknown_variables(names):
-        log.warning("%s", warning)
+        if warning not in _WARNED:  # the CLI reads the settings more than once: warn once per process
+            _WARNED.add(warning)
+            log.warning("%s", warning)
     return settings

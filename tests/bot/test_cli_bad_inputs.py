@@ -258,3 +258,9 @@ def test_an_empty_json_listing_prints_no_prose(tmp_path: Path) -> None:
     assert done.stdout == ""
     table = _run(["handoffs", "list"], tmp_path, {})
     assert table.stdout.strip() == "No hand-offs."
+
+
+def test_an_unknown_variable_is_warned_about_once(tmp_path: Path) -> None:
+    done = _run(["config"], tmp_path, {"DESKHAND_KNOWLEDGE_DIRS": "docs"})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("DESKHAND_KNOWLEDGE_DIRS is not a Deskhand setting") == 1, done.stderr
