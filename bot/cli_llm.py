@@ -45,7 +45,7 @@ def cmd_check(settings: Settings) -> int:
     try:
         reply = asyncio.run(client.invoke([HumanMessage(CHECK_PROMPT)], purpose="check", user=None))
     except LLMUnavailable as exc:
-        print(f"{config.model}: no answer within {config.timeout_s:g} s ({exc.reason})")
+        print(f"{config.model}: no answer ({exc.reason}; time budget {config.timeout_s:g} s, retries included)")
         return 1
     ms = (time.perf_counter() - started) * 1000
     meta = reply.response_metadata or {}
