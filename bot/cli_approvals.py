@@ -121,15 +121,21 @@ def decide_errors() -> tuple[type[Exception], ...]:
 
 def _decide(args: argparse.Namespace, settings: Settings, sessions: Any) -> int:
     from bot.governance import open_decisions
+    from bot.publications import publishing
 
     async def run() -> int:
         async with open_decisions(settings, sessions) as deciding:
+            capture = publishing(deciding.decisions)  # the chat channels' part is the worker's (owed with it)
             await deciding.decisions.expire_due()
             who = await deciding.identify(args.as_)
+            capture.notices.clear()
             outcome = await deciding.decisions.decide(args.id, who, args.approve, args.comment or "")
             view = outcome.approval
-            status = view.status if view else None
-            print(json.dumps({"accepted": outcome.accepted, "message": outcome.message, "status": status}))
+            out = {"accepted": outcome.accepted, "message": outcome.message, "status": view.status if view else None}
+            chat = await asyncio.to_thread(capture.note, args.id, settings.job_sweep_seconds)
+            if chat:
+                out["chat"] = chat
+            print(json.dumps(out))
             return 0 if outcome.accepted else 1
 
     try:

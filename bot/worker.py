@@ -51,6 +51,7 @@ def build_job_context(settings: Settings, rt: Any, queue: Any, metrics: Metrics 
         recovery_grace=timedelta(seconds=settings.recovery_grace_seconds),
         recovery_lease=timedelta(seconds=settings.recovery_lease_seconds),
         anchor_file=settings.resolved_audit_anchor_file,
+        fanout=rt.fanout,
         clock=rt.deps.clock,
     )
 

@@ -1,0 +1,235 @@
+"""A decision taken with `deskhand approvals decide` reaches the chat: the real command line records it (and
+owes its publication in the same transaction); the worker's publication jobs, over the Slack Web API
+emulator, tell the requester in their own thread once and redraw the approval's card; a re-run delivers
+nothing new; Slack failing (HTTP 500) is retried with back-off and delivered once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.jobs import JobContext, Schedule, build_registry
+from bot.jobs_publish import publish_decision, publish_decisions
+from bot.metrics import Metrics
+from bot.publications import PublicationRow, owe_publication
+from bot.queue import InProcessQueue
+from bot.settings import Settings, SlackSettings
+from bot.wiring import Runtime, open_runtime
+from bot.worker import attach_outboxes, build_job_context
+from channels.base import InboundMessage
+from channels.coordination import build_coordinator, new_namespace
+from tests.emulators.slack_api import BOT_TOKEN, SlackApiEmulator, slack_id
+from tests.ops.conftest import CAROL, DAN, HECTOR
+
+ROOT = Path(__file__).resolve().parents[2]
+THREAD = {"channel": "C_FINANCE", "thread_ts": "1700000000.000100", "user": slack_id(HECTOR), "team": "T_LARKSPUR"}
+
+
+@dataclass
+class World:
+    rt: Runtime
+    ctx: JobContext
+    queue: InProcessQueue
+    emulator: SlackApiEmulator
+    data_dir: Path
+
+
+@pytest.fixture
+async def world(
+    tmp_path: Path, sample_index: Path, embedder: Any, emulator: SlackApiEmulator, redis_url: str
+) -> AsyncIterator[World]:
+    """The worker's side on the embedded database: the runtime, Slack's output half on the emulator, jobs."""
+    slack = SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr("s"), api_url=emulator.base_url)
+    settings = Settings(data_dir=tmp_path / "data", index_dir=sample_index, slack=slack)  # type: ignore[call-arg]
+    coordinator = build_coordinator(redis_url, namespace=new_namespace("publish"))
+    async with open_runtime(settings, embedder=embedder, metrics=Metrics()) as rt:
+        closers = await attach_outboxes(settings, rt, coordinator)
+        queue = InProcessQueue(build_registry(Schedule()))
+        ctx = build_job_context(settings, rt, queue, Metrics())
+        queue.ctx = ctx
+        try:
+            yield World(rt, ctx, queue, emulator, tmp_path / "data")
+        finally:
+            await queue.stop()
+            for close in closers:
+                await close()
+    await coordinator.close()
+
+
+async def _asked_in_slack(w: World, text: str) -> str:
+    """Hector asks in a Slack thread; the approval card is posted there (and remembered) as Slack does."""
+    reply = await w.rt.agent.handle(
+        InboundMessage(
+            channel="slack",
+            conversation_key="slack:T_LARKSPUR:C_FINANCE:1700000000.000100",
+            user_id=slack_id(HECTOR),
+            user_email=HECTOR,
+            text=text,
+            conversation_ref=THREAD,
+        )
+    )
+    assert reply.approval is not None, reply.text
+    await w.rt.fanout.outboxes["slack"].deliver(THREAD, reply)  # type: ignore[attr-defined]
+    refs = w.rt.approvals.message_refs(reply.approval.approval_id)
+    assert [c for c, _ in refs] == ["slack"]
+    w.emulator.calls.clear()  # what follows is the decision's publication alone
+    return reply.approval.approval_id
+
+
+def _decide(w: World, approval_id: str, *args: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DESKHAND_DATA_DIR": str(w.data_dir)}
+    for name in ("DATABASE_URL", "REDIS_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "MICROSOFT_APP_ID"):
+        env.pop(name, None)  # the operator's terminal: no chat credentials at all
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "approvals", "decide", approval_id, *args],
+        cwd=w.data_dir.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _row(w: World, approval_id: str) -> PublicationRow | None:
+    with w.rt.approvals.sessions() as session:
+        row = session.get(PublicationRow, approval_id)
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def _posts(w: World) -> list[str]:
+    return [str(c.params.get("text", "")) for c in w.emulator.of("chat.postMessage")]
+
+
+def _updates(w: World) -> list[dict[str, Any]]:
+    return [c.params for c in w.emulator.of("chat.update")]
+
+
+async def _published(w: World, approval_id: str) -> PublicationRow:
+    deadline = time.monotonic() + 20
+    while (row := _row(w, approval_id)) is None or row.published_at is None:
+        assert time.monotonic() < deadline, "the publication never completed"
+        await asyncio.sleep(0.02)
+    return row
+
+
+async def test_a_rejection_from_the_terminal_reaches_the_slack_thread_once(world: World) -> None:
+    w = world
+    approval_id = await _asked_in_slack(w, "put a hold on invoice INV-10077")
+    card_ts = w.rt.approvals.message_refs(approval_id)[0][1]["ts"]
+
+    out = _decide(w, approval_id, "--as", DAN, "--reject", "--reason", "paid already")
+    assert out["accepted"] is True and out["status"] == "rejected"
+    assert "Slack: queued, not yet delivered" in out["chat"], "no worker has run: the terminal must not promise"
+    assert _posts(w) == [] and _updates(w) == []  # the command line itself never talks to Slack
+    row = _row(w, approval_id)
+    assert row is not None and row.published_at is None and row.notice is not None
+
+    await publish_decisions(w.ctx)  # the worker's sweep: enqueues the publication, which runs in this process
+    await _published(w, approval_id)
+    posts = _posts(w)
+    assert len(posts) == 1 and "was rejected by dan.okafor@example.com" in posts[0] and "paid already" in posts[0]
+    assert [c.params["thread_ts"] for c in w.emulator.of("chat.postMessage")] == [THREAD["thread_ts"]]
+    updates = _updates(w)
+    assert [u["ts"] for u in updates] == [card_ts] and "reject" in json.dumps(updates[0]).lower()
+
+    await publish_decisions(w.ctx)  # the next sweep, and a retried job: nothing new
+    assert await w.queue.depth() == 0, "the sweep enqueued nothing"
+    await publish_decision(w.ctx, approval_id)
+    assert len(_posts(w)) == 1 and len(_updates(w)) == 1
+
+    # A worker reaching Slack has run the sweep now: the next decision says it will be delivered.
+    other = await _asked_in_slack(w, "put a hold on invoice INV-10042")
+    told = _decide(w, other, "--as", DAN, "--reject", "--reason", "wrong invoice")
+    assert told["chat"].startswith("Slack: queued; a running worker tells the requester")
+
+
+async def test_an_approval_from_the_terminal_survives_slack_failing(world: World) -> None:
+    w = world
+    approval_id = await _asked_in_slack(w, "put a hold on invoice INV-10077")
+    first = _decide(w, approval_id, "--as", CAROL, "--approve")
+    if first["status"] == "pending":  # four eyes: the first approval only redraws the card
+        await publish_decision(w.ctx, approval_id)
+        assert _posts(w) == [] and len(_updates(w)) == 1
+        assert _row(w, approval_id).published_at is not None  # type: ignore[union-attr]
+        first = _decide(w, approval_id, "--as", DAN, "--approve")
+    assert first["status"] == "executed", first
+    updates_before = len(_updates(w))
+
+    w.emulator.fail(2, status=500, method="chat.postMessage")  # Slack is down for the requester's notice
+    await publish_decision(w.ctx, approval_id)
+    row = _row(w, approval_id)
+    assert row is not None and row.published_at is None and row.attempts == 1 and row.last_error
+    assert row.next_at is not None and row.next_at.replace(tzinfo=UTC) > datetime.now(UTC)  # backed off
+    assert len(_updates(w)) == updates_before + 1  # the card was redrawn; only the notice is owed
+    assert [c.ok for c in w.emulator.of("chat.postMessage", ok_only=False)] == [False]
+
+    await publish_decision(w.ctx, approval_id)  # not due yet: nothing is tried
+    assert len(w.emulator.of("chat.postMessage", ok_only=False)) == 1
+
+    later = datetime.now(UTC)
+    w.ctx.clock = lambda: later + timedelta(seconds=6)  # the first back-off (5 s) has passed
+    await publish_decision(w.ctx, approval_id)
+    again = _row(w, approval_id)
+    assert again is not None and again.attempts == 2 and again.published_at is None
+    waited = again.next_at.replace(tzinfo=UTC) - (later + timedelta(seconds=6))  # type: ignore[union-attr]
+    assert timedelta(seconds=9) <= waited <= timedelta(seconds=11), "the second wait doubles"
+
+    w.ctx.clock = lambda: later + timedelta(minutes=1)
+    await publish_decisions(w.ctx)
+    await _published(w, approval_id)
+    # The outcome holds financial details: Hector gets it by DM, and a pointer in his thread, once each.
+    posts = [(c.params["channel"], str(c.params.get("text", ""))) for c in w.emulator.of("chat.postMessage")]
+    assert [channel for channel, _ in posts] == [f"D{slack_id(HECTOR)}", THREAD["channel"]]
+    assert posts[0][1].startswith("Approved by") and "INV-10077" in posts[0][1] and "privately" in posts[1][1]
+    assert len(_updates(w)) == updates_before + 1, "the card is not redrawn again"
+    await publish_decision(w.ctx, approval_id)
+    await publish_decisions(w.ctx)
+    assert await w.queue.depth() == 0
+    assert len(_posts(w)) == 2 and len(_updates(w)) == updates_before + 1
+
+
+async def test_a_decision_whose_process_died_is_published_from_the_record(world: World) -> None:
+    """The command line crashed right after the decision committed: no notice kept, nothing told. The debt
+    committed with the decision, so the sweep finds it and words the rejection from the record."""
+    w = world
+    approval_id = await _asked_in_slack(w, "put a hold on invoice INV-10077")
+    store = w.rt.approvals
+    store.on_change = owe_publication  # as `approvals decide` sets it up
+    try:
+        result = await asyncio.to_thread(store.decide, approval_id, DAN, False, "duplicate")
+    finally:
+        store.on_change = None
+    assert result.accepted and _row(w, approval_id) is not None
+
+    await publish_decisions(w.ctx)
+    await _published(w, approval_id)
+    posts = _posts(w)
+    assert len(posts) == 1 and "rejected by dan.okafor@example.com" in posts[0] and "duplicate" in posts[0]
+    assert len(_updates(w)) == 1
+
+
+async def test_a_button_decision_owes_nothing(world: World) -> None:
+    w = world
+    approval_id = await _asked_in_slack(w, "put a hold on invoice INV-10077")
+    outcome = await w.rt.agent.decide(approval_id, DAN, False, "no")
+    assert outcome.accepted
+    assert _row(w, approval_id) is None  # the buttons' path publishes itself
+    posts_after_click = len(_posts(w))
+    await publish_decisions(w.ctx)
+    assert await w.queue.depth() == 0 and len(_posts(w)) == posts_after_click
