@@ -83,7 +83,7 @@ async def publish_decision(ctx: JobContext, approval_id: str, **_: Any) -> None:
         await _settle_later(ctx, approval_id, now + SETTLING)
         return
     notice = _notice(approval, row.notice)
-    if notice is None and approval.status in ("executed", "failed"):
+    if notice is None and approval.status in ("executed", "failed") and not _recovered(ctx, approval):
         if now < as_utc(approval.executed_at or now) + NOTICE_GRACE:
             await _settle_later(ctx, approval_id, now + SETTLING)  # the deciding process is about to keep it
             return
@@ -123,6 +123,14 @@ def _notice(approval: Any, kept: dict[str, Any] | None) -> Reply | None:
     if approval.status in ("executed", "failed") and kept:
         return notice_reply(kept)
     return None
+
+
+def _recovered(ctx: JobContext, approval: Any) -> bool:
+    """Whether crash recovery (graphs.recovery) ran or abandoned the action, and so told the requester
+    itself: it takes only approvals decided at least its grace ago, the deciding process at once."""
+    if approval.claimed_at is None or approval.decided_at is None:
+        return approval.status == "failed"  # abandoned without a claim: only recovery does that
+    return bool(as_utc(approval.claimed_at) >= as_utc(approval.decided_at) + ctx.recovery_grace)
 
 
 def _fallback(approval: Any) -> Reply:

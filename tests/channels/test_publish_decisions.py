@@ -44,15 +44,30 @@ class World:
     queue: InProcessQueue
     emulator: SlackApiEmulator
     data_dir: Path
+    database_url: str | None
 
 
 @pytest.fixture
 async def world(
-    tmp_path: Path, sample_index: Path, embedder: Any, emulator: SlackApiEmulator, redis_url: str
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sample_index: Path,
+    embedder: Any,
+    emulator: SlackApiEmulator,
+    redis_url: str,
 ) -> AsyncIterator[World]:
-    """The worker's side on the embedded database: the runtime, Slack's output half on the emulator, jobs."""
+    """The worker's side: the runtime (embedded SQLite, or PostgreSQL with `indirect` "postgresql"), Slack's
+    output half on the emulator, the jobs run in this process."""
+    url = None
+    if getattr(request, "param", "sqlite") == "postgresql":
+        from bot.cli_db import upgrade
+
+        url = request.getfixturevalue("fresh_pg_url")
+        await asyncio.to_thread(upgrade, url)
     slack = SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr("s"), api_url=emulator.base_url)
-    settings = Settings(data_dir=tmp_path / "data", index_dir=sample_index, slack=slack)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path / "data", index_dir=sample_index, database_url=url, slack=slack
+    )
     coordinator = build_coordinator(redis_url, namespace=new_namespace("publish"))
     async with open_runtime(settings, embedder=embedder, metrics=Metrics()) as rt:
         closers = await attach_outboxes(settings, rt, coordinator)
@@ -60,7 +75,7 @@ async def world(
         ctx = build_job_context(settings, rt, queue, Metrics())
         queue.ctx = ctx
         try:
-            yield World(rt, ctx, queue, emulator, tmp_path / "data")
+            yield World(rt, ctx, queue, emulator, tmp_path / "data", url)
         finally:
             await queue.stop()
             for close in closers:
@@ -92,6 +107,8 @@ def _decide(w: World, approval_id: str, *args: str) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DESKHAND_DATA_DIR": str(w.data_dir)}
     for name in ("DATABASE_URL", "REDIS_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "MICROSOFT_APP_ID"):
         env.pop(name, None)  # the operator's terminal: no chat credentials at all
+    if w.database_url:
+        env["DATABASE_URL"] = w.database_url
     done = subprocess.run(
         [sys.executable, "-m", "bot", "approvals", "decide", approval_id, *args],
         cwd=w.data_dir.parent,
@@ -128,6 +145,7 @@ async def _published(w: World, approval_id: str) -> PublicationRow:
     return row
 
 
+@pytest.mark.parametrize("world", ["sqlite", "postgresql"], indirect=True)
 async def test_a_rejection_from_the_terminal_reaches_the_slack_thread_once(world: World) -> None:
     w = world
     approval_id = await _asked_in_slack(w, "put a hold on invoice INV-10077")
@@ -204,6 +222,7 @@ async def test_an_approval_from_the_terminal_survives_slack_failing(world: World
     assert len(_posts(w)) == 2 and len(_updates(w)) == updates_before + 1
 
 
+@pytest.mark.parametrize("world", ["sqlite", "postgresql"], indirect=True)
 async def test_a_decision_whose_process_died_is_published_from_the_record(world: World) -> None:
     """The command line crashed right after the decision committed: no notice kept, nothing told. The debt
     committed with the decision, so the sweep finds it and words the rejection from the record."""
@@ -233,3 +252,35 @@ async def test_a_button_decision_owes_nothing(world: World) -> None:
     posts_after_click = len(_posts(w))
     await publish_decisions(w.ctx)
     assert await w.queue.depth() == 0 and len(_posts(w)) == posts_after_click
+
+
+async def test_an_action_finished_by_crash_recovery_is_told_once(world: World) -> None:
+    """The command line died after the approval committed, before running the hold: crash recovery runs it
+    and tells the requester; the publication then only redraws the card (nobody hears it twice)."""
+    from graphs.recovery import recover_approvals
+
+    w = world
+    approval_id = await _asked_in_slack(w, "put a hold on invoice INV-10077")
+    store = w.rt.approvals
+    store.on_change = owe_publication  # as `approvals decide` sets it up
+    try:
+        for approver in (CAROL, DAN):
+            result = await asyncio.to_thread(store.decide, approval_id, approver, True, "")
+            if result.became == "approved":
+                break
+    finally:
+        store.on_change = None
+    assert result.became == "approved"
+
+    w.rt.deps.clock = lambda: datetime.now(UTC) + timedelta(minutes=1)  # past recovery's grace
+    report = await recover_approvals(w.rt.agent, grace=w.ctx.recovery_grace)
+    assert report.executed == [approval_id]
+    told_by_recovery = len(_posts(w))
+    assert told_by_recovery >= 1 and any("Approved by" in p for p in _posts(w))
+    updates = len(_updates(w))
+
+    await publish_decisions(w.ctx)
+    row = await _published(w, approval_id)
+    assert row.last_error is None
+    assert len(_posts(w)) == told_by_recovery, "recovery told the requester; the publication does not repeat it"
+    assert len(_updates(w)) == updates + 1  # the card is redrawn for the final version
