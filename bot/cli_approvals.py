@@ -6,8 +6,9 @@ agent's own decision logic (graphs.deciding) without the model, the router or La
 re-checked against the directory, the decision commits with its audit entry, and a decision that completes
 the approval runs the action once (compare-and-set claim, idempotency key `approval:<id>`) and tells the
 requester: in the terminal inbox here; in Slack or Teams through a publication the worker delivers, owed in
-the decision's transaction (bot.publications). An id that does not exist is refused before any of that is built. `list` and `show` only mark
-an overdue request as such; `decide` first expires overdue requests, as the agent does.
+the decision's transaction (bot.publications). An id that does not exist is refused before any of that is
+built. `list` and `show` only mark an overdue request as such; `decide` first expires overdue requests, as
+the agent does.
 """
 
 from __future__ import annotations
