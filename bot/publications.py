@@ -105,12 +105,12 @@ class NoticeCapture:
             owed = row is not None and row.published_at is None
         if approval is None or not owed:
             return None
+        audience = chat_audience(self.store, approval)
+        if not audience:
+            return None  # the terminal inbox was all there was to tell
         told = self.notices.get((approval.channel, _ref_key(approval.conversation_ref)))
         if told is not None and approval.status in ("rejected", "executed", "failed"):
             save_notice(self.store.sessions, approval_id, told)
-        audience = chat_audience(self.store, approval)
-        if not audience:
-            return None
         now = datetime.now(UTC)
         return describe(
             audience, live_publishers(self.store.sessions, now, timedelta(seconds=3 * sweep_seconds)), sweep_seconds
