@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from bot.jobs import JobContext, Schedule, build_registry
 from bot.jobs_publish import publish_decision, publish_decisions
 from bot.metrics import Metrics
-from bot.publications import PublicationRow, owe_publication
+from bot.publications import PublicationRow, PublisherRow, owe_publication
 from bot.queue import InProcessQueue
 from bot.settings import Settings, SlackSettings
 from bot.wiring import Runtime, open_runtime
@@ -104,21 +105,19 @@ async def _asked_in_slack(w: World, text: str) -> str:
 
 
 def _decide(w: World, approval_id: str, *args: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bot", "approvals", "decide", approval_id, *args]
+    done = subprocess.run(command, cwd=w.data_dir.parent, env=_terminal_env(w), capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _terminal_env(w: World) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DESKHAND_DATA_DIR": str(w.data_dir)}
     for name in ("DATABASE_URL", "REDIS_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "MICROSOFT_APP_ID"):
         env.pop(name, None)  # the operator's terminal: no chat credentials at all
     if w.database_url:
         env["DATABASE_URL"] = w.database_url
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "approvals", "decide", approval_id, *args],
-        cwd=w.data_dir.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    return env
 
 
 def _row(w: World, approval_id: str) -> PublicationRow | None:
@@ -284,3 +283,46 @@ async def test_an_action_finished_by_crash_recovery_is_told_once(world: World) -
     assert row.last_error is None
     assert len(_posts(w)) == told_by_recovery, "recovery told the requester; the publication does not repeat it"
     assert len(_updates(w)) == updates + 1  # the card is redrawn for the final version
+
+
+@pytest.mark.parametrize("world", ["postgresql"], indirect=True)
+async def test_a_running_worker_delivers_a_terminal_decision(world: World, redis_url: str) -> None:
+    """`deskhand worker` as a real process: it runs the sweep, so the command line says the requester will
+    be told, and the worker tells them in their thread and redraws the card, once."""
+    from tests.ops.processes import LoggedProcess, deskhand
+
+    w = world
+    approval_id = await _asked_in_slack(w, "put a hold on invoice INV-10077")
+    env = {
+        **_terminal_env(w),
+        "REDIS_URL": redis_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": w.emulator.base_url,
+        "DESKHAND_JOB_SWEEP_SECONDS": "1",
+        "DESKHAND_INDEX_DIR": str(w.rt.settings.resolved_index_dir),
+    }
+    worker = LoggedProcess(deskhand("worker"), env, cwd=w.data_dir.parent)
+    try:
+        deadline = time.monotonic() + 240
+        with w.rt.approvals.sessions() as session:
+            query = select(PublisherRow.channels)
+            while ["slack"] not in list(session.execute(query).scalars()):  # the worker's sweep has run
+                assert worker.proc.poll() is None, "".join(worker.lines[-40:])
+                assert time.monotonic() < deadline, "the worker never ran the publication sweep"
+                session.rollback()
+                await asyncio.sleep(0.1)
+
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "approvals", "decide", approval_id, "--as", DAN, "--reject",
+            "--reason", "paid already", env=_terminal_env(w), stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out = json.loads((await cli.communicate())[0].decode().strip().splitlines()[-1])
+        assert out["status"] == "rejected" and out["chat"].startswith("Slack: queued; a running worker tells")
+
+        await _published(w, approval_id)
+        posts = _posts(w)
+        assert len(posts) == 1 and "rejected by dan.okafor@example.com" in posts[0] and "paid already" in posts[0]
+        assert len(_updates(w)) == 1
+    finally:
+        worker.stop()
