@@ -35,12 +35,9 @@ BATCH = 200
 PUBLISHER = f"{socket.gethostname()}:{os.getpid()}"[:200]
 
 
-async def publish_decisions(ctx: JobContext, approval_id: str | None = None, **_: Any) -> None:
-    """The sweep (no `approval_id`): record this publisher and enqueue each due publication under its key;
-    with an `approval_id`, publish that one now."""
-    if approval_id is not None:
-        await publish_decision(ctx, approval_id)
-        return
+async def publish_decisions(ctx: JobContext, **_: Any) -> None:
+    """The sweep: record this publisher (and the channels it reaches), enqueue each due publication under
+    its key (one pending, never two at once)."""
     now = ctx.clock()
     due = await asyncio.to_thread(_heartbeat_and_due, ctx, now)
     for found in due:

@@ -35,6 +35,7 @@ from tests.emulators.slack_api import BOT_TOKEN, SlackApiEmulator, slack_id
 from tests.ops.conftest import CAROL, DAN, HECTOR
 
 ROOT = Path(__file__).resolve().parents[2]
+BOB = "bob.martin@example.com"
 THREAD = {"channel": "C_FINANCE", "thread_ts": "1700000000.000100", "user": slack_id(HECTOR), "team": "T_LARKSPUR"}
 
 
@@ -149,6 +150,18 @@ async def test_a_rejection_from_the_terminal_reaches_the_slack_thread_once(world
     w = world
     approval_id = await _asked_in_slack(w, "put a hold on invoice INV-10077")
     card_ts = w.rt.approvals.message_refs(approval_id)[0][1]["ts"]
+    bob_thread = {**THREAD, "channel": "C_OPS", "user": slack_id(BOB)}
+    joined = await w.rt.agent.handle(  # Bob asks for the same in his own thread: he joins Hector's request
+        InboundMessage(
+            channel="slack",
+            conversation_key="slack:T_LARKSPUR:C_OPS:1700000000.000100",
+            user_id=slack_id(BOB),
+            user_email=BOB,
+            text="please hold invoice INV-10077",
+            conversation_ref=bob_thread,
+        )
+    )
+    assert joined.data.get("joined") is True, joined.text
 
     out = _decide(w, approval_id, "--as", DAN, "--reject", "--reason", "paid already")
     assert out["accepted"] is True and out["status"] == "rejected"
@@ -160,15 +173,17 @@ async def test_a_rejection_from_the_terminal_reaches_the_slack_thread_once(world
     await publish_decisions(w.ctx)  # the worker's sweep: enqueues the publication, which runs in this process
     await _published(w, approval_id)
     posts = _posts(w)
-    assert len(posts) == 1 and "was rejected by dan.okafor@example.com" in posts[0] and "paid already" in posts[0]
-    assert [c.params["thread_ts"] for c in w.emulator.of("chat.postMessage")] == [THREAD["thread_ts"]]
+    assert len(posts) == 2 and posts[0] == posts[1]
+    assert "was rejected by dan.okafor@example.com" in posts[0] and "paid already" in posts[0]
+    where = [(c.params["channel"], c.params["thread_ts"]) for c in w.emulator.of("chat.postMessage")]
+    assert where == [("C_FINANCE", THREAD["thread_ts"]), ("C_OPS", THREAD["thread_ts"])]  # Hector's, then Bob's
     updates = _updates(w)
     assert [u["ts"] for u in updates] == [card_ts] and "reject" in json.dumps(updates[0]).lower()
 
     await publish_decisions(w.ctx)  # the next sweep, and a retried job: nothing new
     assert await w.queue.depth() == 0, "the sweep enqueued nothing"
     await publish_decision(w.ctx, approval_id)
-    assert len(_posts(w)) == 1 and len(_updates(w)) == 1
+    assert len(_posts(w)) == 2 and len(_updates(w)) == 1
 
     # A worker reaching Slack has run the sweep now: the next decision says it will be delivered.
     other = await _asked_in_slack(w, "put a hold on invoice INV-10042")
