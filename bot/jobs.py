@@ -117,6 +117,7 @@ class JobContext:
     recovery_grace: timedelta = timedelta(seconds=30)
     recovery_lease: timedelta = timedelta(minutes=5)
     anchor_file: Path | None = None
+    fanout: Any = None  # bot.fanout.ChannelFanout: the channels' outboxes (publication redraws cards)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -176,6 +177,7 @@ async def anchor_audit(ctx: JobContext, **_: Any) -> None:
 def build_registry(schedule: Schedule) -> dict[str, JobSpec]:
     """Every job by name. Add a job here with one line; periodic ones get a cron line."""
     from bot import jobs_approvals as ap
+    from bot import jobs_publish as pub
 
     sweep = every(schedule.sweep_seconds)
     specs = [
@@ -185,5 +187,7 @@ def build_registry(schedule: Schedule) -> dict[str, JobSpec]:
         JobSpec("build_index", build_index, cron=schedule.index_build_cron),
         JobSpec("recover_approvals", recover_approvals, cron=sweep),
         JobSpec("anchor_audit", anchor_audit, cron=every(60)),
+        JobSpec("publish_decisions", pub.publish_decisions, cron=sweep),
+        JobSpec("publish_decision", pub.publish_decision),
     ]
     return {s.name: s for s in specs}
