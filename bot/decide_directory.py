@@ -1,5 +1,5 @@
 """The directory as `deskhand approvals decide` uses it: the approver re-check reads the embedded directory's
-snapshot (tools.directory_snapshot), and the SCIM client (scim2-client/-models, about a second to import)
+snapshot (tools.directory_snapshot), and the SCIM client (scim2-client/-models, 0.6 s or more to import)
 is opened only when something needs it: the action a decision completes uses the directory, the embedded
 store has no snapshot yet, or the directory is a remote SCIM server (`SCIM_URL`)."""
 

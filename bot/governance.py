@@ -60,7 +60,7 @@ def seed_sample_ledger(sessions: Any, sample_data: Path) -> None:
 
 
 def open_directory(settings: Settings) -> Directory:
-    from tools.directory import build_directory  # the SCIM libraries: about a second to import
+    from tools.directory import build_directory  # the SCIM libraries: 0.6 s or more to import
 
     token = settings.scim_token.get_secret_value() if settings.scim_token else None
     return build_directory(settings.scim_url, token, settings.data_dir, settings.sample_data)

@@ -6,7 +6,7 @@ its generation moved. `SnapshotDirectory` reads that same file, so it sees exact
 answer, and answers the look-ups deciding on an approval needs (who someone is, who is deactivated, a
 group's members and owners, someone's manager) with the same rules as tools.directory.Directory. One read
 of the file (re-read only when its generation moves) replaces the several SCIM queries of a re-check, and
-`deskhand approvals decide` no longer imports scim2-models/-client/-server (about a second of start-up)
+`deskhand approvals decide` no longer imports scim2-models/-client/-server (0.6 s or more of start-up)
 unless the action it completes uses the directory.
 """
 

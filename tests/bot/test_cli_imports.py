@@ -138,7 +138,7 @@ def test_the_heavy_commands_still_have_their_full_help(tmp_path: Path) -> None:
 # -- deciding an existing approval ------------------------------------------------------------------
 # Deciding re-checks eligibility against the directory and may run the action, so it loads the policy and
 # the tools; never the model, the router or LangGraph (issue 9: it took 3.8 s opening the whole agent). The
-# embedded directory is read from its snapshot file: the SCIM libraries (about a second to import) load only
+# embedded directory is read from its snapshot file: the SCIM libraries (0.6 s or more to import) load only
 # when the action run uses the directory, and a payment hold does not. Its behaviour through the agent is
 # covered in tests/graphs/agent/test_agent_approvals.py.
 NOT_FOR_DECIDING = (*MODEL_STACK, "langgraph", "langchain_core", "langchain", "langsmith", "numpy", "botbuilder")
