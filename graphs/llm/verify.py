@@ -10,9 +10,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from graphs.understanding.patterns import EMAIL
+from tools.yaml_text import parse_yaml
 
 VOCABULARY = Path(__file__).with_name("verify.yaml")
 CITE = re.compile(r"\[(\d+)\]")
@@ -109,5 +108,5 @@ class Verifier:
 
 
 def load_vocabulary(path: Path = VOCABULARY) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = parse_yaml(path.read_text(encoding="utf-8"))
     return data

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from tools.yaml_text import parse_yaml
 
 LEXICON_FILE = Path(__file__).resolve().parent / "lexicon.yaml"
 
@@ -68,7 +68,7 @@ def _starts(words: list[str]) -> str:
 
 @lru_cache(maxsize=4)  # read once per file: the vocabulary is data, not state that changes while running
 def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = parse_yaml(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the lexicon must be a mapping")
     teams = data.get("team_words")
