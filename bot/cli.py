@@ -47,7 +47,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 # The help line here is what `deskhand --help` lists; each module registers its own full parser.
 HEAVY_COMMANDS = {
     "serve": "run the web server (Slack /slack/events, Teams /api/messages, /healthz, /readyz)",
-    "worker": "run the background jobs (approval expiry, reminders, escalation, recovery, index builds)",
+    "worker": "run the background jobs (approval expiry, reminders, escalation, recovery, publishing CLI "
+    "decisions, index builds)",
     "db": "apply or show the database schema (`db upgrade` once per release; `db status`)",
     "teams-package": "build the Teams app package (manifest + icons, zipped) for sideloading",
     "eval": "run the eval suites and the release gate",

@@ -5,8 +5,10 @@ schema is current. `decide` adds the directory, the policy and the tools (bot.go
 agent's own decision logic (graphs.deciding) without the model, the router or LangGraph: who may decide is
 re-checked against the directory, the decision commits with its audit entry, and a decision that completes
 the approval runs the action once (compare-and-set claim, idempotency key `approval:<id>`) and tells the
-requester. An id that does not exist is refused before any of that is built. `list` and `show` only mark
-an overdue request as such; `decide` first expires overdue requests, as the agent does.
+requester: in the terminal inbox here; in Slack or Teams through a publication the worker delivers, owed in
+the decision's transaction (bot.publications). An id that does not exist is refused before any of that is
+built. `list` and `show` only mark an overdue request as such; `decide` first expires overdue requests, as
+the agent does.
 """
 
 from __future__ import annotations
@@ -121,15 +123,21 @@ def decide_errors() -> tuple[type[Exception], ...]:
 
 def _decide(args: argparse.Namespace, settings: Settings, sessions: Any) -> int:
     from bot.governance import open_decisions
+    from bot.publications import publishing
 
     async def run() -> int:
         async with open_decisions(settings, sessions) as deciding:
+            capture = publishing(deciding.decisions)  # the chat channels' part is the worker's (owed with it)
             await deciding.decisions.expire_due()
             who = await deciding.identify(args.as_)
+            capture.notices.clear()
             outcome = await deciding.decisions.decide(args.id, who, args.approve, args.comment or "")
             view = outcome.approval
-            status = view.status if view else None
-            print(json.dumps({"accepted": outcome.accepted, "message": outcome.message, "status": status}))
+            out = {"accepted": outcome.accepted, "message": outcome.message, "status": view.status if view else None}
+            chat = await asyncio.to_thread(capture.note, args.id, settings.job_sweep_seconds)
+            if chat:
+                out["chat"] = chat
+            print(json.dumps(out))
             return 0 if outcome.accepted else 1
 
     try:
@@ -167,8 +175,11 @@ def register(
         help="approve or reject as an approver",
         description="Approve (optionally with --comment) or reject (with --reason, required) as an approver; "
         "who may decide is checked against the directory now, and a decision that completes the approval runs "
-        "the action once. The audit entry keeps the comment or reason; the requester is told in the terminal "
-        "inbox (requesters in Slack or Teams hear of decisions made there).",
+        "the action once. The audit entry keeps the comment or reason. A requester in the terminal is told in "
+        "its inbox at once; Slack and Teams (the requester, whoever joined the request, the approval's cards) "
+        "are owed a publication committed with the decision, which `deskhand worker` (PostgreSQL) or "
+        "`deskhand serve` (embedded database) delivers, retrying until it arrives. The printed `chat` line "
+        "says whether such a process ran recently or nothing is delivered until one runs.",
     )
     q.add_argument("id")
     q.add_argument("--as", dest="as_", required=True, metavar="EMAIL", help="the approver's e-mail")

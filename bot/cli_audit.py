@@ -23,8 +23,9 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
         help="check or show the tamper-evident audit log",
         description="Every answer, tool call, policy decision, approval decision and execution is recorded "
         "in a hash chain keyed with DESKHAND_AUDIT_KEY: each entry carries an HMAC over itself and the "
-        "previous entry's hash. `deskhand serve` appends the head to an anchor file outside the database "
-        "every few minutes, so removing the newest entries is detectable too.",
+        "previous entry's hash. Every minute the worker (or `deskhand serve` on the embedded SQLite default) "
+        "appends the head to an anchor file outside the database when it changed, so removing the newest "
+        "entries is detectable too.",
     )
     sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = sub.add_parser(

@@ -48,7 +48,8 @@ def cmd_list(settings: Settings, status: str, n: int, as_json: bool) -> int:
     finally:
         engine.dispose()
     if not items:
-        print("No hand-offs.")
+        if not as_json:  # JSON lines: no hand-offs, no lines
+            print("No hand-offs.")
         return 0
     for h in items:
         where = h.ticket_id or h.destination

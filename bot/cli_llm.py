@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -20,7 +21,7 @@ def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings]) ->
     p = sub.add_parser("llm", help="LLM mode: check the configured model")
     llm_sub = p.add_subparsers(dest="llm_command", metavar="SUBCOMMAND", required=True)
     c = llm_sub.add_parser(
-        "check", help="send one tiny request to DESKHAND_LLM_MODEL; print the model's name and latency"
+        "check", help="send one tiny request to DESKHAND_LLM_MODEL; print the model's name, latency and tokens"
     )
     c.set_defaults(func=lambda args: cmd_check(settings_fn(args)))
     u = sub.add_parser("usage", help="LLM tokens and cost by team or user", description=USAGE_HELP)
@@ -36,7 +37,7 @@ def cmd_check(settings: Settings) -> int:
     from graphs.llm import Breakers, LLMClient, LLMUnavailable
 
     if not settings.llm_model:
-        print("deskhand: DESKHAND_LLM_MODEL is not set (the offline engine answers)")
+        print("deskhand: DESKHAND_LLM_MODEL is not set (the offline engine answers)", file=sys.stderr)
         return 2
     config = model_config(settings)
     client = LLMClient(build_model(config), config, Breakers(config.breaker_failures, config.breaker_reset_s))
@@ -44,7 +45,7 @@ def cmd_check(settings: Settings) -> int:
     try:
         reply = asyncio.run(client.invoke([HumanMessage(CHECK_PROMPT)], purpose="check", user=None))
     except LLMUnavailable as exc:
-        print(f"{config.model}: no answer within {config.timeout_s:g} s ({exc.reason})")
+        print(f"{config.model}: no answer ({exc.reason}; time budget {config.timeout_s:g} s, retries included)")
         return 1
     ms = (time.perf_counter() - started) * 1000
     meta = reply.response_metadata or {}

@@ -36,6 +36,12 @@ async def _upkeep(inbox: Any, every: float) -> None:
 async def serve(
     settings: Settings, host: str, port: int, socket_mode: bool, started: Callable[[int], None] | None = None
 ) -> int:
+    if socket_mode and (not settings.slack.enabled or settings.slack.app_token is None):
+        print(
+            "deskhand: --slack-socket-mode needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_APP_TOKEN",
+            file=sys.stderr,
+        )
+        return 2
     from bot.metrics import Metrics
     from bot.observability import configure_logging
     from bot.wiring import init_sentry, open_runtime
@@ -91,10 +97,7 @@ async def _serve_with(
             ready["slack"] = slack.ready
             rt.fanout.outboxes["slack"] = slack.outbox
             closers.append(slack.close)
-            if socket_mode:
-                if settings.slack.app_token is None:
-                    print("deskhand: --slack-socket-mode needs SLACK_APP_TOKEN", file=sys.stderr)
-                    return 2
+            if socket_mode and settings.slack.app_token is not None:  # checked above
                 await slack.start_socket_mode(settings.slack.app_token.get_secret_value())
         if settings.teams.enabled:
             from channels.teams import TeamsConfigError

@@ -111,11 +111,13 @@ class JobContext:
     escalation_group: str | None = None
     index_sources: list[Path] = field(default_factory=list)
     index_dir: Path | None = None
+    source_urls: dict[str, str] = field(default_factory=dict)  # DESKHAND_SOURCE_URLS, as `index build` uses it
     embedder: Any = None
     contacts: dict[str, str] = field(default_factory=dict)
     recovery_grace: timedelta = timedelta(seconds=30)
     recovery_lease: timedelta = timedelta(minutes=5)
     anchor_file: Path | None = None
+    fanout: Any = None  # bot.fanout.ChannelFanout: the channels' outboxes (publication redraws cards)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -148,7 +150,9 @@ async def build_index(ctx: JobContext, timestamp: int | None = None, **_: Any) -
         return
     from knowledge.index import build_index as build
 
-    report = await asyncio.to_thread(build, list(ctx.index_sources), ctx.index_dir, ctx.embedder, progress=False)
+    report = await asyncio.to_thread(
+        build, list(ctx.index_sources), ctx.index_dir, ctx.embedder, progress=False, source_urls=ctx.source_urls
+    )
     log.info("scheduled index build published version %s (%d embedded)", report.version, report.embedded)
     if key:
         await ctx.keys.finish(key, "build_index")
@@ -173,6 +177,7 @@ async def anchor_audit(ctx: JobContext, **_: Any) -> None:
 def build_registry(schedule: Schedule) -> dict[str, JobSpec]:
     """Every job by name. Add a job here with one line; periodic ones get a cron line."""
     from bot import jobs_approvals as ap
+    from bot import jobs_publish as pub
 
     sweep = every(schedule.sweep_seconds)
     specs = [
@@ -182,5 +187,7 @@ def build_registry(schedule: Schedule) -> dict[str, JobSpec]:
         JobSpec("build_index", build_index, cron=schedule.index_build_cron),
         JobSpec("recover_approvals", recover_approvals, cron=sweep),
         JobSpec("anchor_audit", anchor_audit, cron=every(60)),
+        JobSpec("publish_decisions", pub.publish_decisions, cron=sweep),
+        JobSpec("publish_decision", pub.publish_decision),
     ]
     return {s.name: s for s in specs}

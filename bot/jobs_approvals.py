@@ -70,13 +70,14 @@ async def remind_approvers(ctx: JobContext, approval_id: str | None = None, **_:
     await ctx.keys.finish(key, "remind_approvers")
 
 
-async def tell_requesters(ctx: JobContext, approval: Any, reply: Reply, kind: str) -> bool:
+async def tell_requesters(ctx: JobContext, approval: Any, reply: Reply, kind: str, skip: tuple[str, ...] = ()) -> bool:
     """Tell the requester and everyone whose identical request joined `approval`, each once (a claimed key
-    per person, released when the post fails) in the conversation they asked in; False when someone
-    could not be reached now."""
+    per person, released when the post fails) in the conversation they asked in (not in the `skip`
+    channels); False when someone could not be reached now."""
     waiters = await asyncio.to_thread(ApprovalJoins(ctx.approvals).waiters, approval.id)
     people = [(approval.requester, approval.channel, approval.conversation_ref)]
     people += [(w.requester, w.channel, w.conversation_ref) for w in waiters]
+    people = [p for p in people if p[1] not in skip]
     reached = True
     for who, channel, ref in people:
         key = f"told:{kind}:{approval.id}:{hashlib.sha256(who.encode()).hexdigest()[:16]}"

@@ -119,7 +119,7 @@ class Settings(_Base):
     # to a public key, so a dev chain is tamper-evident only against accidents.
     audit_key: SecretStr | None = None
     audit_anchor_file: Path | None = None  # default: $DESKHAND_DATA_DIR/audit-anchor.jsonl
-    # How often `serve` expires approvals, re-drives those a crash left behind and anchors the audit head.
+    # How often each `serve` process finishes inbox events that a dead process accepted but never answered.
     sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Work left unfinished longer than this (its process presumably died) is taken over by recovery:
     # an inbox event or a started execution. Keep it above the longest turn or tool call.
@@ -249,11 +249,12 @@ class Settings(_Base):
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
-        # Without a signing secret no HTTP event can be verified, so Slack would silently stay off.
-        if self.slack.bot_token is not None and self.slack.signing_secret is None and self.slack.app_token is None:
+        # The Slack channel is built with its signing secret in HTTP and in Socket Mode alike: without it
+        # Slack would silently stay off.
+        if self.slack.bot_token is not None and self.slack.signing_secret is None:
             raise ValueError(
                 "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: set the signing secret (Basic "
-                "Information page of the Slack app), or SLACK_APP_TOKEN for Socket Mode, or unset the token"
+                "Information page of the Slack app; Socket Mode needs it too), or unset the token"
             )
         return self
 
@@ -331,6 +332,9 @@ def _dotenv_names() -> dict[str, str]:
     return {k: v or "" for k, v in dotenv_values(path, encoding="utf-8").items()}
 
 
+_WARNED: set[str] = set()
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the settings; raise SettingsError naming each bad setting (no values)."""
     try:
@@ -345,5 +349,7 @@ def load_settings(**overrides: Any) -> Settings:
             lines.append(message if name == "configuration" else f"{name}: {message}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     for warning in unknown_variables(names):
-        log.warning("%s", warning)
+        if warning not in _WARNED:  # the CLI reads the settings more than once: warn once per process
+            _WARNED.add(warning)
+            log.warning("%s", warning)
     return settings

@@ -33,13 +33,18 @@ def env_name(loc: tuple[Any, ...]) -> str:
     return names.get(parts[0], "DESKHAND_" + parts[0].upper())
 
 
+# Read by scripts/*.sh (`DESKHAND_EXTRAS=llm scripts/run.sh`) and the tests, not by a setting: no warning.
+SCRIPT_VARIABLES = frozenset({"DESKHAND_EXTRAS", "DESKHAND_EVAL_OUT", "DESKHAND_SHARED_CORPORA"})
+
+
 def unknown_variables(environ: Mapping[str, str], known: set[str]) -> list[str]:
     """A warning for each `DESKHAND_*` name no setting reads, naming the closest valid one (a typo
-    would otherwise be ignored silently). `DESKHAND_TEST_*` belong to the test suite."""
+    would otherwise be ignored silently). `DESKHAND_TEST_*` belong to the test suite, `SCRIPT_VARIABLES` to the
+    scripts and tests."""
     warnings = []
     for name in sorted(environ):
         upper = name.upper()
-        if not upper.startswith("DESKHAND_") or upper.startswith("DESKHAND_TEST_") or upper in known:
+        if not upper.startswith("DESKHAND_") or upper.startswith("DESKHAND_TEST_") or upper in known | SCRIPT_VARIABLES:
             continue
         bare = upper.removeprefix("DESKHAND_")
         close = [bare] if bare in known else difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)

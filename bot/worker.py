@@ -46,11 +46,13 @@ def build_job_context(settings: Settings, rt: Any, queue: Any, metrics: Metrics 
         escalation_group=settings.escalation_group,
         index_sources=list(settings.knowledge_dir),
         index_dir=settings.resolved_index_dir,
+        source_urls=dict(settings.source_urls),
         embedder=rt.models.embedder,
         contacts=load_contacts(settings.contacts_file).contact_lines(),
         recovery_grace=timedelta(seconds=settings.recovery_grace_seconds),
         recovery_lease=timedelta(seconds=settings.recovery_lease_seconds),
         anchor_file=settings.resolved_audit_anchor_file,
+        fanout=rt.fanout,
         clock=rt.deps.clock,
     )
 
@@ -177,7 +179,8 @@ async def run_worker(settings: Settings, port: int | None) -> int:
 def register(sub: Any, settings_fn: Callable[[argparse.Namespace], Settings]) -> None:
     p = sub.add_parser(
         "worker",
-        help="run background jobs: approval expiry, reminders, escalation, scheduled index builds",
+        help="run background jobs: approval expiry, reminders, escalation, publishing command-line decisions to "
+        "Slack and Teams, scheduled index builds",
         description="Run the job worker on procrastinate (needs PostgreSQL; run `deskhand db upgrade` first). "
         "Jobs survive restarts: a job whose worker died is retried after 3 missed heartbeats "
         "(DESKHAND_WORKER_HEARTBEAT_SECONDS). With the embedded SQLite default, `deskhand serve` runs "

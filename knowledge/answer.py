@@ -16,7 +16,7 @@ from knowledge.extract import Analyzer, Question, phrases
 from knowledge.index import LoadedIndex, open_index
 from knowledge.retrieve import Retriever
 from knowledge.routing import DEFAULT_CONTACTS, TeamRouter
-from knowledge.section import STALE, FullSection, cut, make_ref, parse_ref, section_of
+from knowledge.section import STALE, FullSection, Sections, adds_material, make_ref, parse_ref
 from knowledge.types import Answer, Chunk, Citation, Hit
 
 MAX_QUESTION_CHARS = 4000
@@ -77,6 +77,7 @@ class KnowledgeBase:
     router: TeamRouter = field(default_factory=TeamRouter)
     analyzer: Analyzer = field(init=False, repr=False)
     composer: Composer = field(init=False, repr=False)
+    sections: Sections = field(init=False, repr=False)  # "Show full section": by chunk id, built on load
     boundary: float = field(init=False)
     threshold: float = field(init=False)
 
@@ -86,6 +87,7 @@ class KnowledgeBase:
             (f"{c.title} {c.heading} {c.text}" for c in retriever.chunks), retriever.stem_words
         )
         self.composer = Composer(self.analyzer)
+        self.sections = Sections(retriever.chunks)
         calibration = self.index.manifest.get("calibration") or {}
         boundary = calibration.get("boundary")
         self.boundary = float(boundary) if isinstance(boundary, int | float) else LEGACY_BOUNDARY
@@ -149,8 +151,8 @@ class KnowledgeBase:
             message, team = self.router.decline(text, in_scope=in_scope)
             return Answer(text=message, confidence=evidence.confidence, found=False, team=team, hits=hits)
         body, citations, top = self._compose(q, hits)
-        full = section_of(self.retriever.chunks, top.id)
-        more = make_ref(self.version, top.id) if cut(body, full.text) else None
+        full = self.sections.of(top.id)
+        more = make_ref(self.version, top.id) if adds_material(body, full.text) else None
         return Answer(
             text=body, citations=citations, confidence=evidence.confidence, found=True, hits=hits, section=more
         )
@@ -161,7 +163,7 @@ class KnowledgeBase:
         version, chunk_id = parse_ref(ref)
         if version != self.version:
             raise SectionUnavailable(STALE)
-        return section_of(self.retriever.chunks, chunk_id)
+        return self.sections.of(chunk_id)
 
     def evidence(self, q: Question, hits: list[Hit]) -> Evidence:
         """Confidence from the best passage's cosine, its coverage of the question, missing specifics."""

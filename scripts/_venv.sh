@@ -27,7 +27,9 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "Installing Deskhand into $VENV (first run takes a few minutes; log: $VENV/install.log)..." >&2
   {
     "$VENV/bin/python" -m pip install -q --upgrade pip &&
-    # The CPU build of torch first, so nothing pulls a multi-GB CUDA build.
+    # torch pinned first, so no dependency asks for another release. Which build pip takes depends on its
+    # sources: a local CPU wheel where there is one, PyTorch's CPU index when PIP_EXTRA_INDEX_URL names it
+    # (README, quick start), otherwise PyPI's CUDA build on Linux.
     "$VENV/bin/python" -m pip install -q "torch==2.13.0" &&
     "$VENV/bin/python" -m pip install -q -e "$ROOT${EXTRAS:+[$EXTRAS]}"
   } >"$VENV/install.log" 2>&1 || { tail -n 40 "$VENV/install.log" >&2; echo "Installation failed." >&2; exit 1; }

@@ -5,5 +5,5 @@ set -euo pipefail
 source "$(dirname "$0")/_venv.sh"
 cd "$ROOT"
 deskhand index status >/dev/null 2>&1 || deskhand index build
-[ $# -gt 0 ] || set -- --user bob.martin@example.com  # a sample-world employee
+case " $* " in *" --user "* | *" --user="*) ;; *) set -- --user bob.martin@example.com "$@" ;; esac  # a sample-world employee
 exec deskhand chat "$@"

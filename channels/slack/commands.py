@@ -157,28 +157,58 @@ class PrivateTurn:
 
 
 async def whisper(api: Any, cmd: Command, message: Rendered) -> None:
-    """Show `message` to the asker alone: `chat.postEphemeral`, or the command's `response_url` when Slack
-    refuses (the bot is not a member of that channel)."""
+    """Show `message` to the asker alone (see `privately`: `chat.postEphemeral` first, then the command's
+    `response_url` when Slack refuses because the bot is not a member of that channel)."""
+    await privately(api, cmd.channel, cmd.user, message, response_url=cmd.response_url)
+
+
+async def privately(
+    api: Any,
+    channel: str,
+    user: str,
+    message: Rendered,
+    *,
+    thread_ts: str | None = None,
+    response_url: str = "",
+    url_first: bool = False,
+) -> None:
+    """Show `message` to `user` alone, in this order:
+
+    1. `url_first` (a click on an ephemeral message: the answers to `/deskhand` and the shortcut, which may
+       sit in a channel the bot is not a member of): the click's `response_url`, as a new ephemeral message
+       (`replace_original` false); then `chat.postEphemeral` when the URL is refused (expired after 30
+       minutes, or used 5 times).
+    2. Otherwise `chat.postEphemeral` (in `thread_ts`), then the `response_url` when Slack refuses it
+       (`channel_not_found`, `not_in_channel`: the bot is not, or no longer, in that channel).
+
+    Raises the last `WebApiError` when neither way is open."""
+    if url_first and response_url:
+        try:
+            await respond(response_url, message)
+            return
+        except WebApiError as exc:
+            log.info("the response_url was refused (%s): answering with chat.postEphemeral", exc.reason)
     try:
-        await api.ephemeral(cmd.channel, cmd.user, message)
+        await api.ephemeral(channel, user, message, thread_ts)
         return
     except WebApiError as exc:
-        if not cmd.response_url:
+        if not response_url or url_first:
             raise
         log.info("chat.postEphemeral refused (%s): answering through the response_url", exc.reason)
-    await respond(cmd.response_url, message)
+    await respond(response_url, message)
 
 
 async def respond(url: str, message: Rendered, *, replace_original: bool = False) -> None:
-    """POST `message` to a `response_url` (ephemeral; `replace_original`: instead of the message it belongs
-    to). Slack accepts 5 posts per URL within 30 minutes; a refusal or a time-out raises `WebApiError`."""
+    """POST `message` to a `response_url`: ephemeral, and a new message unless `replace_original` (instead
+    of the message the URL belongs to; sent explicitly either way). Slack accepts 5 posts per URL within 30
+    minutes; a refusal or a time-out raises `WebApiError`."""
     hook = AsyncWebhookClient(url, timeout=RESPONSE_URL_TIMEOUT_S)
     try:
         response = await hook.send(
             text=message.text,
             blocks=message.blocks,
             response_type="ephemeral",
-            replace_original=True if replace_original else None,
+            replace_original=replace_original,
         )
     except Exception as exc:  # refused, timed out: the runner tells the user with a reference
         raise WebApiError("response_url", type(exc).__name__) from exc

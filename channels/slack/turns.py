@@ -13,7 +13,7 @@ from channels.coordination import Coordinator
 from channels.core import wording
 from channels.core.turns import TurnRunner
 from channels.slack import actions, messages
-from channels.slack.commands import Command, PrivateTurn, replace_private, whisper
+from channels.slack.commands import Command, PrivateTurn, privately, replace_private, whisper
 from channels.slack.events import (
     AssistantThread,
     Click,
@@ -29,7 +29,7 @@ from channels.slack.home import SlackHome
 from channels.slack.outbox import SlackOutbox
 from channels.slack.private_lists import list_of
 from channels.slack.reasons import FORM_FAILED, ReasonForms, Submission, opens_form
-from channels.slack.render import render_section, render_text
+from channels.slack.render import Rendered, render_section, render_text
 from channels.slack.turn import SlackTurn
 from channels.slack.webapi import Directory, SlackApi, WebApiError
 
@@ -177,10 +177,23 @@ class SlackTurns:
             await self._show_section(click)
 
     async def _show_section(self, click: Click) -> None:
-        """The full section of a shortened answer, only to the clicker (ephemeral, in the answer's thread)."""
+        """The full section of a shortened answer, only to the clicker: through the click's `response_url`
+        when the answer is ephemeral (`/deskhand`, the shortcut: possibly in a channel the bot is not in),
+        else `chat.postEphemeral` in the answer's thread (fallback order: `commands.privately`)."""
         section = await self.runner.handler.full_section(click.value)
         for message in render_section(section):
-            await self.api.ephemeral(click.channel, click.user, message, click.thread_ts)
+            await self._privately(click, message, url_first=click.ephemeral)
+
+    async def _privately(self, click: Click, message: Rendered, *, url_first: bool = False) -> None:
+        await privately(
+            self.api,
+            click.channel,
+            click.user,
+            message,
+            thread_ts=click.thread_ts,
+            response_url=click.response_url,
+            url_first=url_first,
+        )
 
     async def _get_human(self, click: Click) -> None:
         """Hand the answer's question over (the agent's hand-off: persisted, posted to the team or ticketed)
@@ -234,8 +247,9 @@ class SlackTurns:
             log.warning("could not redraw a private approval card of %s: %s", view.approval_id, exc)
 
     async def _whisper(self, click: Click, text: str) -> None:
+        """A short note to the clicker: `chat.postEphemeral`, or the click's `response_url` when refused."""
         try:
-            await self.api.ephemeral(click.channel, click.user, render_text(text), click.thread_ts)
+            await self._privately(click, render_text(text))
         except WebApiError as exc:
             log.warning("could not send an ephemeral message to %s: %s", click.user, exc)
 

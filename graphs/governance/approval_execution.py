@@ -3,7 +3,7 @@ arguments) → executed, failed or abandoned, each change committed with its aud
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,9 @@ class ApprovalExecutions(ApprovalReader):
         super().__init__(sessions)
         # Every status change writes its audit entry in its own transaction (same database).
         self._audit = audit or AuditLog(sessions)
+        # Called inside the transaction of every audited change, after its entry (kind, payload): what the
+        # change owes others commits with it (`deskhand approvals decide`: bot.publications.owe_publication).
+        self.on_change: Callable[[Session, str, Mapping[str, Any]], None] | None = None
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -43,6 +46,8 @@ class ApprovalExecutions(ApprovalReader):
             payload={**payload, **note.payload},
             entry_id=note.entry_id,
         )
+        if self.on_change is not None:
+            self.on_change(session, kind, payload)
 
     def claim_execution(
         self,

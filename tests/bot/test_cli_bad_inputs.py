@@ -172,6 +172,8 @@ CASES = [
     Case("unknown command", ["frobnicate"], "invalid choice"),
     Case("PORT not a number", ["serve"], "PORT", lambda _tmp: {"PORT": "eighty"}),
     Case("teams-package without an app id", ["teams-package"], "MICROSOFT_APP_ID"),
+    Case("serve --slack-socket-mode without Slack", ["serve", "--port", "0", "--slack-socket-mode"], "SLACK_APP_TOKEN"),
+    Case("llm check without a model", ["llm", "check"], "DESKHAND_LLM_MODEL"),
 ]
 
 
@@ -247,3 +249,18 @@ def test_a_reader_that_goes_away_is_not_an_unexpected_error(tmp_path: Path) -> N
     assert proc.returncode == 141, proc.stderr
     assert "unexpected error" not in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_an_empty_json_listing_prints_no_prose(tmp_path: Path) -> None:
+    # `--json` output is for programs: no hand-offs is no JSON lines, not "No hand-offs.".
+    done = _run(["handoffs", "list", "--json"], tmp_path, {})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    table = _run(["handoffs", "list"], tmp_path, {})
+    assert table.stdout.strip() == "No hand-offs."
+
+
+def test_an_unknown_variable_is_warned_about_once(tmp_path: Path) -> None:
+    done = _run(["config"], tmp_path, {"DESKHAND_KNOWLEDGE_DIRS": "docs"})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("DESKHAND_KNOWLEDGE_DIRS is not a Deskhand setting") == 1, done.stderr

@@ -51,11 +51,19 @@ def test_a_slack_token_without_a_signing_secret_stops_start_up(monkeypatch: pyte
     assert "xoxb-1" not in str(caught.value)
 
 
-@pytest.mark.parametrize("other", ["SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"])
-def test_a_slack_token_with_a_secret_or_an_app_token_is_fine(monkeypatch: pytest.MonkeyPatch, other: str) -> None:
+def test_a_slack_token_with_a_signing_secret_turns_slack_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
-    monkeypatch.setenv(other, "s")
-    assert load_settings().slack.bot_token is not None
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    assert load_settings().slack.enabled
+
+
+def test_socket_mode_without_a_signing_secret_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The channel is built with the signing secret in Socket Mode too; accepting the app token alone left
+    # Slack silently off.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        load_settings()
 
 
 def test_an_unknown_deskhand_variable_is_warned_about_with_the_closest_name(
@@ -75,6 +83,13 @@ def test_unknown_names_suggest_the_unprefixed_infrastructure_variable() -> None:
         "DESKHAND_PORT is not a Deskhand setting and is ignored; did you mean PORT?",
     ]
     assert unknown_variables({"DESKHAND_LOG_LEVEL": "INFO", "HOME": "/"}) == []
+
+
+def test_variables_the_scripts_read_are_not_warned_about() -> None:
+    # README: `DESKHAND_EXTRAS=llm scripts/run.sh`; the chat it starts inherits the variable.
+    assert (
+        unknown_variables({"DESKHAND_EXTRAS": "llm", "DESKHAND_SHARED_CORPORA": "/x", "DESKHAND_EVAL_OUT": "r"}) == []
+    )
 
 
 def test_unknown_names_in_the_dotenv_file_are_warned_about_too(

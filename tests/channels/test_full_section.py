@@ -21,6 +21,7 @@ from channels.teams import verbs
 from knowledge.chunking import split_sentences
 from knowledge.section import MALFORMED, STALE
 from tests.channels.slack.support import GENERAL, SIGNING_SECRET, SlackServer, click, mention, wait_for
+from tests.channels.slack.test_commands import command, send
 from tests.channels.teams.support import (
     TeamsServer,
     card_action,
@@ -122,6 +123,79 @@ async def test_slack_button_posts_the_whole_section_privately_to_the_clicker(wor
         assert response.status == 200
         [note] = await wait_for(lambda b=before: api.private.ephemeral[b:], timeout=30)  # type: ignore[misc]
         assert note["user"] == bob and told in _slack_text(note)
+
+
+def _buttons(message: dict[str, Any]) -> dict[str, str]:
+    return {
+        e["action_id"]: e["value"] for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]
+    }
+
+
+def _url(api: SlackApiEmulator, url_id: str) -> str:
+    return f"http://127.0.0.1:{api.port}/response/{url_id}"
+
+
+async def test_slash_command_outside_the_bots_channels_gets_the_section_through_the_response_url(
+    world: World,
+) -> None:
+    """`/deskhand` in a public channel the bot has not joined: Slack refuses chat.postEphemeral there
+    (not_in_channel), so the answer and the section both go through the response_urls Slack gave."""
+    api, dan, channel = world.slack_api, slack_id("dan.okafor@example.com"), "C_NOT_JOINED"
+    api.private.not_joined.add(channel)
+    fields = command(api, dan, QUESTION, channel=channel)
+    assert (await send(world.slack, fields))[0] == 200
+    asked = fields["response_url"].rsplit("/", 1)[1]
+    [answer] = await wait_for(lambda: api.private.shown.get(asked), timeout=60)
+    ref = _buttons(answer)[actions.SHOW_SECTION]
+    refused = [c for c in api.of("chat.postEphemeral", ok_only=False) if c.params["channel"] == channel]
+    assert refused and all(c.response["error"] == "not_in_channel" for c in refused)
+
+    # The click on that ephemeral answer carries a response_url of its own: the section goes there, as a new
+    # ephemeral message (the answer stays), and chat.postEphemeral is not tried again.
+    tries = len(api.of("chat.postEphemeral", ok_only=False))
+    url = _url(api, "show-outside")
+    payload = click(dan, actions.SHOW_SECTION, ref, channel=channel, message_ts="1.0", ephemeral=True, response_url=url)
+    assert (await world.slack.interact(payload)).status == 200
+    [shown] = await wait_for(lambda: api.private.shown.get("show-outside"), timeout=60)
+    assert shown["response_type"] == "ephemeral" and shown["replace_original"] is False
+    text = _slack_text(shown)
+    sentences = world.section_sentences(ref)
+    assert sentences and all(s in text for s in sentences)
+    assert len(api.of("chat.postEphemeral", ok_only=False)) == tries
+    assert api.private.shown[asked] == [answer]  # the answer itself was left as it was
+
+
+async def test_a_refused_channel_or_url_falls_back_to_the_other_way(world: World) -> None:
+    """A public answer in a channel the bot has since left: chat.postEphemeral is refused, the click's
+    response_url delivers. An ephemeral answer whose response_url has expired: chat.postEphemeral delivers."""
+    api, erin = world.slack_api, slack_id("erin.walsh@example.com")
+    ask = mention(erin, QUESTION)
+    await world.slack.deliver(ask)
+    [start] = await wait_for(lambda: [c for c in api.of("chat.startStream") if c.params["thread_ts"] == ask["ts"]])
+    ts = start.response["ts"]
+    [stop] = await wait_for(lambda: [c for c in api.of("chat.stopStream") if c.params["ts"] == ts], timeout=60)
+    ref = _buttons(stop.params)[actions.SHOW_SECTION]
+    sentences = world.section_sentences(ref)
+
+    api.private.not_joined.add("C_LEFT")  # the bot was removed from the channel after answering
+    url = _url(api, "show-left")
+    left = click(
+        erin, actions.SHOW_SECTION, ref, channel="C_LEFT", message_ts=ts, thread_ts=ask["ts"], response_url=url
+    )
+    assert (await world.slack.interact(left)).status == 200
+    [shown] = await wait_for(lambda: api.private.shown.get("show-left"), timeout=60)
+    assert all(s in _slack_text(shown) for s in sentences)
+    [refused] = [c for c in api.of("chat.postEphemeral", ok_only=False) if c.params["channel"] == "C_LEFT"]
+    assert refused.response["error"] == "not_in_channel"
+
+    api.private.expire("show-expired")  # an ephemeral answer clicked after its response_url's 30 minutes
+    before = len(api.private.ephemeral)
+    url = _url(api, "show-expired")
+    late = click(erin, actions.SHOW_SECTION, ref, channel=GENERAL, message_ts="2.0", ephemeral=True, response_url=url)
+    assert (await world.slack.interact(late)).status == 200
+    [private] = await wait_for(lambda: api.private.ephemeral[before:], timeout=60)
+    assert private["user"] == erin and private["channel"] == GENERAL
+    assert all(s in _slack_text(private) for s in sentences) and "show-expired" not in api.private.shown
 
 
 async def test_teams_card_action_replies_with_the_whole_section(world: World) -> None:

@@ -299,6 +299,8 @@ class SlackApiEmulator:
         if method == "chat.postMessage":
             if not p.get("channel"):
                 return {"ok": False, "error": "channel_not_found"}
+            if refused := self.private.refusal(str(p["channel"])):
+                return refused
             ts = self._next_ts()
             message = {
                 "ts": ts,

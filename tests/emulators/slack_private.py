@@ -48,7 +48,9 @@ def _blocks_ok(blocks: Any, limit: int) -> bool:
 
 class PrivateRecorder:
     """Ephemeral messages (`ephemeral`), published Home views (`homes`, latest per user in `home`) and
-    `response_url` posts (`responses`); `outside` lists channels the bot is not a member of."""
+    `response_url` posts (`responses`). The bot is not a member of the channels in `outside` (Slack answers
+    `channel_not_found`, as for a private channel) nor of those in `not_joined` (`not_in_channel`, as for a
+    public one)."""
 
     def __init__(self) -> None:
         self.ephemeral: list[dict[str, Any]] = []
@@ -56,6 +58,7 @@ class PrivateRecorder:
         self.home: dict[str, dict[str, Any]] = {}
         self.responses: list[dict[str, Any]] = []
         self.outside: set[str] = set()
+        self.not_joined: set[str] = set()
         self.shown: dict[str, list[dict[str, Any]]] = {}  # per response_url: the messages the person sees
         self.url_uses: dict[str, int] = {}
         self.expired_urls: set[str] = set()
@@ -68,8 +71,8 @@ class PrivateRecorder:
                 return _error("no_text")
             if "blocks" in p and not _blocks_ok(p["blocks"], MESSAGE_BLOCKS_MAX):
                 return _error("invalid_blocks", f"1-{MESSAGE_BLOCKS_MAX} block objects")
-            if p["channel"] in self.outside:
-                return _error("channel_not_found")
+            if refused := self.refusal(str(p["channel"])):
+                return refused
             message_ts = f"{len(self.ephemeral) + 1}.000001"
             self.ephemeral.append({**p, "message_ts": message_ts})
             return {"ok": True, "message_ts": message_ts}
@@ -89,6 +92,14 @@ class PrivateRecorder:
         self.homes.append({"user_id": user, "view": view})
         self.home[user] = view
         return {"ok": True, "view": {**view, "id": f"VHOME{len(self.homes)}"}}
+
+    def refusal(self, channel: str) -> dict[str, Any] | None:
+        """Slack's error for a post to `channel` when the bot is not a member of it; None when it is."""
+        if channel in self.outside:
+            return _error("channel_not_found")
+        if channel in self.not_joined:
+            return _error("not_in_channel")
+        return None
 
     async def respond(self, request: web.Request) -> web.Response:
         """POST /response/{id}: what Slack does with a response_url (a command's, or a click's on a message):

@@ -108,19 +108,29 @@ def thread_reply(
 
 
 def click(
-    user: str, action_id: str, value: str, *, channel: str, message_ts: str, thread_ts: str | None = None
+    user: str,
+    action_id: str,
+    value: str,
+    *,
+    channel: str,
+    message_ts: str,
+    thread_ts: str | None = None,
+    ephemeral: bool = False,
+    response_url: str = "https://hooks.slack.invalid/actions/T/1/xyz",
 ) -> dict[str, Any]:
-    return {
+    """A `block_actions` payload; `ephemeral`: a click on an ephemeral message (Slack then sends no
+    `message`, only the container)."""
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": TEAM_ID, "domain": "larkspur"},
         "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
         "api_app_id": "A_DESKHAND",
         "token": "legacy-verification-token",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
         "trigger_id": f"{uuid.uuid4().int % 10**12}.trigger",
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "ts": message_ts, "thread_ts": thread_ts, "bot_id": "B_DESKHAND"},
-        "response_url": "https://hooks.slack.invalid/actions/T/1/xyz",
+        "response_url": response_url,
         "actions": [
             {
                 "action_id": action_id,
@@ -131,6 +141,9 @@ def click(
             }
         ],
     }
+    if ephemeral:
+        del payload["message"]
+    return payload
 
 
 def view_submission(user: str, view: dict[str, Any], reason: str | None) -> dict[str, Any]:
