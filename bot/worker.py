@@ -68,7 +68,7 @@ async def attach_outboxes(settings: Settings, rt: Any, coordinator: Any) -> list
     if settings.teams.enabled:
         teams = teams_from_settings(settings, rt.agent, coordinator)
         rt.fanout.outboxes["teams"] = teams.outbox
-        closers.append(teams.drain)
+        closers.append(teams.close)  # no web app closes its HTTP session here
     return closers
 
 

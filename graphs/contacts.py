@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
-from tools.yaml_load import safe_load
+from tools.yaml_text import parse_yaml
 
 
 class ContactsError(Exception):
@@ -88,7 +88,7 @@ class Contacts(_Strict):
     @classmethod
     def load(cls, path: Path) -> Contacts:
         try:
-            raw: Any = safe_load(path.read_text(encoding="utf-8"))
+            raw: Any = parse_yaml(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise ContactsError(f"cannot read the contacts file {path}: {exc.strerror or type(exc).__name__}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -9,7 +9,7 @@ from typing import Annotated, TypeVar
 import yaml
 from pydantic import AfterValidator, BaseModel, EmailStr, ValidationError
 
-from tools.yaml_load import safe_load
+from tools.yaml_text import parse_yaml
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -29,7 +29,7 @@ class SampleDataError(Exception):
 def load_yaml_model(path: Path, model: type[ModelT]) -> ModelT:
     """Parse `path` as YAML and validate it against `model`, with errors that point into the file."""
     try:
-        raw = safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SampleDataError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

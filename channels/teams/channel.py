@@ -158,14 +158,19 @@ class TeamsChannel:
         await self._work.drain(timeout_s)
 
     async def close(self, timeout_s: float = _DRAIN_S) -> None:
-        """Finish in-flight turns for up to `timeout_s`, then abandon the rest (recovery finishes them)."""
+        """Finish in-flight turns for up to `timeout_s`, abandon the rest (recovery finishes them), then close
+        the HTTP session and the key-check threads (a channel used without a web app: the worker's outbox)."""
         await self.drain(timeout_s)
         self._work.cancel()
+        await self._release()
 
     async def _drain(self, _app: web.Application) -> None:
         await self.drain()
 
     async def _close(self, _app: web.Application) -> None:
+        await self._release()
+
+    async def _release(self) -> None:
         if self.off_loop is not None:
             await self.off_loop.close()
         await self.transport.close()

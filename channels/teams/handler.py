@@ -1,6 +1,6 @@
-"""The Teams activity handler: messages (Teams' half of one turn is `turn.py`), welcome, card actions, the
-feedback loop and the member look-up; the shared turn runner does the rest (lock, busy apology, handle,
-save, deliver, error boundary)."""
+"""The Teams activity handler: messages (Teams' half of one turn is `turn.py`), welcome, card actions and
+the feedback loop (who sent an activity is `members.py`); the shared turn runner does the rest (lock, busy
+apology, handle, save, deliver, error boundary)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from botbuilder.core import ActivityHandler, TurnContext
-from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, InvokeResponse
 
 from channels.base import DecisionOutcome
@@ -27,6 +26,7 @@ from channels.teams.activities import (
     message_text,
 )
 from channels.teams.courier import Courier, throttled, to_activity
+from channels.teams.members import identify_member
 from channels.teams.memory import TeamsMemory
 from channels.teams.streaming import DEFAULT_INTERVAL_S
 from channels.teams.turn import TeamsTurn
@@ -262,28 +262,8 @@ class DeskhandTeamsBot(ActivityHandler):
     # -- identity ---------------------------------------------------------------------------------
 
     async def identify(self, ctx: TurnContext) -> str | None:
-        """The sender's directory e-mail: Teams member profile (e-mail or UPN) -> `handler.identify`."""
-        who = ctx.activity.from_property
-        if who is None or not who.id:
-            return None
-        cached = await self.memory.member_email(who.id)
-        if cached is not None:
-            return cached or None
-        if not isinstance(ctx.activity.channel_data, dict):
-            ctx.activity.channel_data = {}  # TeamsInfo reads the team id from it
-        try:
-            member = await TeamsInfo.get_member(ctx, who.id)
-        except Exception:
-            log.warning("could not read the Teams profile of %s", who.id, exc_info=True)
-            return None
-        address = member.email or member.user_principal_name
-        try:
-            email = await self.runner.handler.identify(address) if address else None
-        except Exception:
-            log.warning("could not resolve the directory identity of %s", who.id, exc_info=True)
-            return None
-        await self.memory.remember_member(who.id, email, member.aad_object_id or who.aad_object_id)
-        return email
+        """The sender's directory e-mail (`channels.teams.members`)."""
+        return await identify_member(ctx, self.memory, self.runner.handler)
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

@@ -24,7 +24,7 @@ from graphs.governance.policy_file import (
     check_order,
     explain,
 )
-from tools.yaml_load import safe_load
+from tools.yaml_text import parse_yaml
 
 __all__ = ["ApproverDirectory", "Mode", "Policy", "PolicyError", "Requirement", "fact_amount"]
 
@@ -85,7 +85,7 @@ class Policy:
         except OSError:
             raise PolicyError(f"{path}: cannot read the policy file") from None
         try:
-            raw = safe_load(raw_bytes.decode("utf-8"))
+            raw = parse_yaml(raw_bytes.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             where = getattr(exc, "problem_mark", None)
             line = f" (line {where.line + 1})" if where is not None else ""

@@ -19,7 +19,7 @@ from sqlalchemy.types import JSON
 
 from graphs.llm.client import UsageEvent
 from tools.storage.db import Base
-from tools.yaml_load import safe_load
+from tools.yaml_text import parse_yaml
 
 log = logging.getLogger(__name__)
 MILLION = Decimal(1_000_000)
@@ -54,7 +54,7 @@ class Prices:
 
     @classmethod
     def load(cls, path: Path) -> Prices:
-        data = safe_load(path.read_text(encoding="utf-8")) or {}
+        data = parse_yaml(path.read_text(encoding="utf-8")) or {}
         table = {
             str(model): (Decimal(str(p["input"])), Decimal(str(p["output"])))
             for model, p in (data.get("models") or {}).items()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from graphs.understanding.patterns import EMAIL
-from tools.yaml_load import safe_load
+from tools.yaml_text import parse_yaml
 
 VOCABULARY = Path(__file__).with_name("verify.yaml")
 CITE = re.compile(r"\[(\d+)\]")
@@ -108,5 +108,5 @@ class Verifier:
 
 
 def load_vocabulary(path: Path = VOCABULARY) -> dict[str, Any]:
-    data: dict[str, Any] = safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = parse_yaml(path.read_text(encoding="utf-8"))
     return data

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools.yaml_load import safe_load
+from tools.yaml_text import parse_yaml
 
 DEFAULT_INTENTS = Path(__file__).resolve().parent / "intents.yaml"
 
@@ -15,7 +15,7 @@ CONVERSATION_INTENTS = ("knowledge_question", "handoff", "out_of_scope", "greeti
 
 
 def load_examples(path: Path = DEFAULT_INTENTS) -> dict[str, list[str]]:
-    data = safe_load(path.read_text(encoding="utf-8"))
+    data = parse_yaml(path.read_text(encoding="utf-8"))
     intents = data.get("intents", {}) if isinstance(data, dict) else {}
     out = {name: [str(e) for e in spec.get("examples", [])] for name, spec in intents.items()}
     if not out or any(not v for v in out.values()):

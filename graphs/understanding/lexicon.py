@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from tools.yaml_load import safe_load
+from tools.yaml_text import parse_yaml
 
 LEXICON_FILE = Path(__file__).resolve().parent / "lexicon.yaml"
 
@@ -26,6 +26,10 @@ class Lexicon:
     person_before: frozenset[str]  # a lone first name right after one of these is a person ("add grace")
     person_after: frozenset[str]  # … or right before one of these ("grace asked", "is Sam on leave")
     determiners: frozenset[str]  # … but never right after one of these ("the grace period")
+    place_starts: frozenset[str]  # … nor right after one of these ("San Diego") …
+    person_titles: frozenset[str]  # … or another capitalised word but these ("Lake Grace", not "Dr Grace") …
+    business_words: frozenset[str]  # … nor as a possessive before a place of business ("ruth's steakhouse")
+    business_word_endings: tuple[str, ...]
     group_before: frozenset[str]  # a shortened group name counts right after one of these ("to eng") …
     group_after: frozenset[str]  # … or right before one of these ("the fin team")
     group_word_endings: tuple[str, ...]  # "designers", "engineer": a group's word with another ending
@@ -43,6 +47,13 @@ class Lexicon:
                 return team
         return self.default_team
 
+    def business_word(self, word: str) -> bool:
+        """ "diner", "steakhouse", "pizzeria": a word for a place of business (not "house" on its own)."""
+        low = word.lower()
+        return low in self.business_words or any(
+            low.endswith(end) and len(low) - len(end) >= 3 for end in self.business_word_endings
+        )
+
 
 def _words(data: dict[str, object], key: str, path: Path) -> list[str]:
     value = data.get(key)
@@ -57,7 +68,7 @@ def _starts(words: list[str]) -> str:
 
 @lru_cache(maxsize=4)  # read once per file: the vocabulary is data, not state that changes while running
 def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
-    data = safe_load(path.read_text(encoding="utf-8"))
+    data = parse_yaml(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the lexicon must be a mapping")
     teams = data.get("team_words")
@@ -76,6 +87,10 @@ def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
         person_before=frozenset(_words(data, "person_before", path)),
         person_after=frozenset(_words(data, "person_after", path)),
         determiners=frozenset(_words(data, "determiners", path)),
+        place_starts=frozenset(_words(data, "place_starts", path)),
+        person_titles=frozenset(_words(data, "person_titles", path)),
+        business_words=frozenset(_words(data, "business_words", path)),
+        business_word_endings=tuple(_words(data, "business_word_endings", path)),
         group_before=frozenset(_words(data, "group_before", path)),
         group_after=frozenset(_words(data, "group_after", path)),
         group_word_endings=tuple(_words(data, "group_word_endings", path)),

@@ -116,7 +116,7 @@ class PeopleFinder:
                     used.update(span)
         named = {p for m in found for p in m.candidates}  # "Carol Diaz … ask carol": the same Carol
         for i, tok in enumerate(tokens):
-            if i in used or tok.low not in self._first:
+            if i in used or tok.low not in self._first or self._in_proper_name(tokens, i):
                 continue
             candidates = tuple(self._first[tok.low])
             again = tuple(p for p in candidates if p in named)
@@ -146,6 +146,34 @@ class PeopleFinder:
             or prev in words.person_before
             or after in words.person_after
             or (tok.capitalised and not tok.sentence_start)
+        )
+
+    @staticmethod
+    def _in_proper_name(tokens: list[_Token], i: int) -> bool:
+        """ "San Diego", "Lake Grace", "ruth's steakhouse": a first name inside a place's or a business's name.
+        Cue words ("Ask Diego"), titles ("Dr Grace") and acronyms ("HR Grace") before a name leave it a person's,
+        and so does a possessive before anything but a word for a place of business ("Carol's title")."""
+        words = lexicon()
+        tok = tokens[i]
+        if tok.at:
+            return False
+        if tok.possessive:
+            return i + 1 < len(tokens) and words.business_word(tokens[i + 1].low)
+        if i == 0:
+            return False
+        prev = tokens[i - 1]
+        gap = tok.start - prev.end
+        if prev.possessive or gap > 2:
+            return False
+        if prev.low in words.place_starts:  # "San Diego", "St. Grace"
+            return True
+        return (
+            gap == 1
+            and tok.capitalised
+            and prev.capitalised
+            and not prev.sentence_start  # "Maybe Diego knows"
+            and not prev.raw.isupper()  # "HR Grace", "CFO Kate"
+            and prev.low not in words.person_titles | words.not_names | words.person_before | words.person_after
         )
 
     @staticmethod

@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from tools.yaml_load import safe_load
+from tools.yaml_text import parse_yaml
 
 TOPICS_FILE = Path(__file__).resolve().parent / "privacy.yaml"
 DECLINE = (
@@ -20,7 +20,7 @@ DECLINE = (
 @lru_cache(maxsize=4)  # read once per file: the topics are data, not state that changes while running
 def private_topics(path: Path = TOPICS_FILE) -> re.Pattern[str]:
     """One case-insensitive pattern matching any private topic listed in `path` (graphs/understanding/privacy.yaml)."""
-    data = safe_load(path.read_text(encoding="utf-8"))
+    data = parse_yaml(path.read_text(encoding="utf-8"))
     topics = data.get("topics") if isinstance(data, dict) else None
     if not topics or not all(isinstance(t, str) and t.strip() for t in topics):
         raise ValueError(f"{path}: `topics` must be a non-empty list of regular expressions")

@@ -322,12 +322,12 @@ class SlackApiEmulator:
             return {"ok": True, "channel": key[0], "ts": key[1], "text": message["text"]}
         if method == "chat.getPermalink":
             channel, ts = str(p.get("channel") or ""), str(p.get("message_ts") or "")
-            message = self.messages.get((channel, ts))
+            linked = self.messages.get((channel, ts))
             if not channel or not ts:
                 return {"ok": False, "error": "channel_not_found" if not channel else "message_not_found"}
             link = f"https://larkspur.slack.com/archives/{channel}/p{ts.replace('.', '')}"
-            if message is not None and message.get("thread_ts") not in (None, ts):
-                link += f"?thread_ts={message['thread_ts']}&cid={channel}"
+            if linked is not None and linked.get("thread_ts") not in (None, ts):
+                link += f"?thread_ts={linked['thread_ts']}&cid={channel}"
             return {"ok": True, "channel": channel, "permalink": link}
         if method in slack_private.METHODS:
             return self.private.answer(method, p)

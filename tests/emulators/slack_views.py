@@ -87,7 +87,7 @@ class ViewsRecorder:
         if trigger in self.expired:
             return {"ok": False, "error": "expired_trigger_id"}
         problems = modal_problems(view)
-        if problems:
+        if problems or not isinstance(view, dict):  # not a dict: modal_problems named it
             return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
         shown = {**view, "id": f"V{uuid.uuid4().hex[:10].upper()}", "hash": uuid.uuid4().hex[:16]}
         self.opened.append({"trigger_id": trigger, "view": shown})

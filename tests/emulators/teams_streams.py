@@ -97,7 +97,7 @@ class StreamBook:
             )  # fmt: skip
         if time.monotonic() - stream.last_at < self.min_interval_s:
             raise StreamError(429, "Throttled", "API calls quota exceeded")
-        if kind != "final":
+        if isinstance(sequence, int):  # every piece but the final one, which has no sequence (checked above)
             if sequence <= stream.sequence:
                 raise StreamError(400, "ContentStreamSequenceOrderPreConditionFailed", "streamSequence must grow")
             if kind == "streaming" and stream.text and not text.startswith(stream.text):

@@ -195,6 +195,17 @@ def test_no_app_id_is_refused_unless_explicitly_insecure(coordinator: Coordinato
     assert build_teams_channel(ScriptedHandler(), app_id=None, app_password=None, insecure_no_auth=True, **common)
 
 
+async def test_closing_a_channel_without_a_web_app_closes_its_http_session(coordinator: Coordinator) -> None:
+    """The worker uses a Teams channel's outbox only (no web app whose clean-up would close the session)."""
+    channel = build_teams_channel(
+        ScriptedHandler(), app_id=None, app_password=None, insecure_no_auth=True, tenant_id=None,
+        app_type="MultiTenant", coordinator=coordinator,
+    )  # fmt: skip
+    session = channel.transport.session()  # as the first message sent through the outbox opens it
+    await channel.close()
+    assert session.closed
+
+
 def test_single_tenant_bot_needs_its_tenant(coordinator: Coordinator) -> None:
     with pytest.raises(TeamsConfigError, match="MICROSOFT_APP_TENANT_ID"):
         build_teams_channel(

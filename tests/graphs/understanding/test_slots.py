@@ -84,6 +84,15 @@ def test_real_utterances_yield_no_invented_identifiers(extractor: SlotExtractor)
         ("is frank on leave today?", "frank.li@example.com"),
         ("I talked to Noah yesterday about the laptop", "noah.schmidt@example.com"),
         ("ping @sam about the release", "sam.taylor@example.com"),
+        ("Carol's title", "carol.diaz@example.com"),
+        ("what is Ruth's manager's name", "ruth.campbell@example.com"),
+        ("does Diego's laptop have the VPN client", "diego.romero@example.com"),
+        ("give ruth's access back", "ruth.campbell@example.com"),
+        ("Diego Romero flies to San Diego on monday", "diego.romero@example.com"),
+        ("ask Diego about the flight", "diego.romero@example.com"),
+        ("Maybe Diego knows", "diego.romero@example.com"),
+        ("ask Dr Grace about it", "grace.kim@example.com"),
+        ("ping HR Grace about the forms", "grace.kim@example.com"),
     ],
 )
 def test_people_named_by_full_name_handle_or_first_name_in_a_persons_place(
@@ -107,6 +116,14 @@ def test_people_named_by_full_name_handle_or_first_name_in_a_persons_place(
         "add Grace Hopper to the reading list",
         "what company designed this app",
         "give her the laptop",
+        "book a flight to San Diego on monday",
+        "san diego is sunny in march",
+        "I'm in San Diego next week",
+        "the St Grace hospital bill",
+        "dinner at ruth's steakhouse",
+        "expense the lunch at Frank's Diner",
+        "is Carol's Bakery a vendor",
+        "we met at Victor's coffeehouse",
     ],
 )
 def test_words_inside_ordinary_phrases_name_no_person_vendor_or_group(extractor: SlotExtractor, text: str) -> None:
