@@ -152,6 +152,53 @@ def fmt(r: dict[str, Any]) -> str:
     return f"answered {a}/{na} {a / na:.3f}  declined {d}/{nd} {d / nd:.3f}{clinc}"
 
 
+def dump(path: Path, corpora: dict[str, list[Row]]) -> None:
+    """Every row with its corpus, one JSON line each (`--dump`); `undump` reads it back."""
+    lines = (json.dumps({"corpus": c, **r}) + "\n" for c, rs in corpora.items() for r in rs)
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def undump(path: Path) -> dict[str, list[Row]]:
+    corpora: dict[str, list[Row]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        corpora.setdefault(row.pop("corpus"), []).append(row)
+    return corpora
+
+
+def print_today(corpora: dict[str, list[Row]]) -> None:
+    print("today's score (knowledge base decision):")
+    for name, rows in corpora.items():
+        print(f"  {name:<8} {fmt(rates(rows, lambda f: f['score']))}")
+
+
+def leave_one_out(
+    corpora: dict[str, list[Row]],
+    name: str,
+    adjust: Callable[[Row, float], float],
+    weights: tuple[float, ...],
+    note: Callable[[list[Row]], str] | None = None,
+) -> float:
+    """One candidate signal, every fold: its weight chosen on the other corpora (the one maximising the
+    worse of answered and declined there, then their sum, ties to the smaller weight), the held-out corpus
+    scored with it. Prints each fold; returns the worst fold's min(answered, declined)."""
+    print(f"{name}: weight chosen on the two other corpora, scored on the held-out one")
+    held_out = []
+    for held, rows in corpora.items():
+        train = [rs for n, rs in corpora.items() if n != held]
+
+        def objective(w: float, train: list[list[Row]] = train) -> tuple[float, ...]:
+            scores = [worse(rates(rs, _scorer(adjust, w))) for rs in train]
+            return (min(scores), sum(scores), -w)
+
+        w = max(weights, key=objective)
+        r = rates(rows, _scorer(adjust, w))
+        held_out.append(worse(r))
+        print(f"  {held:<8} weight {w:<5} {fmt(r)}{note(rows) if note else ''}")
+    print(f"  worst fold min(answered, declined) {min(held_out):.3f}")
+    return min(held_out)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--cache", type=Path, default=ROOT / ".deskhand" / "bench-loco", help="knowledge_loco's cache")
@@ -163,22 +210,10 @@ def main() -> int:
         print("need at least two corpora")
         return 1
     if args.dump:
-        args.dump.write_text("".join(json.dumps({"corpus": c, **r}) + "\n" for c, rs in corpora.items() for r in rs))
-    print("today's score (knowledge base decision):")
-    for name, rows in corpora.items():
-        print(f"  {name:<8} {fmt(rates(rows, lambda f: f['score']))}")
+        dump(args.dump, corpora)
+    print_today(corpora)
     for cand, adjust in CANDIDATES.items():
-        weights = (*WEIGHTS, W_WORD) if cand == "words" else WEIGHTS
-        print(f"{cand}: weight chosen on the two other corpora, scored on the held-out one")
-        for held, rows in corpora.items():
-            train = [rs for n, rs in corpora.items() if n != held]
-
-            def objective(w: float, train: list[list[Row]] = train, adjust: Any = adjust) -> tuple[float, ...]:
-                scores = [worse(rates(rs, _scorer(adjust, w))) for rs in train]
-                return (min(scores), sum(scores), -w)
-
-            w = max(weights, key=objective)
-            print(f"  {held:<8} weight {w:<5} {fmt(rates(rows, _scorer(adjust, w)))}")
+        leave_one_out(corpora, cand, adjust, (*WEIGHTS, W_WORD) if cand == "words" else WEIGHTS)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

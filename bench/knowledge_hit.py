@@ -39,7 +39,6 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -48,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from knowledge_evidence import DATASETS, SHARED, Row, _scorer, features, fmt, rates, worse  # noqa: E402
+from knowledge_evidence import DATASETS, SHARED, Row, dump, features, leave_one_out, print_today, undump  # noqa: E402
 from knowledge_types import agreement, asks  # noqa: E402
 
 from knowledge import calibrate  # noqa: E402
@@ -205,36 +204,15 @@ def main() -> int:
     p.add_argument("--dump", type=Path, help="write every row with its features (JSONL) here")
     p.add_argument("--load", type=Path, help="read the rows from an earlier --dump instead of collecting")
     args = p.parse_args()
-    if args.load:
-        corpora: dict[str, list[Row]] = {}
-        for line in args.load.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            corpora.setdefault(row.pop("corpus"), []).append(row)
-    else:
-        corpora = collect(args.cache, args.clinc, args.clinc_n)
+    corpora = undump(args.load) if args.load else collect(args.cache, args.clinc, args.clinc_n)
     if len(corpora) < 2:
         print("need at least two corpora")
         return 1
     if args.dump:
-        args.dump.write_text("".join(json.dumps({"corpus": c, **r}) + "\n" for c, rs in corpora.items() for r in rs))
-    print("today's score (knowledge base decision):")
-    for name, rows in corpora.items():
-        print(f"  {name:<8} {fmt(rates(rows, lambda f: f['score']))}")
+        dump(args.dump, corpora)
+    print_today(corpora)
     for cand, adjust in CANDIDATES.items():
-        print(f"{cand}: weight chosen on the two other corpora, scored on the held-out one")
-        held_out = []
-        for held, rows in corpora.items():
-            train = [rs for n, rs in corpora.items() if n != held]
-
-            def objective(w: float, train: list[list[Row]] = train, adjust: Any = adjust) -> tuple[float, ...]:
-                scores = [worse(rates(rs, _scorer(adjust, w))) for rs in train]
-                return (min(scores), sum(scores), -w)
-
-            w = max(WEIGHTS, key=objective)
-            r = rates(rows, _scorer(adjust, w))
-            held_out.append(worse(r))
-            print(f"  {held:<8} weight {w:<5} {fmt(r)}")
-        print(f"  worst fold min(answered, declined) {min(held_out):.3f}")
+        leave_one_out(corpora, cand, adjust, WEIGHTS)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

@@ -247,41 +247,22 @@ def main() -> int:
     p.add_argument("--load", type=Path, help="read the rows of an earlier --dump instead of computing them")
     p.add_argument("--show", type=int, default=0, help="list misjudged labelled questions (N characters each)")
     args = p.parse_args()
-    if args.load:
-        corpora: dict[str, list[Row]] = {}
-        for line in args.load.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            corpora.setdefault(row.pop("corpus"), []).append(row)
-    else:
-        corpora = collect(args.cache, args.clinc)
+    corpora = ke.undump(args.load) if args.load else collect(args.cache, args.clinc)
     if len(corpora) < 2:
         print("need at least two corpora")
         return 1
     if args.dump:
-        args.dump.write_text(
-            "".join(json.dumps({"corpus": c, **r}) + "\n" for c, rs in corpora.items() for r in rs), encoding="utf-8"
-        )
+        ke.dump(args.dump, corpora)
     if args.show:
         show(corpora, args.show)
-    print("today's score (knowledge base decision):")
-    for name, rows in corpora.items():
-        print(f"  {name:<8} {ke.fmt(ke.rates(rows, lambda f: f['score']))}")
+    ke.print_today(corpora)
     for cand in SIGNALS:
         adjust = _adjust(cand)
-        print(f"{cand}: weight chosen on the two other corpora, scored on the held-out one")
-        held_out = []
-        for held, rows in corpora.items():
-            train = [rs for n, rs in corpora.items() if n != held]
 
-            def objective(w: float, train: list[list[Row]] = train, adjust: Any = adjust) -> tuple[float, ...]:
-                scores = [ke.worse(ke.rates(rs, ke._scorer(adjust, w))) for rs in train]
-                return (min(scores), sum(scores), -w)
+        def note(rows: list[Row], adjust: Any = adjust) -> str:
+            return f"  (own labels, any weight: {own_best(rows, adjust):.3f})"
 
-            w = max(WEIGHTS, key=objective)
-            r = ke.rates(rows, ke._scorer(adjust, w))
-            held_out.append(ke.worse(r))
-            print(f"  {held:<8} weight {w:<5} {ke.fmt(r)}  (own labels, any weight: {own_best(rows, adjust):.3f})")
-        print(f"  worst fold min(answered, declined) {min(held_out):.3f}")
+        ke.leave_one_out(corpora, cand, adjust, WEIGHTS, note)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

@@ -10,16 +10,26 @@ import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli_logging import configure_cli_logging
-from bot.settings import Settings, SettingsError, load_settings, masked, offline_runtime
+
+if TYPE_CHECKING:  # pydantic-settings loads once a command runs, not for `--help` or a usage error
+    from bot.settings import Settings
 
 EPILOG = """Settings come from the environment and an optional .env file (see `deskhand config`).
 Quick start: scripts/run.sh (terminal chat)  ·  scripts/test.sh (whole test suite)."""
 
 
+def load_settings(**overrides: Any) -> Settings:
+    from bot.settings import load_settings as load
+
+    return load(**overrides)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    from bot.settings import offline_runtime
+
     overrides: dict[str, Any] = {}
     if getattr(args, "index", None):
         overrides["index_dir"] = args.index
@@ -29,6 +39,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from bot.settings import masked
+
     settings = _settings(args)
     print(json.dumps(masked(settings), indent=2, default=str))
     if getattr(args, "check", False):
@@ -112,6 +124,8 @@ def _optional_commands(sub: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    from bot.settings import SettingsError
+
     func: Callable[[argparse.Namespace], int] = args.func
     log_file: Path | None = None
     try:

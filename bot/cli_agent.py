@@ -10,11 +10,13 @@ import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
 from channels.base import InboundMessage
 from channels.local import reply_to_json, reply_to_text, section_to_text
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 MORE_HINT = "(Shortened: type /more for the full section.)"
 NO_MORE = "The last answer showed its whole section; there is nothing more to show."

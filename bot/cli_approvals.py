@@ -23,9 +23,8 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
-
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from graphs.governance.approvals import Approval, ApprovalStore
 
 STATUSES = ["pending", "approved", "executing", "rejected", "expired", "executed", "failed", "cancelled", "all"]

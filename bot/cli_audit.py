@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli_audit_export import register_export
-from bot.settings import Settings
 
 if TYPE_CHECKING:  # imported when a command runs: `deskhand --help` stays quick
+    from bot.settings import Settings
     from graphs.governance.audit import AuditLog, Entry
 
 

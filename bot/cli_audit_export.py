@@ -7,9 +7,11 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from bot.settings import Settings
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 
 BATCH = 1000
 _RELATIVE = re.compile(r"^(\d+)([mhd])$")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 
 STATUSES = ("all", "pending", "posted", "ticketed", "contact", "failed")
 

@@ -7,9 +7,11 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings, SettingsError
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ def register(subparsers: Any, load_settings_fn: Callable[[], Settings]) -> None:
 
 
 def _settings(load_settings_fn: Callable[[], Settings]) -> Settings | None:
+    from bot.settings import SettingsError
+
     try:
         return load_settings_fn()
     except SettingsError as exc:

@@ -8,9 +8,11 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 
 CHECK_PROMPT = "Reply with the single word OK."
 USAGE_HELP = """Tokens the configured model spent, from the provider's usage fields, grouped by team, user or

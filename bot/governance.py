@@ -3,7 +3,9 @@ same way for the full runtime (bot.wiring) and for `deskhand approvals decide`, 
 
 Nothing here imports the model stack, the router or LangGraph: deciding on an approval (and running its
 action when the decision completes it) takes only these parts (graphs.deciding). The ledger (the AP tools'
-client) is opened only when a decision completes an approval and its action runs.
+client) is opened only when a decision completes an approval and its action runs; the SCIM directory client
+only when that action uses it (the re-check of who may decide reads the embedded directory's snapshot file,
+bot.decide_directory).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.decide_directory import OnDemandDirectory, approver_lookups
 from bot.fanout import ChannelFanout
 from bot.faults import build_fault_hook
 from bot.settings import Settings
@@ -30,10 +33,10 @@ from graphs.governance.policy import Policy
 from graphs.identity import IdentityCache
 from graphs.understanding.intent_examples import load_examples
 from tools.catalog import ToolEnv, build_tools
-from tools.directory import Directory, build_directory
 from tools.tool_spec import ToolSpec
 
 if TYPE_CHECKING:
+    from tools.directory import Directory
     from tools.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,8 @@ def seed_sample_ledger(sessions: Any, sample_data: Path) -> None:
 
 
 def open_directory(settings: Settings) -> Directory:
+    from tools.directory import build_directory  # the SCIM libraries: 0.6 s or more to import
+
     token = settings.scim_token.get_secret_value() if settings.scim_token else None
     return build_directory(settings.scim_url, token, settings.data_dir, settings.sample_data)
 
@@ -92,7 +97,8 @@ class Deciding:
 async def open_decisions(settings: Settings, sessions: Any) -> AsyncIterator[Deciding]:
     """Deciding over `sessions` (an approved action runs here, at once, without the agent's graph)."""
     audit = build_audit(sessions, settings)
-    directory = open_directory(settings)
+    directory = OnDemandDirectory(lambda: open_directory(settings))  # for the tools: opened if one uses it
+    approvers = approver_lookups(settings, directory)  # the re-check's reads
     tracer = None
     try:
         if settings.traces_endpoint is not None:  # spans as the agent's runtime records them (SDK loaded then)
@@ -101,23 +107,23 @@ async def open_decisions(settings: Settings, sessions: Any) -> AsyncIterator[Dec
             tracer = start_tracing(settings)
         policy = Policy.load(settings.policy_file)
         governance = Governance(
-            tools=wired_tools(directory, None, policy),  # what a decision shows: titles, masked fields
+            tools=wired_tools(cast("Directory", directory), None, policy),  # a decision shows titles, masks
             policy=policy,
-            approver_directory=directory,
+            approver_directory=approvers,
             approvals=ApprovalStore(sessions, audit),
             audit=audit,
             escalation_group=settings.escalation_group,
             fault=build_fault_hook(settings.fault_points.split(","), settings.data_dir / "faults"),
         )
         fanout, _ = local_fanout(settings)
-        identities = IdentityCache(directory.get, ttl_s=settings.identity_ttl_s, changes=lambda: directory.changes)
+        identities = IdentityCache(approvers.get, ttl_s=settings.identity_ttl_s, changes=lambda: directory.changes)
 
         def running() -> Governance:
             """The same parts with the tools over a live ledger, for running a completed approval."""
             from tools.ledger import Ledger
 
             seed_sample_ledger(sessions, settings.sample_data)  # as the agent's start-up does
-            return replace(governance, tools=wired_tools(directory, Ledger(sessions), policy))
+            return replace(governance, tools=wired_tools(cast("Directory", directory), Ledger(sessions), policy))
 
         yield Deciding(Decisions(governance, run_directly(running), fanout), identities)
     finally:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from graphs import messages as msg
-from graphs.context import Directory, GovernanceDeps
 from graphs.governance.approval_joins import ApprovalJoins
 from graphs.governance.approval_records import Approval, refusal, when
+
+if TYPE_CHECKING:  # `approvals show` notes an unreachable quorum without the agent's interfaces (policy models)
+    from graphs.context import Directory, GovernanceDeps
 
 
 @dataclass(frozen=True)

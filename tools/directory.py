@@ -15,6 +15,7 @@ from scim2_models import Group as ScimGroup
 from tools.data_files import file_digest
 from tools.directory_data import load_directory_data
 from tools.directory_scim import PAGE_SIZE, ScimDirectory
+from tools.directory_snapshot import SNAPSHOT_NAME
 from tools.directory_types import Conflict, DirectoryError, Group, NotFound, Person
 from tools.entity_matching import fold, match_names, to_person
 from tools.scim_calls import filter_literal, patch_op, scim_call
@@ -276,5 +277,5 @@ def build_directory(scim_url: str | None, token: str | None, data_dir: Path, sam
             log.warning("no group owners: %s is missing or lists no groups", path)
         return Directory(scim_url, token, groups_meta=groups)
     data = load_directory_data(path)
-    transport = EmbeddedScimTransport(data_dir / "directory.json", data, seed_digest=file_digest(path))
+    transport = EmbeddedScimTransport(data_dir / SNAPSHOT_NAME, data, seed_digest=file_digest(path))
     return Directory(EMBEDDED_URL, None, groups_meta=data.groups, transport=transport)

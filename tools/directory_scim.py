@@ -8,14 +8,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Self, TypeVar
 
 import httpx2
-from rapidfuzz import fuzz, process, utils
 from scim2_client.engines.httpx2 import AsyncSCIMClient
 from scim2_models import EnterpriseUser, SearchRequest
 from scim2_models import Group as ScimGroup
 
 from tools.directory_data import GroupRecord
-from tools.directory_types import Group, NotFound, Person
-from tools.entity_matching import fold, match_group, to_person
+from tools.directory_naming import find_group, group_name, no_such_group, to_group
+from tools.directory_types import Group, Person
+from tools.entity_matching import to_person
 from tools.scim_calls import RetryPolicy, filter_literal, scim_call, with_retries
 from tools.scim_store import UserModel, scim_provider
 
@@ -98,21 +98,12 @@ class ScimDirectory:
         return to_person(user, emails)
 
     async def _resolve_group(self, text: str) -> ScimGroup:
-        found = match_group(text, await self._groups_index(), self._labels)
+        found = find_group(text, await self._groups_index(), self._meta)
         if found is None:  # perhaps created since we last looked
-            found = match_group(text, await self._groups_index(refresh=True), self._labels)
+            found = find_group(text, await self._groups_index(refresh=True), self._meta)
         if found is not None:
             return found
-        names = [self._group_name(g) for g in await self._groups_index()]
-        close = process.extract(
-            text, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=3, score_cutoff=50
-        )
-        suggestions = tuple(c[0] for c in close)
-        hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
-        raise NotFound(f"There is no group called {text!r} in the directory.{hint}", suggestions)
-
-    def _labels(self, group: ScimGroup) -> tuple[str, ...]:
-        return (self._group_name(group), group.display_name or "", group.external_id or "")
+        raise no_such_group(text, await self._groups_index(), self._meta)
 
     async def _fresh_group(self, text: str) -> ScimGroup:
         """Resolve a group by name, then re-read it so its member list is current."""
@@ -163,23 +154,7 @@ class ScimDirectory:
         self._people = None
 
     def _group_name(self, group: ScimGroup) -> str:
-        if group.external_id:
-            return group.external_id
-        label = fold(group.display_name or "")
-        for meta in self._meta.values():
-            if fold(meta.display_name) == label:
-                return meta.name
-        return "-".join(label.split())
+        return group_name(group, self._meta)
 
     def _to_group(self, group: ScimGroup, emails: dict[str, str]) -> Group:
-        name = self._group_name(group)
-        meta = self._meta.get(name)
-        members = tuple(emails[m.value] for m in group.members or [] if m.value in emails)
-        return Group(
-            id=group.id or "",
-            name=name,
-            display_name=group.display_name or name,
-            description=meta.description if meta else "",
-            owners=meta.owners if meta else (),
-            members=members,
-        )
+        return to_group(group, emails, self._meta)

@@ -6,9 +6,6 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from rapidfuzz import fuzz, process, utils
-from scim2_models import EnterpriseUser
-
 from tools.directory_types import Person
 
 NAME_CUTOFF = 80.0
@@ -25,6 +22,8 @@ def fold(text: str) -> str:
 
 def to_person(user: Any, emails_by_id: dict[str, str]) -> Person:
     """A Person from a SCIM User[EnterpriseUser]; the manager id is resolved through `emails_by_id`."""
+    from scim2_models import EnterpriseUser  # here: matching names needs no SCIM library (directory_snapshot)
+
     name = user.name
     given = (name.given_name if name else None) or ""
     family = (name.family_name if name else None) or ""
@@ -50,6 +49,8 @@ def match_names(text: str, people: list[Person]) -> list[Person]:
 
     Plain ratios rather than partial ones, so a two-letter query does not match every long name.
     """
+    from rapidfuzz import fuzz, utils
+
     scored: list[tuple[float, Person]] = []
     for person in people:
         local = person.email.split("@", 1)[0].replace(".", " ")
@@ -72,6 +73,8 @@ def match_group(text: str, groups: Sequence[G], labels: Callable[[G], tuple[str,
     for group in groups:
         if wanted in {fold(label) for label in labels(group)}:
             return group
+    from rapidfuzz import fuzz, process, utils  # here: an exact name (deciding on approvals) needs none
+
     choices = {(i, j): label for i, group in enumerate(groups) for j, label in enumerate(labels(group)) if label}
     best = process.extractOne(
         text, choices, scorer=fuzz.ratio, processor=utils.default_process, score_cutoff=GROUP_CUTOFF

@@ -29,14 +29,13 @@ from scim2_server.memory import AsyncInMemoryStorage, InMemoryStorage
 from scim2_server.utils import load_default_provider
 
 from tools.directory_data import DirectoryData
+from tools.directory_snapshot import GENERATION, SNAPSHOT_FORMAT
 
 log = logging.getLogger(__name__)
 
 UserModel = User[EnterpriseUser]
 EMBEDDED_URL = "http://directory.deskhand.internal/v2"
-SNAPSHOT_FORMAT = 1
 _ID_NAMESPACE = uuid.UUID("6f0b1d2e-4a53-4c8e-9d0e-5a1e2b3c4d5e")
-_HEAD = re.compile(rb'"generation":\s*(\d+)')
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -187,7 +186,7 @@ class EmbeddedScimTransport(httpx2.AsyncBaseTransport):
         try:
             with self.snapshot.open("rb") as fh:
                 head = fh.read(128)
-                match = _HEAD.search(head)
+                match = GENERATION.search(head)
                 generation = int(match.group(1)) if match else 0
                 if generation == self._generation:
                     return

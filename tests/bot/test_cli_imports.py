@@ -116,6 +116,13 @@ def test_help_config_and_index_status_load_no_framework(args: list[str], tmp_pat
     assert not loaded & {"numpy", "rich"}, sorted(loaded & {"numpy", "rich"})
 
 
+@pytest.mark.parametrize("args", [["--help"], ["approvals", "--help"], ["audit", "tail", "--help"]], ids=" ".join)
+def test_help_reads_no_settings(args: list[str], tmp_path: Path) -> None:
+    # Settings (pydantic-settings and pydantic, ~0.1-0.2 s) load once a command runs, not to print its usage.
+    loaded = _loaded(args, tmp_path)
+    assert not loaded & {"pydantic_settings", "pydantic"}, sorted(loaded & {"pydantic_settings", "pydantic"})
+
+
 def test_the_heavy_commands_still_have_their_full_help(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "serve", "--help"],
@@ -129,10 +136,13 @@ def test_the_heavy_commands_still_have_their_full_help(tmp_path: Path) -> None:
 
 
 # -- deciding an existing approval ------------------------------------------------------------------
-# Deciding re-checks eligibility against the directory and may run the action, so it loads the directory,
-# the policy and the tools; never the model, the router or LangGraph (issue 9: it took 3.8 s opening the
-# whole agent). Its behaviour through the agent is covered in tests/graphs/agent/test_agent_approvals.py.
+# Deciding re-checks eligibility against the directory and may run the action, so it loads the policy and
+# the tools; never the model, the router or LangGraph (issue 9: it took 3.8 s opening the whole agent). The
+# embedded directory is read from its snapshot file: the SCIM libraries (0.6 s or more to import) load only
+# when the action run uses the directory, and a payment hold does not. Its behaviour through the agent is
+# covered in tests/graphs/agent/test_agent_approvals.py.
 NOT_FOR_DECIDING = (*MODEL_STACK, "langgraph", "langchain_core", "langchain", "langsmith", "numpy", "botbuilder")
+SCIM = ("scim2_client", "scim2_models", "scim2_server")
 CAROL, DAN = "carol.diaz@example.com", "dan.okafor@example.com"  # AP leads: a hold needs both (four eyes)
 HECTOR = "hector.ruiz@example.com"  # AP clerk: requests holds
 
@@ -186,8 +196,56 @@ async def test_deciding_an_approval_loads_neither_the_model_nor_the_agent_graph(
         loaded = {m.split(".")[0] for m in modules}
         assert (outcome["accepted"], outcome["status"]) == (accepted, status), (args, outcome)
         assert not loaded & set(NOT_FOR_DECIDING), (args, sorted(loaded & set(NOT_FOR_DECIDING)))
+        assert not loaded & set(SCIM), (args, sorted(loaded & set(SCIM)))
         assert ("tools.ledger" in modules) == runs, args
     verified = subprocess.run(
         [sys.executable, "-m", "bot", "audit", "verify"], cwd=tmp_path, env=_env(tmp_path), capture_output=True
     )
     assert verified.returncode == 0, verified.stdout
+
+
+async def test_deciding_reads_the_directory_as_it_is_now_and_opens_scim_only_to_run_a_directory_action(
+    tmp_path: Path,
+) -> None:
+    """The re-check reads the embedded directory's snapshot, so a change made by another process counts at
+    once; an approved directory action still runs, through the SCIM client it opens then."""
+    from datetime import timedelta
+
+    from bot.settings import DEFAULT_SAMPLE_DATA
+    from tests.sample_world import sample_world
+    from tools.directory import build_directory
+
+    created = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "verify"], cwd=tmp_path, env=_env(tmp_path), capture_output=True
+    )
+    assert created.returncode == 0, created.stderr
+    data = tmp_path / "data"
+    hold = await _request(data, "hold_payment", {"invoice_id": "INV-10077", "reason": "dispute"}, HECTOR)
+    async with sample_world(data) as world:  # a group whose owners alone decide who joins
+        joining, req = await world.request(
+            "add_to_group",
+            {"email": HECTOR, "group": "engineering"},
+            "frank.li@example.com",
+            conversation="x",
+            ttl=timedelta(hours=1),
+        )
+    assert req.required == 1 and req.approvers
+    other_process = build_directory(None, None, data, DEFAULT_SAMPLE_DATA)
+    try:
+        await other_process.deactivate_user(CAROL)
+    finally:
+        await other_process.aclose()
+
+    refused, modules = _decided(["approvals", "decide", hold, "--as", CAROL, "--approve"], tmp_path)
+    assert (refused["accepted"], refused["status"]) == (False, "pending") and "no longer active" in str(refused)
+    assert not {m.split(".")[0] for m in modules} & set(SCIM)
+
+    approver = req.approvers[0]
+    ran, modules = _decided(["approvals", "decide", joining.id, "--as", approver, "--approve"], tmp_path)
+    assert (ran["accepted"], ran["status"]) == (True, "executed"), ran
+    assert "scim2_client" in {m.split(".")[0] for m in modules}  # the action used the directory
+    after = build_directory(None, None, data, DEFAULT_SAMPLE_DATA)
+    try:
+        assert HECTOR in await after.group_members("engineering")
+    finally:
+        await after.aclose()
