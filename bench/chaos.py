@@ -9,7 +9,10 @@ the worker or both (`--worker-share` of them involve the worker) after a random 
 It prints, for the whole run, as counts and ratios: messages acked / answered (lost = acked but never
 answered), duplicate "Thinking…" placeholders, approvals stuck after the recovery interval, double
 executions, state changes without their audit entry, and `deskhand audit verify --anchor`. Exit status 1
-when any of those is not zero/OK.
+when any of those is not zero/OK. Each lost event is named (`lost`: its ts, text, when it was posted and
+acked, the thread's messages as the emulator holds them and the Web API calls made there), with the run's
+kill `timeline`; `answered_while_settling` says how far into `--settle` each event unanswered when the final
+processes started was answered. `--logs DIR` keeps the server's and worker's output.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,7 +39,7 @@ import aiohttp
 import yaml
 from sqlalchemy import func, select
 
-from bench.chaos_report import summarise
+from bench.chaos_report import answered_in, summarise
 from bot.faults import POINTS
 from channels.slack.actions import APPROVE
 from graphs.governance.approval_tables import ApprovalRow
@@ -55,6 +59,7 @@ QUESTIONS = [
 ]
 HECTOR, CAROL, DAN = "U_HECTOR", "U_CAROL", "U_DAN"
 AUDIT_KEY = "chaos-bench-audit-key-0123456789"
+POST_TIMEOUT = aiohttp.ClientTimeout(total=3)  # Slack gives up on an ack after 3 s
 
 
 def load() -> str:
@@ -66,6 +71,7 @@ class Event:
     body: dict[str, Any]
     acked: bool = False
     kind: str = "question"  # question | request
+    posts: list[str] = field(default_factory=list)  # "<s since start> <retry> <HTTP status or error>"
 
     @property
     def ts(self) -> str:
@@ -81,6 +87,9 @@ class Run:
     clicks_sent: int = 0
     kills: Counter[str] = field(default_factory=Counter)
     restarts: list[float] = field(default_factory=list)
+    began: float = field(default_factory=time.monotonic)
+    log: list[str] = field(default_factory=list)  # "<s since start> kill/start …": to place a lost event
+    settled: dict[str, str] = field(default_factory=dict)  # ts → s into the settle window it was answered
 
 
 def unpaid_invoices() -> list[str]:
@@ -88,7 +97,21 @@ def unpaid_invoices() -> list[str]:
     return [i["id"] for i in data["invoices"] if i["status"] == "approved" and float(i["amount"]) < 10_000]
 
 
-def start(env: dict[str, str], fault: str = "") -> tuple[subprocess.Popen[str], str, float]:
+def _drain(proc: subprocess.Popen[str], seen: list[str], logs: str) -> None:
+    """Read the server's output to its end (so it never blocks on a full pipe), into `logs`/serve.log if set."""
+    assert proc.stdout is not None
+    if not logs:
+        for _ in proc.stdout:
+            pass
+        return
+    with open(Path(logs) / "serve.log", "a", encoding="utf-8") as out:
+        out.write(f"--- serve pid {proc.pid}\n" + "".join(seen))
+        for line in proc.stdout:
+            out.write(line)
+            out.flush()
+
+
+def start(env: dict[str, str], fault: str = "", logs: str = "") -> tuple[subprocess.Popen[str], str, float]:
     began = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--port", "0"],
@@ -104,9 +127,7 @@ def start(env: dict[str, str], fault: str = "") -> tuple[subprocess.Popen[str], 
         seen.append(line)
         found = READY.search(line)
         if found:
-            import threading
-
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+            threading.Thread(target=_drain, args=(proc, seen, logs), daemon=True).start()
             return proc, found.group(1), time.monotonic() - began
     raise SystemExit("serve did not start:\n" + "".join(seen[-20:]))
 
@@ -118,14 +139,19 @@ def kill(run: Run) -> None:
     run.proc = None
 
 
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "worker"],
-        env={**env, "DESKHAND_FAULT_POINTS": ""},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def start_worker(env: dict[str, str], logs: str = "") -> subprocess.Popen[bytes]:
+    out = open(Path(logs) / "worker.log", "ab") if logs else subprocess.DEVNULL  # noqa: SIM115 (child holds it)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker"],
+            env={**env, "DESKHAND_FAULT_POINTS": ""},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if logs:
+            out.close()  # type: ignore[union-attr]
 
 
 def kill_worker(run: Run) -> None:
@@ -140,12 +166,14 @@ async def post_event(http: aiohttp.ClientSession, run: Run, event: Event, retry:
     headers = {"Content-Type": "application/json", **sign(body)}
     if retry:
         headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    at = f"{time.monotonic() - run.began:.1f} retry={retry or 0}"
     try:
-        async with http.post(f"{run.url}/slack/events", data=body, headers=headers, timeout=3) as response:
+        async with http.post(f"{run.url}/slack/events", data=body, headers=headers, timeout=POST_TIMEOUT) as response:
+            event.posts.append(f"{at} {response.status}")
             if response.status == 200:
                 event.acked = True
-    except (aiohttp.ClientError, TimeoutError):
-        pass  # down: Slack retries later
+    except (aiohttp.ClientError, TimeoutError) as e:
+        event.posts.append(f"{at} {type(e).__name__}")  # down: Slack retries later
 
 
 async def post_click(http: aiohttp.ClientSession, run: Run, user: str, approval_id: str, ts: str) -> None:
@@ -153,15 +181,16 @@ async def post_click(http: aiohttp.ClientSession, run: Run, user: str, approval_
     body = urlencode({"payload": json.dumps(payload)})
     headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
     try:
-        async with http.post(f"{run.url}/slack/events", data=body, headers=headers, timeout=3):
+        async with http.post(f"{run.url}/slack/events", data=body, headers=headers, timeout=POST_TIMEOUT):
             run.clicks_sent += 1
     except (aiohttp.ClientError, TimeoutError):
         pass
 
 
 def answered(slack: SlackApiEmulator, event: Event) -> bool:
-    texts = [json.dumps(m) for m in slack.thread(GENERAL, event.ts)]
-    return any("Thinking" not in t for t in texts)
+    """The report's judgement (a begun but unfinished stream is no answer), so the retries and the settle
+    loop wait for what the report counts."""
+    return answered_in(slack, event.ts)
 
 
 def approvals_in(slack: SlackApiEmulator) -> dict[str, str]:
@@ -210,6 +239,9 @@ async def main() -> int:
         "--worker-share", type=float, default=0.3, help="share of random kills that hit the worker (default 0.3)"
     )
     parser.add_argument("--settle", type=float, default=60.0, help="seconds allowed for recovery at the end")
+    parser.add_argument(
+        "--logs", default="", help="append the server's and worker's output to DIR/serve.log, worker.log"
+    )
     args = parser.parse_args()
     index_dir = str(ROOT / args.index) if not args.index.startswith("/") else args.index
     chosen = sorted(POINTS) if args.points == "all" else [p for p in args.points.split(",") if p and p != "none"]
@@ -249,10 +281,10 @@ async def main() -> int:
             share = args.worker_share
             for n, (how, point) in enumerate(plan, 1):
                 if run.worker is None:  # the worker runs all along (approval recovery, expiry jobs)
-                    run.worker = await asyncio.to_thread(start_worker, env)
+                    run.worker = await asyncio.to_thread(start_worker, env, args.logs)
                 took = 0.0
                 if run.proc is None:
-                    run.proc, run.url, took = await asyncio.to_thread(start, env, point)
+                    run.proc, run.url, took = await asyncio.to_thread(start, env, point, args.logs)
                     run.restarts.append(took)
                 target = "serve"
                 if how == "point":
@@ -274,23 +306,28 @@ async def main() -> int:
                     kill(run)
                 if target in ("worker", "both"):
                     kill_worker(run)
-                print(
-                    f"  kill {n}/{len(plan)}: {target} at {point or 'random'} (serve start-up {took:.1f}s; "
-                    f"load {load()})",
-                    flush=True,
-                )
+                up = f"serve start-up {took:.1f}s" if took else "serve kept running"
+                line = f"kill {n}/{len(plan)}: {target} at {point or 'random'} ({up}; load {load()})"
+                run.log.append(f"{time.monotonic() - run.began:.1f} {line}")
+                print(f"  {line}", flush=True)
             # Final processes: no faults; Slack keeps retrying unanswered events until recovery settles. On
             # PostgreSQL approval recovery is a job, so the worker runs beside the server.
             kill(run)
             if run.worker is None:
-                run.worker = await asyncio.to_thread(start_worker, env)
-            run.proc, run.url, took = await asyncio.to_thread(start, env, "")
-            deadline = time.monotonic() + args.settle
+                run.worker = await asyncio.to_thread(start_worker, env, args.logs)
+            run.proc, run.url, took = await asyncio.to_thread(start, env, "", args.logs)
+            run.log.append(f"{time.monotonic() - run.began:.1f} final serve up (start-up {took:.1f}s), settling")
+            settle_began = time.monotonic()
+            deadline = settle_began + args.settle
             engine = build_engine(db_url)
             sessions = build_sessionmaker(engine)
+            waiting = {e.ts for e in run.events if e.acked and not answered(slack, e)}
             while time.monotonic() < deadline:
                 await traffic(http, run, slack, [])
                 lost = [e for e in run.events if e.acked and not answered(slack, e)]
+                now = f"{time.monotonic() - settle_began:.1f}"
+                run.settled |= {e.ts: now for e in run.events if e.ts in waiting and e.ts not in run.settled}
+                run.settled = {ts: at for ts, at in run.settled.items() if ts not in {e.ts for e in lost}}
                 with sessions() as s:
                     stuck = s.execute(
                         select(func.count()).where(ApprovalRow.status.in_(("approved", "executing")))

@@ -24,7 +24,7 @@ def ratio(part: int, whole: int) -> str:
     return f"{part}/{whole} = {part / whole:.3f}" if whole else f"{part}/0"
 
 
-def _answered(slack: SlackApiEmulator, ts: str) -> bool:
+def answered_in(slack: SlackApiEmulator, ts: str) -> bool:
     """A reply other than the placeholder, and not a stream that was begun but never finished."""
     return any("Thinking" not in json.dumps(m) and not m.get("streaming") for m in slack.thread(GENERAL, ts))
 
@@ -36,11 +36,38 @@ def _placeholders(slack: SlackApiEmulator, ts: str) -> int:
     return thinking + streams
 
 
+def _short(text: Any, limit: int = 160) -> str:
+    text = str(text or "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _lost(run: Any, slack: SlackApiEmulator, event: Any) -> dict[str, Any]:
+    """What a lost event was and what its thread holds: the emulator's messages and the calls made there."""
+    messages = [
+        {k: m.get(k) for k in ("ts", "streaming", "updates") if k in m} | {"text": _short(m.get("text"))}
+        for m in slack.thread(GENERAL, event.ts)
+    ]
+    calls = [
+        f"{c.at - run.began:.1f} {c.method}{'' if c.ok else ' (failed)'}"
+        for c in slack.calls
+        if event.ts in (c.params.get("thread_ts"), c.params.get("ts"))
+        or c.params.get("ts") in {m["ts"] for m in messages}
+    ]
+    return {
+        "ts": event.ts,
+        "kind": event.kind,
+        "text": _short(event.body["event"].get("text")),
+        "posts": getattr(event, "posts", 0),
+        "thread": messages,
+        "calls": calls,
+    }
+
+
 def summarise(run: Any, slack: SlackApiEmulator, sessions: Any, verify: subprocess.CompletedProcess[str]) -> dict:
     """`run` is bench.chaos.Run (events with `.acked`/`.ts`, kills, restarts, clicks)."""
     acked = [e for e in run.events if e.acked]
     threads = sorted({e.ts for e in acked})
-    lost = [e for e in acked if not _answered(slack, e.ts)]
+    lost = [e for e in acked if not answered_in(slack, e.ts)]
     duplicated = [ts for ts in threads if _placeholders(slack, ts) > 1]
     with sessions() as s:
         statuses = Counter(s.execute(select(ApprovalRow.status)).scalars())
@@ -65,6 +92,9 @@ def summarise(run: Any, slack: SlackApiEmulator, sessions: Any, verify: subproce
         "events_acked": len(acked),
         "lost_messages": len(lost),
         "lost_ratio": ratio(len(lost), len(acked)),
+        "lost": [_lost(run, slack, e) for e in lost],
+        "timeline": run.log if lost else [],
+        "answered_while_settling": run.settled,  # unanswered when the final processes started: when answered
         "duplicate_placeholders": len(duplicated),
         "duplicate_placeholder_ratio": ratio(len(duplicated), len(threads)),
         "clicks_sent": run.clicks_sent,

@@ -14,6 +14,7 @@ Fault = Callable[[str, str], Awaitable[None]]
 POINTS = frozenset(
     {
         "turn.after_accept",  # a Slack event was persisted and acked; nothing else happened yet
+        "turn.after_lock",  # the conversation is locked (its stream begun), the answer not yet produced
         "turn.after_answer",  # the answer exists and is saved, not yet shown
         "approval.after_create",  # the approval request committed, nobody was told yet
         "decide.after_commit",  # the approving decision committed, the action has not started

@@ -25,6 +25,10 @@ from redis.exceptions import LockError
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "deskhand"
+# A Redis conversation lock lives this long unless its holder renews it (every third of it, while it runs,
+# up to the lock's `timeout_s`): a holder killed mid-turn frees the conversation within these seconds, not
+# after the whole `timeout_s` (120 s), which held recovery and Slack's retries of that turn up as long.
+HOLD_TTL_S = 10.0
 T = TypeVar("T")
 
 
@@ -48,8 +52,10 @@ class Coordinator(Protocol):
         ...
 
     def lock(self, key: str, timeout_s: float = 120.0) -> AbstractAsyncContextManager[None]:
-        """Hold `key` exclusively: waits at most `timeout_s` (then `LockTimeout`); a holder that dies
-        releases it after `timeout_s`. Waiters in one process enter in arrival order."""
+        """Hold `key` exclusively: waits at most `timeout_s` (then `LockTimeout`). A live holder keeps it
+        for up to `timeout_s`; one that dies releases it within a short hold time (Redis: `HOLD_TTL_S`,
+        renewed while held), so work recovered from a dead process is not held up. Waiters in one process
+        enter in arrival order."""
         ...
 
     async def ping(self) -> None:
@@ -171,10 +177,15 @@ class RedisCoordinator:
     """
 
     def __init__(
-        self, client: aioredis.Redis, namespace: str = DEFAULT_NAMESPACE, breaker: Breaker | None = None
+        self,
+        client: aioredis.Redis,
+        namespace: str = DEFAULT_NAMESPACE,
+        breaker: Breaker | None = None,
+        hold_ttl_s: float = HOLD_TTL_S,
     ) -> None:
         self._redis = client
         self._ns = namespace
+        self._hold_ttl_s = hold_ttl_s
         self._local = _KeyedLocks()  # FIFO within the process before competing across processes
         self._breaker = breaker or Breaker()
 
@@ -207,7 +218,7 @@ class RedisCoordinator:
             lock = RedisLock(
                 self._redis,
                 f"{self._ns}:lock:{key}",
-                timeout=timeout_s,
+                timeout=min(self._hold_ttl_s, timeout_s),
                 sleep=0.02,
                 blocking_timeout=remaining,
                 thread_local=False,
@@ -221,15 +232,31 @@ class RedisCoordinator:
                 return
             if not acquired:
                 raise LockTimeout(f"conversation {key!r} is busy")
+            renewing = asyncio.create_task(self._renew(lock, key, time.monotonic() + timeout_s))
             try:
                 yield
             finally:
+                renewing.cancel()
                 try:
                     await lock.release()
                 except LockError:
                     log.warning("lock %s expired before release (turn longer than %ss)", key, timeout_s)
                 except (redis.RedisError, OSError):
-                    log.warning("could not release lock %s; it expires in %ss", key, timeout_s)
+                    log.warning("could not release lock %s; it lapses within %ss", key, self._hold_ttl_s)
+
+    async def _renew(self, lock: RedisLock, key: str, until: float) -> None:
+        """Keep a held lock alive while its holder runs, up to `until` (the lock's `timeout_s`): then it
+        lapses by itself, as a turn longer than that gives the conversation up."""
+        every = (lock.timeout or self._hold_ttl_s) / 3
+        while time.monotonic() + every < until:
+            await asyncio.sleep(every)
+            try:
+                await self._run(lock.reacquire(), "renew the conversation lock")
+            except LockError:
+                log.warning("lock %s was lost while held (Redis restarted or flushed?)", key)
+                return
+            except CoordinationUnavailable:
+                log.warning("could not renew lock %s; it lapses unless Redis answers again", key)
 
     async def ping(self) -> None:
         await self._run(self._redis.ping(), "answer a ping")  # type: ignore[arg-type]
@@ -278,9 +305,10 @@ def build_coordinator(
     command_timeout_s: float = 1.0,
     pool_wait_s: float = 5.0,
     max_connections: int = 50,
+    hold_ttl_s: float = HOLD_TTL_S,
 ) -> Coordinator:
     """Redis-backed coordination when `redis_url` is set (checked now: `CoordinationUnavailable` when
-    down), in-process otherwise."""
+    down), in-process otherwise. `hold_ttl_s`: how soon a dead holder's conversation lock lapses."""
     if not redis_url:
         return InProcessCoordinator()
     probe = redis.Redis.from_url(redis_url, socket_connect_timeout=connect_timeout_s, socket_timeout=connect_timeout_s)
@@ -305,7 +333,7 @@ def build_coordinator(
         socket_timeout=command_timeout_s,
         health_check_interval=30,
     )
-    return RedisCoordinator(aioredis.Redis(connection_pool=pool), namespace=namespace)
+    return RedisCoordinator(aioredis.Redis(connection_pool=pool), namespace=namespace, hold_ttl_s=hold_ttl_s)
 
 
 def new_namespace(prefix: str = DEFAULT_NAMESPACE) -> str:

@@ -77,6 +77,7 @@ class Inbox:
     fast_breaker: Breaker = field(default_factory=Breaker)
     # A chaos/test hook awaited at named points of a turn (e.g. "turn.after_answer"); None in production.
     fault: Callable[[str, str], Awaitable[None]] | None = None
+    replay_concurrency: int = 4  # unfinished events a recovery pass replays at once
 
     async def checkpoint(self, point: str, key: str) -> None:
         if self.fault is not None:
@@ -134,16 +135,23 @@ class Inbox:
         if not self.replayers:
             return 0
         items = await asyncio.to_thread(self.store.take_due, _now(), self.lease, limit, sorted(self.replayers))
-        done = 0
-        for item in items:
+        # A few at a time, not one by one: a replayed turn may wait (for its conversation's lock, a slow
+        # answer) and must not hold up every other unfinished event behind it.
+        slots = asyncio.Semaphore(self.replay_concurrency)
+
+        async def replay_one(item: InboxItem) -> bool:
             replay = self.replayers.get(item.channel)
             if replay is None:
-                continue  # this process doesn't serve that channel; the lease lets another one take it
-            try:
-                await replay(item)
-                done += 1
-            except Exception:
-                log.exception("replaying %s failed; will retry after its lease", item.key)
+                return False  # this process doesn't serve that channel; the lease lets another one take it
+            async with slots:
+                try:
+                    await replay(item)
+                except Exception:
+                    log.exception("replaying %s failed; will retry after its lease", item.key)
+                    return False
+            return True
+
+        done = sum(await asyncio.gather(*map(replay_one, items)))
         if items:
             log.info("inbox recovery: %d of %d unfinished events replayed", done, len(items))
         return done

@@ -77,6 +77,7 @@ class TurnRunner:
         try:
             await turn.begin()
             async with self.coordinator.lock(turn.conversation_key, timeout_s=self.lock_timeout_s):
+                await self.inbox.checkpoint("turn.after_lock", turn.key)
                 live = turn.live()
                 try:
                     with answer_sink(live.push if live is not None else None):

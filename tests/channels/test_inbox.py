@@ -3,6 +3,7 @@ taken over after its lease, a saved answer is delivered by recovery, and handled
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,3 +78,23 @@ async def test_a_saved_answer_is_delivered_by_recovery_and_done_ids_survive_a_ca
     fresh = Inbox(store=store, coordinator=InProcessCoordinator())
     assert not await fresh.accept("slack:event:Ev9", "slack", "event", {"event_id": "Ev9"})
     assert reply_to_data(reply)["citations"][0]["source"] == "t.md"
+
+
+async def test_a_replay_that_waits_does_not_hold_up_the_others(sessions: sessionmaker[Session]) -> None:
+    """The first event's replay waits (as for a dead holder's conversation lock) until the second one was
+    replayed: one by one, the pass would never get there."""
+    store = SqlInboxStore(sessions)
+    inbox = Inbox(store=store, coordinator=InProcessCoordinator(), lease=timedelta(seconds=-1))
+    second_done = asyncio.Event()
+
+    async def replay(item: InboxItem) -> None:
+        if item.key == "slack:event:first":
+            await second_done.wait()
+        else:
+            second_done.set()
+        await inbox.complete(item.key)
+
+    inbox.replayers["slack"] = replay
+    for name in ("first", "second"):
+        assert await inbox.accept(f"slack:event:{name}", "slack", "event", {"event_id": name})
+    assert await asyncio.wait_for(inbox.recover(), timeout=10) == 2
