@@ -186,7 +186,12 @@ async def test_one_request_id_in_the_ack_the_logs_the_metrics_and_the_audit_entr
     ask = mention(slack_id(BOB), "when are vendor payment runs?")
     ack = await cluster.event(ask, f"Ev{uuid.uuid4().hex[:12].upper()}")
     rid = ack.headers["X-Request-Id"]
-    await wait_for(lambda: [m for m in cluster.slack.thread(ask["channel"], ask["ts"]) if "[1]" in json.dumps(m)], 90)
+
+    def finished() -> list[dict[str, Any]]:  # a cited answer whose live stream has ended
+        thread = cluster.slack.thread(ask["channel"], ask["ts"])
+        return [m for m in thread if "[1]" in json.dumps(m) and not m.get("streaming")]
+
+    await wait_for(finished, 90)
     audited = cluster.query("SELECT kind FROM audit_log WHERE request_id=%s", rid)
     assert ("answer",) in audited
     logged = [json.loads(line.split("| ", 1)[1]) for line in cluster.honcho.lines if rid in line and "| {" in line]
