@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bench.chaos_report import _answered, _placeholders
+from bench.chaos_report import _placeholders, answered_in
 from channels.core import wording
 from tests.channels.slack.support import GENERAL
 from tests.emulators.slack_api import ApiCall, SlackApiEmulator
@@ -18,14 +18,14 @@ def _post(slack: SlackApiEmulator, method: str, ts: str, thread: str, text: str,
 def test_a_begun_stream_is_a_placeholder_and_not_an_answer() -> None:
     slack = SlackApiEmulator()
     _post(slack, "chat.startStream", "2.0", "1.0", "", streaming=True)
-    assert not _answered(slack, "1.0") and _placeholders(slack, "1.0") == 1
+    assert not answered_in(slack, "1.0") and _placeholders(slack, "1.0") == 1
     slack.messages[(GENERAL, "2.0")].update(streaming=False, text="Payment runs are on Tuesdays [1].")
-    assert _answered(slack, "1.0")
+    assert answered_in(slack, "1.0")
 
 
 def test_two_thinking_posts_in_one_thread_are_counted() -> None:
     slack = SlackApiEmulator()
     _post(slack, "chat.postMessage", "2.0", "1.0", wording.THINKING)
-    assert not _answered(slack, "1.0")
+    assert not answered_in(slack, "1.0")
     _post(slack, "chat.postMessage", "3.0", "1.0", wording.THINKING)
     assert _placeholders(slack, "1.0") == 2
