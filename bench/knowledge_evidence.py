@@ -29,7 +29,7 @@ import json
 import os
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge import calibrate  # noqa: E402
 from knowledge.answer import TOP_K, W_COVERAGE, W_WORD, KnowledgeBase  # noqa: E402
-from knowledge.embedder import load_embedder  # noqa: E402
+from knowledge.embedder import Embedder, load_embedder  # noqa: E402
 from knowledge.retrieve import dense_search  # noqa: E402
 
 SHARED = next((p / "corpora" for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.is_dir()), ROOT)
@@ -122,14 +122,22 @@ def worse(r: dict[str, Any]) -> float:
     return min(r["answered"][0] / r["answered"][1], r["declined"][0] / r["declined"][1])
 
 
-def collect(cache: Path, clinc_file: Path) -> dict[str, list[Row]]:
-    embedder = load_embedder("auto", Path(os.environ.get("DESKHAND_CACHE_DIR", Path.home() / ".cache")) / "models")
-    clinc: list[str] = []
-    if clinc_file.is_file():
-        clinc = [t for t, _ in json.loads(clinc_file.read_text(encoding="utf-8"))["oos_test"]]
-        random.Random(0).shuffle(clinc)
-        clinc = clinc[:CLINC_SAMPLE]
-    out: dict[str, list[Row]] = {}
+def bench_embedder() -> Embedder:
+    return load_embedder("auto", Path(os.environ.get("DESKHAND_CACHE_DIR", Path.home() / ".cache")) / "models")
+
+
+def clinc_sample(clinc_file: Path, n: int = CLINC_SAMPLE) -> list[str]:
+    """`n` of CLINC150's out-of-scope test requests, the same ones every run (none when the file is absent)."""
+    if not clinc_file.is_file():
+        return []
+    clinc = [t for t, _ in json.loads(clinc_file.read_text(encoding="utf-8"))["oos_test"]]
+    random.Random(0).shuffle(clinc)
+    return clinc[:n]
+
+
+def corpora_items(cache: Path, embedder: Embedder, clinc: list[str]) -> Iterator[tuple[str, KnowledgeBase, list[Row]]]:
+    """Per corpus with an index in `cache`: its knowledge base and the questions every signal bench scores
+    (labelled cases, the calibration's pseudo-questions and probes, the CLINC150 sample)."""
     for name, dataset in DATASETS.items():
         index = cache / "indexes" / name
         if not index.is_dir():
@@ -141,6 +149,13 @@ def collect(cache: Path, clinc_file: Path) -> dict[str, list[Row]]:
         items += [{"kind": "pseudo", "question": q} for q in calibrate.pseudo_questions(kb.retriever.chunks)]
         items += [{"kind": "probe", "question": q} for q in calibrate.probes()]
         items += [{"kind": "clinc", "question": q} for q in clinc]
+        yield name, kb, items
+
+
+def collect(cache: Path, clinc_file: Path) -> dict[str, list[Row]]:
+    embedder = bench_embedder()
+    out: dict[str, list[Row]] = {}
+    for name, kb, items in corpora_items(cache, embedder, clinc_sample(clinc_file)):
         vectors = embedder.encode([kb.query_text(i["question"]) for i in items])
         out[name] = [{**i, **features(kb, i["question"], v)} for i, v in zip(items, vectors, strict=True)]
     return out

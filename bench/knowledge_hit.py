@@ -32,9 +32,7 @@ Candidates (generic English only; nothing keyed to a corpus):
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import re
 import sys
 from collections.abc import Callable
@@ -47,14 +45,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from knowledge_evidence import DATASETS, SHARED, Row, dump, features, leave_one_out, print_today, undump  # noqa: E402
+from knowledge_evidence import (  # noqa: E402
+    SHARED,
+    Row,
+    bench_embedder,
+    clinc_sample,
+    corpora_items,
+    dump,
+    features,
+    leave_one_out,
+    print_today,
+    undump,
+)
 from knowledge_types import agreement, asks  # noqa: E402
 
-from knowledge import calibrate  # noqa: E402
 from knowledge.answer import TOP_K, W_DENSE, KnowledgeBase  # noqa: E402
 from knowledge.chunking import split_sentences  # noqa: E402
 from knowledge.compose import ANSWER_CHUNKS  # noqa: E402
-from knowledge.embedder import load_embedder  # noqa: E402
 from knowledge.extract import STOPWORDS, Question, _fact_kinds, terms  # noqa: E402
 from knowledge.types import Hit  # noqa: E402
 
@@ -152,12 +159,8 @@ CANDIDATES: dict[str, Callable[[Row, float], float]] = {
 
 
 def collect(cache: Path, clinc_file: Path, clinc_n: int) -> dict[str, list[Row]]:
-    embedder = load_embedder("auto", Path(os.environ.get("DESKHAND_CACHE_DIR", Path.home() / ".cache")) / "models")
-    clinc: list[str] = []
-    if clinc_file.is_file():
-        clinc = [t for t, _ in json.loads(clinc_file.read_text(encoding="utf-8"))["oos_test"]]
-        random.Random(0).shuffle(clinc)
-        clinc = clinc[:clinc_n]
+    embedder = bench_embedder()
+    clinc = clinc_sample(clinc_file, clinc_n)
     memo: dict[str, np.ndarray] = {}
 
     def embed(texts: list[str]) -> list[np.ndarray]:
@@ -167,18 +170,8 @@ def collect(cache: Path, clinc_file: Path, clinc_n: int) -> dict[str, list[Row]]
         return [memo[t] for t in texts]
 
     out: dict[str, list[Row]] = {}
-    for name, dataset in DATASETS.items():
-        index = cache / "indexes" / name
-        if not index.is_dir():
-            print(f"skipped {name}: no index at {index} (run bench/knowledge_loco.py first)")
-            continue
-        kb = KnowledgeBase.open(index, embedder)
+    for name, kb, items in corpora_items(cache, embedder, clinc):
         chunks = kb.retriever.chunks
-        lines = (ROOT / "evals" / "datasets" / dataset).read_text(encoding="utf-8").splitlines()
-        items: list[Row] = [{"kind": "case", **json.loads(line)} for line in lines if line.strip()]
-        items += [{"kind": "pseudo", "question": q} for q in calibrate.pseudo_questions(chunks)]
-        items += [{"kind": "probe", "question": q} for q in calibrate.probes()]
-        items += [{"kind": "clinc", "question": q} for q in clinc]
         texts = [kb.query_text(i["question"]) for i in items]
         qv = embed(texts)
         cv = embed([content_form(t) for t in texts])

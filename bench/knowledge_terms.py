@@ -31,9 +31,7 @@ bench/knowledge_loco.py first: it builds the per-corpus indexes this reads.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import re
 import sys
 from collections.abc import Callable
@@ -47,10 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import knowledge_evidence as ke
 
-from knowledge import calibrate
 from knowledge.answer import TOP_K, KnowledgeBase
 from knowledge.chunking import split_sentences
-from knowledge.embedder import Embedder, load_embedder
+from knowledge.embedder import Embedder
 from knowledge.extract import _CODE_HYPHEN, _TOKEN, STOPWORDS
 
 Row = dict[str, Any]
@@ -170,25 +167,10 @@ def _min_scaled(sup: np.ndarray, weight: np.ndarray) -> float:
 
 
 def collect(cache: Path, clinc_file: Path) -> dict[str, list[Row]]:
-    embedder = load_embedder("auto", Path(os.environ.get("DESKHAND_CACHE_DIR", Path.home() / ".cache")) / "models")
+    embedder = ke.bench_embedder()
     wv = WordVectors(embedder)
-    clinc: list[str] = []
-    if clinc_file.is_file():
-        clinc = [t for t, _ in json.loads(clinc_file.read_text(encoding="utf-8"))["oos_test"]]
-        random.Random(0).shuffle(clinc)
-        clinc = clinc[: ke.CLINC_SAMPLE]
     out: dict[str, list[Row]] = {}
-    for name, dataset in ke.DATASETS.items():
-        index = cache / "indexes" / name
-        if not index.is_dir():
-            print(f"skipped {name}: no index at {index} (run bench/knowledge_loco.py first)")
-            continue
-        kb = KnowledgeBase.open(index, embedder)
-        lines = (ke.ROOT / "evals" / "datasets" / dataset).read_text(encoding="utf-8").splitlines()
-        items: list[Row] = [{"kind": "case", **json.loads(line)} for line in lines if line.strip()]
-        items += [{"kind": "pseudo", "question": q} for q in calibrate.pseudo_questions(kb.retriever.chunks)]
-        items += [{"kind": "probe", "question": q} for q in calibrate.probes()]
-        items += [{"kind": "clinc", "question": q} for q in clinc]
+    for name, kb, items in ke.corpora_items(cache, embedder, ke.clinc_sample(clinc_file)):
         vectors = embedder.encode([kb.query_text(i["question"]) for i in items])
         preps = [prepare(kb, i["question"], v) for i, v in zip(items, vectors, strict=True)]
         variants = embedder.encode([w for p in preps for w in p["without"]])
